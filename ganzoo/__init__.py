@@ -1,0 +1,38 @@
+"""ganzoo: a model zoo and plugin registry for autoencoders, VAEs and GANs.
+
+    >>> import ganzoo
+    >>> ganzoo.list_models("ring8*")
+    >>> model = ganzoo.load("ring8-mlp-nonsat")          # by name, from the zoo
+    >>> x = model.sample(16, seed=0)
+    >>> fresh = ganzoo.create("dcgan", "wgan-gp", sample_shape=[3, 32, 32])
+
+Importing ganzoo imports neither torch nor any plugin; both load on first use.
+"""
+
+__version__ = "0.1.0"
+
+from .errors import GanzooError  # noqa: E402
+from .registry import DatasetSpec, MetricSpec, ModelEntry, ObjectiveSpec, VariantSpec  # noqa: E402
+from .hookspecs import hookimpl  # noqa: E402
+
+
+_LAZY = {
+    "list_models": "api", "model_info": "api", "list_variants": "api", "list_objectives": "api",
+    "create": "api", "load": "api", "objective": "model", "Model": "model",
+    "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces",
+}
+
+
+def __getattr__(name):  # lazy: keep `import ganzoo` free of torch
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"ganzoo.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
+
+
+__all__ = [
+    "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
+    "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "objective",
+    "Generator", "Discriminator", "Encoder", "Model",
+]

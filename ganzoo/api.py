@@ -1,0 +1,111 @@
+"""The Python API: ``list_models``, ``model_info``, ``create``, ``load``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .errors import ConfigError, IntegrityError, NotFoundError, did_you_mean
+from .plugins import get_registry
+from .registry import ModelEntry, match
+
+
+def list_models(pattern: Optional[str] = None) -> list[str]:
+    """Names of pretrained models, optionally filtered (``"ring8*"``, ``"mnist"``)."""
+    return match(get_registry().names("model"), pattern)
+
+
+def model_info(name: str) -> ModelEntry:
+    return get_registry().model(name)
+
+
+def list_variants(pattern: Optional[str] = None) -> list[str]:
+    return match(get_registry().names("variant"), pattern)
+
+
+def list_objectives(pattern: Optional[str] = None) -> list[str]:
+    return match(get_registry().names("objective"), pattern)
+
+
+def create(variant: str, objective: Optional[str] = None, **config):
+    """A fresh, untrained model: ``create("dcgan", "wgan-gp", sample_shape=[3, 32, 32])``."""
+    from .model import create as _create
+
+    return _create(variant, objective, **config)
+
+
+def verify_files(folder, pins: dict, names: Iterable[str], *, label: str) -> None:
+    """Check pinned sha256 digests of ``names`` in ``folder``; refuse on the first mismatch."""
+    from .fsutil import sha256_file
+
+    for fname in names:
+        want = pins.get(fname)
+        if want is None:
+            raise IntegrityError(f"{label}: {fname} has no sha256 pin in the registry; refusing to load it")
+        path = Path(folder) / fname
+        if not path.is_file():
+            raise IntegrityError(f"{label}: {fname} is missing from {folder}")
+        got = sha256_file(path)
+        if got != want:
+            raise IntegrityError(f"{label}: {fname} has sha256 {got[:12]}..., the registry pins {want[:12]}...; "
+                                 "refusing to load it")
+
+
+def component_files(components: Optional[Iterable[str]], folder=None) -> Optional[list[str]]:
+    if components is None:
+        return None
+    return [f"{c}.safetensors" for c in components]
+
+
+def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
+    """Turn a registry name, ``hf://org/repo[@rev]`` or a folder into a verified local folder."""
+    if isinstance(ref, Path) or (isinstance(ref, str) and (ref.startswith((".", "/", "~")) or Path(ref).is_dir())):
+        path = Path(ref).expanduser()
+        if not path.is_dir():
+            raise NotFoundError(f"{path} is not a folder; pass a model folder, a zoo name or hf://org/repo")
+        return path
+    ref = str(ref)
+    if ref.startswith("hf://"):
+        from . import hub
+
+        repo, _, revision = ref[len("hf://"):].partition("@")
+        return hub.download(repo, revision=revision or None, components=components)
+    reg = get_registry()
+    if not reg.has("model", ref):
+        raise NotFoundError(did_you_mean(ref, reg.names("model"), "model") +
+                            " (or pass a model folder or hf://org/repo)")
+    return entry_folder(reg.model(ref), components=components)
+
+
+def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = None) -> Path:
+    """The verified local folder of a zoo entry: its bundled copy, else its pinned Hub revision."""
+    src = entry.source
+    wanted = ["config.json"] + [f"{c}.safetensors" for c in (components or _all_components(src))]
+    if src.get("path") and Path(src["path"]).is_dir():
+        verify_files(src["path"], src.get("files", {}), wanted, label=f"model {entry.name!r} (bundled)")
+        return Path(src["path"])
+    if src.get("repo"):
+        from . import hub
+
+        return hub.download(src["repo"], revision=src.get("revision"), components=components,
+                            pins=src.get("files"), label=f"model {entry.name!r}")
+    raise NotFoundError(f"model {entry.name!r} has neither a bundled copy nor a Hub repo; reinstall ganzoo")
+
+
+def _all_components(src: dict) -> list[str]:
+    return [f[: -len(".safetensors")] for f in src.get("files", {}) if f.endswith(".safetensors")]
+
+
+def load(ref, *, components: Optional[Iterable[str]] = None, device=None):
+    """Load a model by zoo name, ``hf://org/repo[@revision]`` or local folder.
+
+    ``components=["generator"]`` loads (and downloads) only what sampling needs."""
+    from .model import load_folder
+
+    if components is not None:
+        components = list(components)
+        bad = [c for c in components if c not in ("generator", "discriminator", "encoder")]
+        if bad:
+            raise ConfigError(f"unknown component {bad[0]!r}; use generator, discriminator or encoder")
+    folder = resolve_folder(ref, components=components)
+    return load_folder(folder, components=components, device=device)

@@ -1,0 +1,108 @@
+"""The ``ganzoo`` command line. Commands are imported only when used, so ``ganzoo --help`` and
+``ganzoo list`` never import torch; plugins add commands through ``register_commands``."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from .errors import GanzooError
+
+# name -> "module:attribute"; each module imports only click at top level.
+BUILTIN_COMMANDS = {
+    "list": "ganzoo.commands.zoo:list_cmd",
+    "info": "ganzoo.commands.zoo:info_cmd",
+    "plugins": "ganzoo.commands.zoo:plugins_cmd",
+    "sample": "ganzoo.commands.sample:sample_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    def __init__(self, *args, lazy: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+        self._plugins_added = False
+
+    def _add_plugin_commands(self):
+        if not self._plugins_added:
+            self._plugins_added = True
+            from .plugins import register_commands
+
+            register_commands(self)
+
+    def list_commands(self, ctx):
+        self._add_plugin_commands()
+        return sorted(set(self.lazy) | set(self.commands))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy:
+            module, _, attr = self.lazy[name].partition(":")
+            return getattr(importlib.import_module(module), attr)
+        if name not in self.commands:
+            self._add_plugin_commands()
+        return self.commands.get(name)
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else None
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from .errors import did_you_mean
+
+            raise click.UsageError(did_you_mean(name, self.list_commands(ctx), "command") + " See ganzoo --help.")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=LazyGroup, lazy=BUILTIN_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, envvar="GANZOO_DEBUG", help="Show full tracebacks on errors.")
+@click.version_option(package_name="ganzoo", message="ganzoo %(version)s")
+@click.pass_context
+def cli(ctx, debug):
+    """ganzoo: a model zoo for autoencoders, VAEs and GANs.
+
+    \b
+    Examples:
+      ganzoo list                       # the pretrained zoo
+      ganzoo sample ring8-mlp-nonsat -o ring.png
+      ganzoo list --variants            # what you can train
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _debug_requested(argv) -> bool:
+    return "--debug" in argv or os.environ.get("GANZOO_DEBUG", "") not in ("", "0")
+
+
+def main(argv=None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(argv)
+    try:
+        cli.main(args=argv, prog_name="ganzoo", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("ganzoo: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except GanzooError as exc:
+        if debug:
+            raise
+        click.echo(f"ganzoo: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("ganzoo: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug, not a user error: still one line unless --debug
+        if debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(f"ganzoo: internal error: {type(exc).__name__}: {first} (run with --debug for details)", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

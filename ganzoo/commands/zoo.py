@@ -1,0 +1,128 @@
+"""``ganzoo list``, ``ganzoo info``, ``ganzoo plugins``: what is in the zoo (no torch needed)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _table(rows, headers):
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+@click.command("list")
+@click.argument("pattern", required=False)
+@click.option("--variants", "what", flag_value="variant", help="List model variants instead.")
+@click.option("--objectives", "what", flag_value="objective", help="List training objectives instead.")
+@click.option("--datasets", "what", flag_value="dataset", help="List data sources instead.")
+@click.option("--metrics", "what", flag_value="metric", help="List evaluation metrics instead.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (a JSON list).")
+def list_cmd(pattern, what, as_json):
+    """List pretrained models (or variants, objectives, datasets, metrics).
+
+    PATTERN filters names with shell wildcards or a substring.
+
+    \b
+    Examples:
+      ganzoo list
+      ganzoo list 'ring8*' --json
+      ganzoo list --variants
+    """
+    from ..plugins import get_registry
+    from ..registry import match, weights_from
+
+    reg = get_registry()
+    what = what or "model"
+    items = [reg.get(what, n) for n in match(reg.names(what), pattern)]
+    if what == "model":
+        data = [e.to_json() for e in items]
+        rows = [(e.name, e.variant, e.objective, e.dataset, weights_from(e), e.summary) for e in items]
+        headers = ("NAME", "VARIANT", "OBJECTIVE", "DATASET", "WEIGHTS", "SUMMARY")
+    elif what == "variant":
+        data = [{"name": v.name, "kind": v.kind, "objectives": list(v.objectives), "default_objective": v.default_objective,
+                 "config": v.defaults, "summary": v.summary, "plugin": v.plugin} for v in items]
+        rows = [(v.name, v.kind, ",".join(v.objectives), v.plugin, v.summary) for v in items]
+        headers = ("VARIANT", "KIND", "OBJECTIVES", "PLUGIN", "SUMMARY")
+    elif what == "objective":
+        data = [{"name": o.name, "kind": o.kind, "d_steps": o.d_steps, "config": o.defaults, "optimizer": o.optimizer,
+                 "summary": o.summary, "plugin": o.plugin} for o in items]
+        rows = [(o.name, o.kind, o.d_steps, o.plugin, o.summary) for o in items]
+        headers = ("OBJECTIVE", "KIND", "D_STEPS", "PLUGIN", "SUMMARY")
+    else:
+        data = [{"name": i.name, "summary": i.summary, "plugin": i.plugin} for i in items]
+        rows = [(i.name, i.plugin, i.summary) for i in items]
+        headers = (what.upper(), "PLUGIN", "SUMMARY")
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    elif rows:
+        click.echo(_table(rows, headers))
+    else:
+        click.echo(f"no {what}s match {pattern!r}" if pattern else f"no {what}s registered", err=True)
+
+
+@click.command("info")
+@click.argument("name")
+@click.option("--variant", "kind", flag_value="variant", help="NAME is a variant.")
+@click.option("--objective", "kind", flag_value="objective", help="NAME is an objective.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_cmd(name, kind, as_json):
+    """Show everything about a pretrained model (or a variant / objective).
+
+    \b
+    Examples:
+      ganzoo info ring8-mlp-nonsat
+      ganzoo info dcgan --variant
+    """
+    from dataclasses import asdict
+
+    from ..plugins import get_registry
+
+    reg = get_registry()
+    if kind is None:
+        kind = next((k for k in ("model", "variant", "objective") if reg.has(k, name)), "model")
+    item = reg.get(kind, name)
+    data = item.to_json() if kind == "model" else {k: v for k, v in asdict(item).items() if not callable(v)}
+    data.pop("build", None)
+    data.pop("factory", None)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+        return
+    click.echo(f"{kind} {name}")
+    for key, value in data.items():
+        if key == "name":
+            continue
+        if isinstance(value, dict):
+            click.echo(f"  {key}:")
+            for k, v in value.items():
+                click.echo(f"    {k}: {v}")
+        else:
+            click.echo(f"  {key}: {value}")
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_cmd(as_json):
+    """List loaded plugins, their versions and what each registered.
+
+    \b
+    Third-party plugins are found by the entry-point group 'ganzoo'; control loading with
+    GANZOO_PLUGINS_ALLOW / GANZOO_PLUGINS_DENY (comma-separated names).
+    Example:
+      ganzoo plugins --json
+    """
+    from ..plugins import plugin_infos
+
+    infos = plugin_infos()
+    if as_json:
+        click.echo(json.dumps([{"name": i.name, "version": i.version, "source": i.source, "module": i.module,
+                                "error": i.error, "registered": i.registered} for i in infos], indent=2, sort_keys=True))
+        return
+    rows = []
+    for i in infos:
+        what = "; ".join(f"{k}s: {', '.join(v)}" for k, v in i.registered.items()) or "-"
+        rows.append((i.name, i.version, i.source, f"BROKEN: {i.error}" if i.error else what))
+    click.echo(_table(rows, ("PLUGIN", "VERSION", "SOURCE", "REGISTERED")))

@@ -1,0 +1,99 @@
+"""Validation of JSON configs (variant configs, ``config.json``) before anything is allocated."""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+
+MAX_INT = 65536          # no width, latent size or class count beyond this
+MAX_LIST = 64            # no list (hidden sizes, shapes) longer than this
+MAX_STR = 256
+FORMAT = "ganzoo/1"
+
+
+def _check_value(key: str, value, default, where: str):
+    def bad(msg):
+        raise ConfigError(f"{where}: {key} {msg}")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            bad(f"must be true or false, not {value!r}")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            bad(f"must be an integer, not {value!r}")
+        if not (0 <= value <= MAX_INT):
+            bad(f"must be between 0 and {MAX_INT}, not {value}")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            bad(f"must be a number, not {value!r}")
+        if value != value or abs(value) > 1e6:
+            bad(f"must be a finite number of sensible size, not {value!r}")
+        value = float(value)
+    elif isinstance(default, str):
+        if not isinstance(value, str) or len(value) > MAX_STR:
+            bad(f"must be a short string, not {value!r}")
+    elif isinstance(default, (list, tuple)):
+        if not isinstance(value, (list, tuple)) or len(value) > MAX_LIST:
+            bad(f"must be a list of at most {MAX_LIST} integers, not {value!r}")
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, int) or not (1 <= v <= MAX_INT):
+                bad(f"must hold integers between 1 and {MAX_INT}, not {v!r}")
+        value = list(value)
+    elif default is None:
+        if value is not None and not isinstance(value, (int, float, str, bool)):
+            bad(f"must be a plain value, not {value!r}")
+    return value
+
+
+def validate(config: dict, defaults: dict, where: str) -> dict:
+    """Merge ``config`` over ``defaults``; unknown keys and wrong types are errors."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"{where}: config must be a mapping, not {type(config).__name__}")
+    unknown = sorted(set(config) - set(defaults))
+    if unknown:
+        raise ConfigError(f"{where}: unknown config key {unknown[0]!r}; known keys: {', '.join(sorted(defaults))}")
+    out = {}
+    for key, default in defaults.items():
+        value = config.get(key, default)
+        out[key] = _check_value(key, value, default, where)
+    if "sample_shape" in out:
+        shape = out["sample_shape"]
+        if not 1 <= len(shape) <= 3:
+            raise ConfigError(f"{where}: sample_shape must have 1 to 3 dimensions, not {shape}")
+        numel = 1
+        for s in shape:
+            numel *= s
+        if numel > 3 * 512 * 512:
+            raise ConfigError(f"{where}: sample_shape {shape} is too large (max 3x512x512 values)")
+    return out
+
+
+MODEL_KEYS = {
+    "format": str, "ganzoo_version": str, "variant": str, "objective": str, "objective_config": dict,
+    "config": dict, "dataset": (str, type(None)), "latent_dim": int, "sample_shape": list,
+    "num_classes": int, "output_range": (list, type(None)), "components": dict, "training": dict,
+    "metrics": dict, "labels": (list, type(None)),
+}
+REQUIRED_KEYS = ("format", "variant", "objective", "config")
+
+
+def validate_model_config(cfg, where: str = "config.json") -> dict:
+    """Check the shape of a ganzoo ``config.json``; the variant's own keys are checked by ``create``."""
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{where}: must be a JSON object")
+    for key in REQUIRED_KEYS:
+        if key not in cfg:
+            raise ConfigError(f"{where}: missing key {key!r}; is this a ganzoo model folder?")
+    for key, value in cfg.items():
+        if key not in MODEL_KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r}")
+        if not isinstance(value, MODEL_KEYS[key]) or isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} has the wrong type ({type(value).__name__})")
+    if cfg["format"] != FORMAT:
+        raise ConfigError(f"{where}: format {cfg['format']!r} is not {FORMAT!r}; upgrade ganzoo")
+    for comp, info in cfg.get("components", {}).items():
+        if comp not in ("generator", "discriminator", "encoder") or not isinstance(info, dict):
+            raise ConfigError(f"{where}: unknown component {comp!r}")
+        fname = info.get("file")
+        if not isinstance(fname, str) or "/" in fname or "\\" in fname or fname.startswith("."):
+            raise ConfigError(f"{where}: component {comp!r} names a bad file {fname!r}")
+    return cfg

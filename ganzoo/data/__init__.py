@@ -1,0 +1,37 @@
+"""Built-in data sources, registered through the ``register_datasets`` hook.
+
+Name them as ``ring8``, ``grid25``, ``digits``, ``mnist:DIR`` or ``folder:DIR``; load with
+:func:`ganzoo.data.load_dataset`.
+"""
+
+from ganzoo.hookspecs import hookimpl
+from ganzoo.registry import DatasetSpec
+
+SRC = "ganzoo.data.sources"
+
+
+@hookimpl
+def register_datasets(register):
+    register(DatasetSpec("ring8", "8 Gaussians on the unit circle, std 0.01 (VEEGAN/PacGAN)", f"{SRC}:ring8"))
+    register(DatasetSpec("grid25", "25 Gaussians at {-4,-2,0,2,4}^2, std 0.05 (VEEGAN/PacGAN)", f"{SRC}:grid25"))
+    register(DatasetSpec("digits", "scikit-learn's bundled 8x8 digits (1,797 images, 10 classes)", f"{SRC}:digits"))
+    register(DatasetSpec("mnist", "MNIST idx files (gzip or raw) in DIR: mnist:DIR", f"{SRC}:mnist", needs_argument=True))
+    register(DatasetSpec("folder", "a folder of images, class subfolders as labels: folder:DIR", f"{SRC}:folder",
+                         needs_argument=True))
+
+
+def load_dataset(ref: str, **options):
+    """``load_dataset("mnist:../shared/data/mnist", split="test")`` -> :class:`TensorData`."""
+    from ganzoo.errors import ConfigError
+    from ganzoo.plugins import get_registry
+    from ganzoo.registry import resolve
+
+    name, sep, arg = str(ref).partition(":")
+    spec = get_registry().dataset(name)
+    if spec.needs_argument and not arg:
+        raise ConfigError(f"dataset {name!r} needs a path: use --data {name}:DIR")
+    if not spec.needs_argument and sep:
+        raise ConfigError(f"dataset {name!r} takes no argument; use --data {name}")
+    data = resolve(spec.factory)(arg or None, **options)
+    data.name = ref
+    return data

@@ -1,0 +1,57 @@
+"""ganzoo's own error types.
+
+Every problem a user can cause (a wrong name, a bad file, a bad config) is raised as a
+:class:`GanzooError` with one line that names the problem and what to do. The CLI prints
+that line and exits non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+
+class GanzooError(Exception):
+    """Base class: a user-facing problem with a one-line explanation."""
+
+    exit_code = 1
+
+
+class NotFoundError(GanzooError, LookupError):
+    """A name (model, variant, objective, dataset, metric) is not known."""
+
+
+class ConfigError(GanzooError, ValueError):
+    """A config, registry entry or argument is invalid."""
+
+
+class IncompatibleError(ConfigError):
+    """A variant and an objective (or dataset) that cannot work together."""
+
+
+class PluginError(GanzooError):
+    """A plugin failed to load or registered something invalid."""
+
+
+class WeightsError(GanzooError):
+    """A weights file is missing, corrupt, or does not match the model."""
+
+
+class IntegrityError(WeightsError):
+    """A downloaded or bundled file does not match its pinned sha256."""
+
+
+class HubError(GanzooError):
+    """The Hub could not be reached or refused a request."""
+
+
+class TrainingError(GanzooError):
+    """Training cannot continue (e.g. a non-finite loss)."""
+
+
+def did_you_mean(name: str, known, kind: str) -> str:
+    """One line: ``unknown <kind> 'x'; did you mean 'y'? Known: a, b, c``."""
+    import difflib
+
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
+    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"unknown {kind} {name!r}{hint} Known: {shown or '(none)'}"

@@ -1,0 +1,49 @@
+"""The hooks a ganzoo plugin can implement.
+
+Every hook takes a ``register`` callback (style of simonw/llm). Built-in variants, objectives,
+datasets, metrics and the pretrained zoo are plugins that use exactly these hooks; so does any
+third-party package that declares an entry point in the ``ganzoo`` group::
+
+    [project.entry-points.ganzoo]
+    my_variant = "my_package.plugin"
+
+Keep hook modules light: register *import paths* (``"my_package.model:build"``) rather than
+importing torch at module level, so that ``ganzoo list`` stays fast.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ganzoo")
+hookimpl = pluggy.HookimplMarker("ganzoo")
+
+
+@hookspec
+def register_variants(register):
+    """Register model variants: ``register(ganzoo.VariantSpec(...))``."""
+
+
+@hookspec
+def register_objectives(register):
+    """Register training objectives: ``register(ganzoo.ObjectiveSpec(...))``."""
+
+
+@hookspec
+def register_datasets(register):
+    """Register data sources: ``register(ganzoo.DatasetSpec(...))``."""
+
+
+@hookspec
+def register_metrics(register):
+    """Register evaluation metrics: ``register(ganzoo.MetricSpec(...))``."""
+
+
+@hookspec
+def register_models(register):
+    """Register pretrained models: ``register(ganzoo.ModelEntry(...))``."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands to the ``ganzoo`` command group: ``@cli.command() ...``."""

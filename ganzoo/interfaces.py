@@ -1,0 +1,107 @@
+"""The typed contract every variant's components follow.
+
+* :class:`Generator` maps latent codes ``z`` (N, latent_dim) -- and, for a conditional model,
+  class labels ``y`` (N,) -- to samples of shape (N, *sample_shape) in ``output_range``.
+* :class:`Discriminator` maps samples to raw scores/logits of shape (N,); the objective picks the
+  link function (sigmoid for the GAN losses, none for WGAN/hinge).
+* :class:`Encoder` maps samples to a latent code (N, latent_dim), or to ``(mu, logvar)`` for a VAE.
+
+Images are (C, H, W) and generators emit them in ``output_range`` (``(-1, 1)`` for tanh outputs,
+``(0, 1)`` for Bernoulli decoders); vectors have ``output_range = None``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+
+
+class _Component(nn.Module):
+    def __init__(self, sample_shape: Sequence[int], num_classes: int = 0):
+        super().__init__()
+        self.sample_shape = tuple(int(s) for s in sample_shape)
+        self.num_classes = int(num_classes)
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    def _check_labels(self, y: Optional[torch.Tensor], n: int) -> Optional[torch.Tensor]:
+        if not self.conditional:
+            if y is not None:
+                raise ValueError(f"{type(self).__name__} is unconditional; do not pass labels")
+            return None
+        if y is None:
+            raise ValueError(f"{type(self).__name__} is conditional on {self.num_classes} classes; pass labels y")
+        y = torch.as_tensor(y, dtype=torch.long)
+        if y.shape != (n,):
+            raise ValueError(f"labels must have shape ({n},), got {tuple(y.shape)}")
+        if n and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
+        return y
+
+
+class Generator(_Component):
+    """``forward(z, y=None) -> x``; ``sample(n, seed=..., y=...)`` draws z ~ N(0, I)."""
+
+    def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
+                 output_range: Optional[tuple[float, float]] = (-1.0, 1.0)):
+        super().__init__(sample_shape, num_classes)
+        self.latent_dim = int(latent_dim)
+        self.output_range = tuple(output_range) if output_range is not None else None
+
+    def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def sample_latent(self, n: int, *, seed: Optional[int] = None,
+                      device: Optional[torch.device] = None) -> torch.Tensor:
+        gen = None
+        if seed is not None:
+            gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        z = torch.randn(n, self.latent_dim, generator=gen)
+        return z.to(device or self._device())
+
+    @torch.no_grad()
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
+        """Draw ``n`` samples (eval mode, no grad). Same seed, same samples, on CPU."""
+        was_training = self.training
+        self.eval()
+        try:
+            z = self.sample_latent(n, seed=seed)
+            if y is not None:
+                y = torch.as_tensor(y, dtype=torch.long).to(z.device)
+                if y.dim() == 0:
+                    y = y.expand(n)
+            return self(z, y)
+        finally:
+            self.train(was_training)
+
+    def _device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
+
+
+class Discriminator(_Component):
+    """``forward(x, y=None) -> scores`` of shape (N,)."""
+
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Encoder(_Component):
+    """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``)."""
+
+    variational = False
+
+    def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0):
+        super().__init__(sample_shape, num_classes)
+        self.latent_dim = int(latent_dim)
+
+    def forward(self, x: torch.Tensor):  # pragma: no cover
+        raise NotImplementedError
+
+
+__all__ = ["Generator", "Discriminator", "Encoder"]

@@ -1,0 +1,109 @@
+"""Small building blocks shared by the first-party variants (and free for plugins to use)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+def mlp(sizes: Sequence[int], *, act: str = "leaky_relu", norm: bool = False, last_act: bool = False) -> nn.Sequential:
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with activations between them."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2 or last_act:
+            if norm:
+                layers.append(nn.BatchNorm1d(b))
+            layers.append(activation(act))
+    return nn.Sequential(*layers)
+
+
+def activation(name: str) -> nn.Module:
+    return {
+        "relu": lambda: nn.ReLU(inplace=True),
+        "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),
+        "tanh": nn.Tanh,
+        "elu": nn.ELU,
+    }[name]()
+
+
+BASE_SIZES = (4, 7, 3, 5)
+
+
+def conv_plan(size: int) -> tuple[int, int]:
+    """Return (base, doublings) with ``size == base * 2**doublings`` and doublings >= 1.
+
+    8 -> (4, 1), 28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4)."""
+    for base in BASE_SIZES:
+        k = size / base
+        if k >= 2 and k == int(k) and math.log2(k) == int(math.log2(k)):
+            return base, int(math.log2(k))
+    raise ValueError(
+        f"image size {size} is not supported; use base*2^k with base in {BASE_SIZES}, "
+        "e.g. 8, 14, 16, 28, 32, 56, 64"
+    )
+
+
+def norm2d(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":  # per-sample normalisation: safe with gradient penalties
+        return nn.GroupNorm(1, channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}; use batch, layer or none")
+
+
+class UpConv(nn.Module):
+    """DCGAN generator trunk: (N, in_dim) -> (N, width, size, size) feature maps."""
+
+    def __init__(self, in_dim: int, size: int, width: int, norm: str = "batch"):
+        super().__init__()
+        base, k = conv_plan(size)
+        chans = [width * 2 ** (k - 1 - i) for i in range(k)]  # e.g. 512, 256, 128, 64
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(in_dim, chans[0], base, 1, 0, bias=False),
+            norm2d(norm, chans[0]),
+            nn.ReLU(True),
+        ]
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), norm2d(norm, b), nn.ReLU(True)]
+        self.net = nn.Sequential(*layers)
+        self.out_channels = chans[-1]
+
+    def forward(self, z):
+        return self.net(z[:, :, None, None])
+
+
+class DownConv(nn.Module):
+    """DCGAN discriminator trunk: (N, C, size, size) -> (N, width*2^(k-1), base, base)."""
+
+    def __init__(self, channels: int, size: int, width: int, norm: str = "batch"):
+        super().__init__()
+        base, k = conv_plan(size)
+        chans = [width * 2**i for i in range(k)]  # e.g. 64, 128, 256, 512
+        layers: list[nn.Module] = [nn.Conv2d(channels, chans[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), norm2d(norm, b), nn.LeakyReLU(0.2, True)]
+        self.net = nn.Sequential(*layers)
+        self.out_channels, self.base = chans[-1], base
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Weights from N(0, 0.02), norm scales from N(1, 0.02) (Radford et al. 2015)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def one_hot(y: torch.Tensor, num_classes: int, dtype) -> torch.Tensor:
+    return torch.nn.functional.one_hot(y, num_classes).to(dtype)

@@ -1,0 +1,3 @@
+"""Built-in evaluation metrics (registered through ``register_metrics``)."""
+
+from ganzoo.hookspecs import hookimpl  # noqa: F401  (metrics are added by the evaluation work)

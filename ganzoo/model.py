@@ -1,0 +1,238 @@
+"""A :class:`Model` bundles one variant's components with the JSON config that rebuilds them.
+
+``create(variant, objective, **config)`` builds a fresh model; ``Model.save(folder)`` writes
+``config.json`` + one safetensors file per component; :func:`load_folder` reads it back strictly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, Optional
+
+import torch
+from torch import nn
+
+from . import config as cfgmod
+from .errors import ConfigError, PluginError, WeightsError
+from .fsutil import atomic_write_json
+from .interfaces import Discriminator, Encoder, Generator
+from .plugins import get_registry
+from .registry import resolve
+
+COMPONENTS = ("generator", "discriminator", "encoder")
+COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder}
+META_KEYS = ("dataset", "labels", "training", "metrics")
+
+
+class Model(nn.Module):
+    """The components of one variant plus everything needed to rebuild them."""
+
+    def __init__(self, *, variant: str, objective: str, config: dict, components: dict,
+                 objective_config: Optional[dict] = None, **meta):
+        super().__init__()
+        if "generator" not in components:
+            raise PluginError(f"variant {variant!r} built no generator")
+        self.variant, self.objective, self.config = variant, objective, dict(config)
+        self.objective_config = dict(objective_config or {})
+        self.meta = {k: meta.get(k) for k in META_KEYS if meta.get(k) is not None}
+        self.components = nn.ModuleDict(components)
+
+    # -- components ------------------------------------------------------------------------
+    @property
+    def generator(self) -> Generator:
+        return self.components["generator"]
+
+    @property
+    def discriminator(self) -> Optional[Discriminator]:
+        return self.components["discriminator"] if "discriminator" in self.components else None
+
+    @property
+    def encoder(self) -> Optional[Encoder]:
+        return self.components["encoder"] if "encoder" in self.components else None
+
+    def keep_only(self, names: Iterable[str]) -> "Model":
+        names = set(names)
+        for name in list(self.components):
+            if name not in names:
+                del self.components[name]
+        return self
+
+    # -- the contract, forwarded -------------------------------------------------------------
+    @property
+    def latent_dim(self) -> int:
+        return self.generator.latent_dim
+
+    @property
+    def sample_shape(self) -> tuple:
+        return self.generator.sample_shape
+
+    @property
+    def num_classes(self) -> int:
+        return self.generator.num_classes
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.sample_shape) == 3
+
+    @property
+    def kind(self) -> str:
+        return get_registry().variant(self.variant).kind
+
+    def forward(self, z, y=None):
+        return self.generator(z, y)
+
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
+        return self.generator.sample(n, seed=seed, y=y)
+
+    def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
+        """Samples with images mapped to [0, 1] (vectors as generated)."""
+        return to_unit(self.sample(n, seed=seed, y=y), self.generator.output_range)
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latent code (the mean for a VAE): the encoder as a feature extractor."""
+        if self.encoder is None:
+            raise ConfigError(f"model of variant {self.variant!r} has no encoder")
+        out = self.encoder(x)
+        return out[0] if isinstance(out, tuple) else out
+
+    def make_objective(self):
+        return objective(self.objective, **self.objective_config)
+
+    # -- serialisation ------------------------------------------------------------------------
+    def to_config(self) -> dict:
+        from . import __version__
+
+        g = self.generator
+        out = {
+            "format": cfgmod.FORMAT,
+            "ganzoo_version": __version__,
+            "variant": self.variant,
+            "objective": self.objective,
+            "objective_config": self.objective_config,
+            "config": self.config,
+            "latent_dim": g.latent_dim,
+            "sample_shape": list(g.sample_shape),
+            "num_classes": g.num_classes,
+            "output_range": list(g.output_range) if g.output_range else None,
+            "components": {
+                name: {
+                    "file": f"{name}.safetensors",
+                    "class": f"{type(m).__module__}.{type(m).__qualname__}",
+                    "parameters": sum(p.numel() for p in m.parameters()),
+                }
+                for name, m in self.components.items()
+            },
+        }
+        out.update(self.meta)
+        return out
+
+    def save(self, folder, *, components: Optional[Iterable[str]] = None) -> Path:
+        """Write ``config.json`` and ``<component>.safetensors`` (each file atomically)."""
+        from .weights import save_module
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        names = list(components) if components is not None else list(self.components)
+        for name in names:
+            save_module(self.components[name], folder / f"{name}.safetensors",
+                        metadata={"ganzoo_component": name, "ganzoo_variant": self.variant})
+        cfg = self.to_config()
+        cfg["components"] = {k: v for k, v in cfg["components"].items() if k in names}
+        atomic_write_json(folder / "config.json", cfg)
+        return folder
+
+
+def to_unit(x: torch.Tensor, output_range) -> torch.Tensor:
+    if output_range is None:
+        return x
+    lo, hi = output_range
+    return ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
+
+
+def objective(name: str, **config):
+    """Build an objective by name (e.g. ``objective("wgan-gp", gp_weight=5.0)``)."""
+    spec = get_registry().objective(name)
+    cfg = cfgmod.validate(config, spec.defaults, where=f"objective {name!r}")
+    obj = resolve(spec.factory)(**cfg)
+    obj.name, obj.kind = name, spec.kind
+    if getattr(obj, "d_steps", None) is None:
+        obj.d_steps = spec.d_steps
+    return obj
+
+
+def create(variant: str, objective: Optional[str] = None, *, objective_config: Optional[dict] = None,
+           dataset: Optional[str] = None, labels=None, training=None, metrics=None, **config) -> Model:
+    """Build a fresh model of ``variant`` trained with ``objective`` (default: the variant's).
+
+    ``config`` keys are the variant's (see ``ganzoo info --variant NAME``); unknown keys, wrong
+    types and absurd sizes are rejected before any allocation."""
+    reg = get_registry()
+    spec = reg.variant(variant)
+    objective = objective or spec.default_objective
+    reg.check_pairing(variant, objective)
+    ospec = reg.objective(objective)
+    ocfg = cfgmod.validate(objective_config or {}, ospec.defaults, where=f"objective {objective!r}")
+    defaults = dict(spec.defaults)
+    defaults.update({k: v for k, v in ospec.variant_defaults.items() if k in defaults})
+    cfg = cfgmod.validate(config, defaults, where=f"variant {variant!r}")
+    comps = resolve(spec.build)(**cfg)
+    if not isinstance(comps, dict):
+        raise PluginError(f"variant {variant!r}: build() must return a dict of components")
+    for name, module in comps.items():
+        want = COMPONENT_TYPES.get(name)
+        if want is None or not isinstance(module, want):
+            raise PluginError(f"variant {variant!r}: component {name!r} must be a ganzoo {want.__name__ if want else 'component'}")
+    needed = {"gan": ("generator", "discriminator"), "vae": ("generator", "encoder"), "ae": ("generator", "encoder")}
+    for name in needed[spec.kind]:
+        if name not in comps:
+            raise PluginError(f"variant {variant!r} ({spec.kind}) built no {name}")
+    return Model(variant=variant, objective=objective, config=cfg, components=comps, objective_config=ocfg,
+                 dataset=dataset, labels=labels, training=training, metrics=metrics)
+
+
+def read_config(folder) -> dict:
+    path = Path(folder) / "config.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WeightsError(f"{folder}: no config.json; is this a ganzoo model folder?") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"{path}: cannot read: {exc}") from None
+    if len(text) > 1_000_000:
+        raise ConfigError(f"{path}: too large for a config")
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return cfgmod.validate_model_config(cfg, where=str(path))
+
+
+def from_config(cfg: dict) -> Model:
+    meta = {k: cfg.get(k) for k in META_KEYS}
+    return create(cfg["variant"], cfg["objective"], objective_config=cfg.get("objective_config") or {},
+                  **meta, **cfg["config"])
+
+
+def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=None) -> Model:
+    """Load a model folder strictly: config.json plus the requested components' weights."""
+    folder = Path(folder)
+    cfg = read_config(folder)
+    model = from_config(cfg)
+    available = list(cfg.get("components", {}))
+    wanted = list(components) if components is not None else available
+    for name in wanted:
+        if name not in model.components:
+            raise ConfigError(f"variant {model.variant!r} has no component {name!r}")
+        if name not in available:
+            raise WeightsError(f"{folder}: has no weights for the {name}")
+    from .weights import load_into
+
+    for name in wanted:
+        load_into(model.components[name], folder / cfg["components"][name]["file"], what=name)
+    model.keep_only(wanted)
+    model.eval()
+    if device is not None:
+        model.to(device)
+    return model

@@ -1,0 +1,43 @@
+"""Built-in objectives, registered through the same hook a third-party plugin uses."""
+
+from ganzoo.hookspecs import hookimpl
+from ganzoo.registry import ObjectiveSpec
+
+ADAM = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+
+GAN_OBJECTIVES = ("non-saturating", "minimax", "wgan", "wgan-gp", "hinge", "lsgan")
+
+
+@hookimpl
+def register_objectives(register):
+    gan = "ganzoo.objectives.gan"
+    register(ObjectiveSpec(
+        "minimax", "Goodfellow's saturating GAN: G minimises log(1 - D(G(z)))", "gan",
+        f"{gan}:Minimax", d_steps=1, optimizer=ADAM))
+    register(ObjectiveSpec(
+        "non-saturating", "GAN with the non-saturating generator loss -log D(G(z))", "gan",
+        f"{gan}:NonSaturating", d_steps=1, optimizer=ADAM))
+    register(ObjectiveSpec(
+        "wgan", "Wasserstein GAN with weight clipping (Arjovsky et al. 2017)", "gan",
+        f"{gan}:WGAN", d_steps=5, defaults={"clip": 0.01},
+        optimizer={"name": "rmsprop", "lr": 5e-5}))
+    register(ObjectiveSpec(
+        "wgan-gp", "Wasserstein GAN with gradient penalty, lambda 10 (Gulrajani et al. 2017)", "gan",
+        f"{gan}:WGANGP", d_steps=5, defaults={"gp_weight": 10.0},
+        optimizer={"name": "adam", "lr": 1e-4, "betas": [0.5, 0.9]},
+        variant_defaults={"d_norm": "layer"}))
+    register(ObjectiveSpec(
+        "hinge", "Hinge GAN loss (Lim & Ye 2017; Miyato et al. 2018)", "gan",
+        f"{gan}:Hinge", d_steps=1, optimizer=ADAM))
+    register(ObjectiveSpec(
+        "lsgan", "Least-squares GAN, targets a=0, b=c=1 (Mao et al. 2017)", "gan",
+        f"{gan}:LSGAN", d_steps=1, optimizer=ADAM))
+    ae = "ganzoo.objectives.autoencoding"
+    register(ObjectiveSpec(
+        "elbo", "VAE evidence lower bound: E_q[log p(x|z)] - beta KL(q(z|x) || N(0, I))", "vae",
+        f"{ae}:ELBO", d_steps=0, defaults={"likelihood": "bernoulli", "beta": 1.0},
+        optimizer={"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999]}))
+    register(ObjectiveSpec(
+        "reconstruction", "Autoencoder reconstruction loss (bce or mse)", "ae",
+        f"{ae}:Reconstruction", d_steps=0, defaults={"loss": "bce"},
+        optimizer={"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999]}))

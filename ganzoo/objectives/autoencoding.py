@@ -1,0 +1,77 @@
+"""Objectives for encoder/decoder models: the VAE's ELBO and the autoencoder's reconstruction.
+
+Decoders expose ``logits(z, y=None)`` (pre-activation) and ``forward`` = sigmoid(logits), the
+mean of the observation model, for data in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+class AutoencodingObjective:
+    kind = "ae"
+    d_steps = 0
+
+    def loss(self, model, x, y=None):
+        raise NotImplementedError
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per sample, in nats."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)
+
+
+def log_likelihood(likelihood: str, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x | z) per sample: Bernoulli on logits, or unit-variance Gaussian on sigmoid(logits)."""
+    if likelihood == "bernoulli":
+        return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    if likelihood == "gaussian":
+        d = x[0].numel()
+        return -0.5 * (torch.sigmoid(logits) - x).pow(2).flatten(1).sum(1) - 0.5 * d * math.log(2 * math.pi)
+    raise ValueError(f"unknown likelihood {likelihood!r}; use bernoulli or gaussian")
+
+
+class ELBO(AutoencodingObjective):
+    kind = "vae"
+
+    def __init__(self, likelihood: str = "bernoulli", beta: float = 1.0):
+        if likelihood not in ("bernoulli", "gaussian"):
+            from ganzoo.errors import ConfigError
+
+            raise ConfigError(f"elbo: unknown likelihood {likelihood!r}; use bernoulli or gaussian")
+        self.likelihood, self.beta = likelihood, beta
+
+    def elbo(self, model, x, y=None, *, sample: bool = True):
+        """Per-sample ELBO terms: (elbo, log-likelihood, KL) with one z ~ q(z|x)."""
+        mu, logvar = model.encoder(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
+        ll = log_likelihood(self.likelihood, model.generator.logits(z, y), x)
+        kl = gaussian_kl(mu, logvar)
+        return ll - kl, ll, kl
+
+    def loss(self, model, x, y=None):
+        _, ll, kl = self.elbo(model, x, y)
+        loss = (-ll + self.beta * kl).mean()
+        return loss, {"recon": -ll.detach().mean(), "kl": kl.detach().mean()}
+
+
+class Reconstruction(AutoencodingObjective):
+    def __init__(self, loss: str = "bce"):
+        if loss not in ("bce", "mse"):
+            from ganzoo.errors import ConfigError
+
+            raise ConfigError(f"reconstruction: unknown loss {loss!r}; use bce or mse")
+        self.kind_of_loss = loss
+
+    def loss(self, model, x, y=None):
+        z = model.encoder(x)
+        logits = model.generator.logits(z, y)
+        if self.kind_of_loss == "bce":
+            per = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+        else:
+            per = (torch.sigmoid(logits) - x).pow(2).flatten(1).sum(1)
+        return per.mean(), {"recon": per.detach().mean()}

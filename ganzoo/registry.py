@@ -1,0 +1,326 @@
+"""What ganzoo knows by name: variants, objectives, datasets, metrics and pretrained models.
+
+Plugins fill a :class:`Registry` through the hooks in :mod:`ganzoo.hookspecs`. Specs are plain
+data (no torch import): the code they point to is named by an import path such as
+``"ganzoo_plugins.mlp.model:build"`` and imported only when it is used.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Union
+
+from .errors import ConfigError, NotFoundError, PluginError, did_you_mean
+
+Target = Union[str, Callable[..., Any]]
+
+KINDS = ("gan", "vae", "ae")
+
+
+def resolve(target: Target) -> Callable[..., Any]:
+    """Import ``"package.module:attribute"`` (or return a callable as it is)."""
+    if callable(target):
+        return target
+    module, _, attr = str(target).partition(":")
+    if not module or not attr:
+        raise PluginError(f"bad import path {target!r}; expected 'package.module:attribute'")
+    try:
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise PluginError(f"cannot import {target!r}: {exc}") from exc
+    return obj
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """A model family: how to build its components from a JSON config.
+
+    ``build(**config)`` returns a dict with a ``"generator"`` and, as the variant has them,
+    ``"discriminator"`` and ``"encoder"``. ``defaults`` lists every config key the variant
+    accepts (JSON values); anything else is rejected.
+    """
+
+    name: str
+    summary: str
+    kind: str
+    objectives: tuple[str, ...]
+    build: Target
+    defaults: dict = field(default_factory=dict)
+    default_objective: str | None = None
+    plugin: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise PluginError(f"variant {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
+        object.__setattr__(self, "objectives", tuple(self.objectives))
+        if self.default_objective is None and self.objectives:
+            object.__setattr__(self, "default_objective", self.objectives[0])
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """A training objective. ``factory(**config)`` returns an objective object
+    (see :mod:`ganzoo.objectives.base`). ``d_steps`` is the default number of
+    discriminator/critic steps per generator step (Goodfellow's k)."""
+
+    name: str
+    summary: str
+    kind: str
+    factory: Target
+    d_steps: int = 1
+    defaults: dict = field(default_factory=dict)
+    optimizer: dict = field(default_factory=dict)
+    variant_defaults: dict = field(default_factory=dict)
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A data source. ``factory(arg, **options)`` returns a :class:`ganzoo.data.TensorData`;
+    ``arg`` is what follows the colon in ``name:arg`` (a path for ``mnist:DIR``)."""
+
+    name: str
+    summary: str
+    factory: Target
+    needs_argument: bool = False
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """An evaluation metric. ``factory(model, data, *, n, seed) -> dict`` of numbers."""
+
+    name: str
+    summary: str
+    factory: Target
+    applies_to: tuple[str, ...] = ("gan", "vae", "ae")
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A pretrained model in the zoo.
+
+    ``source`` says where weights come from: ``{"bundled": "<folder>"}`` for a copy shipped in a
+    package and/or ``{"repo": "org/name", "revision": "<sha>", "files": {"generator.safetensors":
+    "<sha256>", ...}}`` for the Hub."""
+
+    name: str
+    variant: str
+    objective: str
+    dataset: str
+    summary: str = ""
+    metrics: dict = field(default_factory=dict)
+    source: dict = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    plugin: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "variant": self.variant,
+            "objective": self.objective,
+            "dataset": self.dataset,
+            "summary": self.summary,
+            "metrics": dict(self.metrics),
+            "source": {k: v for k, v in self.source.items() if k != "path"},
+            "weights_from": weights_from(self),
+            "plugin": self.plugin,
+        }
+
+
+def weights_from(entry: ModelEntry) -> str:
+    src = entry.source
+    where = []
+    if src.get("bundled"):
+        where.append("bundled")
+    if src.get("repo"):
+        rev = src.get("revision")
+        where.append(f"hf://{src['repo']}" + (f"@{rev[:10]}" if rev else ""))
+    return " + ".join(where) or "none"
+
+
+SECTIONS = {
+    VariantSpec: "variant",
+    ObjectiveSpec: "objective",
+    DatasetSpec: "dataset",
+    MetricSpec: "metric",
+    ModelEntry: "model",
+}
+
+
+class Registry:
+    """Everything registered by the loaded plugins, by kind and name."""
+
+    def __init__(self):
+        self._items: dict[str, dict[str, Any]] = {kind: {} for kind in SECTIONS.values()}
+
+    def add(self, item, plugin: str):
+        kind = SECTIONS.get(type(item))
+        if kind is None:
+            raise PluginError(f"plugin {plugin!r} registered {type(item).__name__}, not a ganzoo spec")
+        if not isinstance(item.name, str) or not item.name or any(c.isspace() for c in item.name):
+            raise PluginError(f"plugin {plugin!r} registered a {kind} with a bad name {item.name!r}")
+        table = self._items[kind]
+        if item.name in table:
+            other = table[item.name].plugin
+            raise PluginError(
+                f"{kind} {item.name!r} is registered by both {other!r} and {plugin!r}; "
+                f"uninstall or rename one of them"
+            )
+        table[item.name] = replace(item, plugin=plugin)
+
+    def remove(self, item) -> None:
+        self._items[SECTIONS[type(item)]].pop(item.name, None)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._items[kind])
+
+    def items(self, kind: str) -> list:
+        return [self._items[kind][n] for n in self.names(kind)]
+
+    def get(self, kind: str, name: str):
+        try:
+            return self._items[kind][name]
+        except KeyError:
+            raise NotFoundError(did_you_mean(name, self._items[kind], kind)) from None
+
+    def has(self, kind: str, name: str) -> bool:
+        return name in self._items[kind]
+
+    def variant(self, name: str) -> VariantSpec:
+        return self.get("variant", name)
+
+    def objective(self, name: str) -> ObjectiveSpec:
+        return self.get("objective", name)
+
+    def dataset(self, name: str) -> DatasetSpec:
+        return self.get("dataset", name)
+
+    def metric(self, name: str) -> MetricSpec:
+        return self.get("metric", name)
+
+    def model(self, name: str) -> ModelEntry:
+        return self.get("model", name)
+
+    def by_plugin(self, plugin: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for kind, table in self._items.items():
+            names = sorted(n for n, item in table.items() if item.plugin == plugin)
+            if names:
+                out[kind] = names
+        return out
+
+    def check_pairing(self, variant: str, objective: str) -> None:
+        v, o = self.variant(variant), self.objective(objective)
+        if objective not in v.objectives:
+            raise ConfigError(
+                f"variant {variant!r} does not work with objective {objective!r} ({o.kind}); "
+                f"use one of: {', '.join(v.objectives)}"
+            )
+
+
+def match(names, pattern: str | None) -> list[str]:
+    """timm-style filtering: shell wildcards, or a plain substring."""
+    if not pattern:
+        return sorted(names)
+    if not any(ch in pattern for ch in "*?["):
+        pattern = f"*{pattern}*"
+    return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+
+
+# -- registry.yaml ----------------------------------------------------------------------------
+MAX_REGISTRY_BYTES = 1_000_000
+ENTRY_KEYS = {"name": str, "variant": str, "objective": str, "dataset": str, "summary": str, "metrics": dict,
+              "bundled": str, "files": dict, "hub": dict, "tags": list}
+HUB_KEYS = {"repo": str, "revision": str}
+
+
+def _strict_yaml_loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader without aliases (no billion-laughs) and without custom tags."""
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                raise ConfigError("registry: YAML aliases/anchors are not allowed")
+            return super().compose_node(parent, index)
+
+    return Loader
+
+
+def parse_registry(text: str, *, where: str = "registry.yaml", base=None) -> list[ModelEntry]:
+    """Parse and validate a registry file; raise :class:`ConfigError` (only) on bad input."""
+    import yaml
+    from pathlib import Path
+
+    if len(text) > MAX_REGISTRY_BYTES:
+        raise ConfigError(f"{where}: larger than {MAX_REGISTRY_BYTES} bytes")
+    try:
+        doc = yaml.load(text, Loader=_strict_yaml_loader())  # noqa: S506 - strict safe loader
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply") from None
+    if not isinstance(doc, dict) or set(doc) - {"version", "models"} or doc.get("version") != 1:
+        raise ConfigError(f"{where}: expected a mapping with 'version: 1' and 'models: [...]'")
+    models = doc.get("models") or []
+    if not isinstance(models, list):
+        raise ConfigError(f"{where}: 'models' must be a list")
+    out, seen = [], set()
+    for i, raw in enumerate(models):
+        at = f"{where}: models[{i}]"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{at} must be a mapping")
+        for key, value in raw.items():
+            if key not in ENTRY_KEYS:
+                raise ConfigError(f"{at}: unknown key {key!r}")
+            if not isinstance(value, ENTRY_KEYS[key]):
+                raise ConfigError(f"{at}: {key} must be a {ENTRY_KEYS[key].__name__}")
+        for key in ("name", "variant", "objective", "dataset"):
+            if not raw.get(key) or len(raw[key]) > 128 or any(c.isspace() for c in raw[key]):
+                raise ConfigError(f"{at}: {key} must be a non-empty name without spaces")
+        if raw["name"] in seen:
+            raise ConfigError(f"{at}: duplicate name {raw['name']!r}")
+        seen.add(raw["name"])
+        files = raw.get("files", {})
+        for fname, digest in files.items():
+            if (not isinstance(fname, str) or not isinstance(digest, str) or "/" in fname or "\\" in fname
+                    or fname.startswith(".") or len(digest) != 64 or set(digest) - set("0123456789abcdef")):
+                raise ConfigError(f"{at}: files must map plain file names to sha256 hex digests")
+        for metric, value in raw.get("metrics", {}).items():
+            if not isinstance(metric, str) or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise ConfigError(f"{at}: metrics must map names to numbers")
+        source: dict = {}
+        if files:
+            source["files"] = dict(files)
+        if "bundled" in raw:
+            folder = raw["bundled"]
+            if "/" in folder or "\\" in folder or folder.startswith(".") or not folder:
+                raise ConfigError(f"{at}: bundled must be a plain folder name")
+            if not files:
+                raise ConfigError(f"{at}: a bundled copy needs sha256 pins in 'files'")
+            source["bundled"] = folder
+            if base is not None:
+                source["path"] = str(Path(base) / folder)
+        if "hub" in raw:
+            hub = raw["hub"]
+            for key, value in hub.items():
+                if key not in HUB_KEYS or not isinstance(value, str):
+                    raise ConfigError(f"{at}: hub takes repo and revision (strings)")
+            if "repo" not in hub or hub["repo"].count("/") != 1:
+                raise ConfigError(f"{at}: hub.repo must be 'org/name'")
+            source.update(hub)
+        out.append(ModelEntry(
+            name=raw["name"], variant=raw["variant"], objective=raw["objective"], dataset=raw["dataset"],
+            summary=raw.get("summary", ""), metrics=dict(raw.get("metrics", {})), source=source,
+            tags=tuple(str(t) for t in raw.get("tags", [])),
+        ))
+    return out

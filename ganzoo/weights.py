@@ -1,0 +1,118 @@
+"""Strict safetensors I/O: every tensor present, right shape and dtype, finite; errors name the
+file and the tensor. No pickle anywhere (legacy ``.pt`` import lives in :func:`import_legacy`)."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import WeightsError
+from .fsutil import atomic_path
+
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+
+
+def state_dict_for_save(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+
+
+def save_module(module: nn.Module, path, metadata: dict | None = None) -> None:
+    from safetensors.torch import save_file
+
+    with atomic_path(path) as tmp:
+        save_file(state_dict_for_save(module), str(tmp), metadata={"format": "pt", **(metadata or {})})
+
+
+def read_header(path) -> dict:
+    """Parse and sanity-check a safetensors header without reading the tensors."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            raw = fh.read(8)
+            if len(raw) < 8:
+                raise WeightsError(f"{path}: not a safetensors file (too short)")
+            (n,) = struct.unpack("<Q", raw)
+            if n > MAX_HEADER_BYTES or n + 8 > size:
+                raise WeightsError(f"{path}: corrupt safetensors header (claims {n} bytes; file has {size})")
+            header = json.loads(fh.read(n))
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read weights: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise WeightsError(f"{path}: corrupt safetensors header (not JSON)") from None
+    if not isinstance(header, dict):
+        raise WeightsError(f"{path}: corrupt safetensors header")
+    data_len = size - 8 - n
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
+            raise WeightsError(f"{path}: corrupt entry for tensor {name!r}")
+        start, end = info["data_offsets"]
+        if not (0 <= start <= end <= data_len):
+            raise WeightsError(f"{path}: tensor {name!r} points outside the file (truncated?)")
+    return header
+
+
+def load_into(module: nn.Module, path, *, what: str = "weights") -> None:
+    """Load ``path`` into ``module`` strictly; raise :class:`WeightsError` naming the tensor."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{what}: {path} is missing")
+    header = read_header(path)
+    expected = module.state_dict()
+    found = {k for k in header if k != "__metadata__"}
+    missing, extra = sorted(expected.keys() - found), sorted(found - expected.keys())
+    if missing:
+        raise WeightsError(f"{path}: tensor {missing[0]!r} is missing ({len(missing)} missing in all)")
+    if extra:
+        raise WeightsError(f"{path}: unexpected tensor {extra[0]!r} ({len(extra)} extra in all)")
+    dtype_names = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+                   torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL"}
+    for name, ref in expected.items():
+        info = header[name]
+        if list(info["shape"]) != list(ref.shape):
+            raise WeightsError(
+                f"{path}: tensor {name!r} has shape {tuple(info['shape'])}, the model expects {tuple(ref.shape)}")
+        if info["dtype"] != dtype_names.get(ref.dtype, "?"):
+            raise WeightsError(
+                f"{path}: tensor {name!r} has dtype {info['dtype']}, the model expects {dtype_names.get(ref.dtype)}")
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{path}: corrupt safetensors file: {exc}") from None
+    for name, t in tensors.items():
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise WeightsError(f"{path}: tensor {name!r} contains NaN or infinite values")
+    module.load_state_dict(tensors, strict=True)
+
+
+def import_legacy(path, module: nn.Module, *, key: str | None = None) -> None:
+    """Import a legacy ``.pt``/``.pth`` state dict -- explicitly, and never by unpickling code:
+    ``torch.load(weights_only=True)`` refuses anything but tensors and plain containers."""
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path}: refused to import legacy checkpoint: {str(exc).splitlines()[0]}") from None
+    if key is not None:
+        if not isinstance(obj, dict) or key not in obj:
+            raise WeightsError(f"{path}: no entry {key!r} in the checkpoint")
+        obj = obj[key]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{path}: not a state dict of tensors (use --key to pick one)")
+    expected = module.state_dict()
+    missing, extra = sorted(expected.keys() - obj.keys()), sorted(obj.keys() - expected.keys())
+    if missing or extra:
+        bad = (missing or extra)[0]
+        raise WeightsError(f"{path}: tensor {bad!r} is {'missing' if missing else 'unexpected'}")
+    for name, ref in expected.items():
+        if tuple(obj[name].shape) != tuple(ref.shape):
+            raise WeightsError(f"{path}: tensor {name!r} has shape {tuple(obj[name].shape)}, expected {tuple(ref.shape)}")
+    module.load_state_dict({k: v.to(expected[k].dtype) for k, v in obj.items()}, strict=True)

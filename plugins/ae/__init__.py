@@ -1,0 +1,23 @@
+"""``ae``: a deterministic autoencoder x -> z -> x_hat; its encoder doubles as a feature extractor."""
+
+from ganzoo.hookspecs import hookimpl
+from ganzoo.registry import VariantSpec
+
+
+@hookimpl
+def register_variants(register):
+    register(VariantSpec(
+        name="ae",
+        summary="Autoencoder (MLP or conv); model.encode(x) gives features",
+        kind="ae",
+        objectives=("reconstruction",),
+        build="ganzoo_plugins.ae.model:build",
+        defaults={
+            "sample_shape": [1, 28, 28],
+            "latent_dim": 16,
+            "arch": "mlp",          # mlp | conv
+            "hidden": [512, 256],   # mlp widths
+            "width": 32,            # conv width
+            "num_classes": 0,
+        },
+    ))

@@ -1,0 +1,24 @@
+"""``dcgan``: convolutional G and D (Radford et al. 2015) for square images of 8 to 64+ px."""
+
+from ganzoo.hookspecs import hookimpl
+from ganzoo.objectives import GAN_OBJECTIVES
+from ganzoo.registry import VariantSpec
+
+
+@hookimpl
+def register_variants(register):
+    register(VariantSpec(
+        name="dcgan",
+        summary="Deep convolutional GAN for square images (8, 28, 32, 64 px; 1 or 3 channels)",
+        kind="gan",
+        objectives=GAN_OBJECTIVES,
+        build="ganzoo_plugins.dcgan.model:build",
+        defaults={
+            "sample_shape": [1, 28, 28],
+            "latent_dim": 100,
+            "g_width": 64,           # ngf
+            "d_width": 64,           # ndf
+            "num_classes": 0,
+            "d_norm": "batch",       # batch | layer | none (wgan-gp asks for layer)
+        },
+    ))

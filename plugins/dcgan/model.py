@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganzoo.interfaces import Discriminator, Generator
+from ganzoo.layers import DownConv, UpConv, dcgan_init, one_hot
+
+
+def _square(sample_shape):
+    if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2]:
+        raise ValueError(f"dcgan needs square images [C, S, S], not {list(sample_shape)}")
+    return sample_shape[0], sample_shape[1]
+
+
+class DCGANGenerator(Generator):
+    def __init__(self, sample_shape, latent_dim=100, width=64, num_classes=0):
+        super().__init__(latent_dim, sample_shape, num_classes, output_range=(-1.0, 1.0))
+        channels, size = _square(self.sample_shape)
+        self.trunk = UpConv(latent_dim + num_classes, size, width)
+        self.head = nn.Sequential(nn.ConvTranspose2d(self.trunk.out_channels, channels, 4, 2, 1, bias=False), nn.Tanh())
+        dcgan_init(self)
+
+    def forward(self, z, y=None):
+        y = self._check_labels(y, z.shape[0])
+        if y is not None:
+            z = torch.cat([z, one_hot(y.to(z.device), self.num_classes, z.dtype)], 1)
+        return self.head(self.trunk(z))
+
+
+class DCGANDiscriminator(Discriminator):
+    """Conv trunk, then a base x base conv to one score; conditional D adds a projection term
+    <embed(y), features> (Miyato & Koyama 2018)."""
+
+    def __init__(self, sample_shape, width=64, num_classes=0, norm="batch"):
+        super().__init__(sample_shape, num_classes)
+        channels, size = _square(self.sample_shape)
+        self.trunk = DownConv(channels, size, width, norm)
+        c, b = self.trunk.out_channels, self.trunk.base
+        self.head = nn.Conv2d(c, 1, b, 1, 0, bias=False)
+        self.embed = nn.Embedding(num_classes, c * b * b) if num_classes else None
+        dcgan_init(self)
+
+    def forward(self, x, y=None):
+        y = self._check_labels(y, x.shape[0])
+        h = self.trunk(x)
+        out = self.head(h).flatten()
+        if y is not None:
+            out = out + (self.embed(y.to(h.device)) * h.flatten(1)).sum(1)
+        return out
+
+
+def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm):
+    return {
+        "generator": DCGANGenerator(sample_shape, latent_dim, g_width, num_classes),
+        "discriminator": DCGANDiscriminator(sample_shape, d_width, num_classes, d_norm),
+    }
