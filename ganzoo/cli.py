@@ -17,6 +17,7 @@ BUILTIN_COMMANDS = {
     "info": "ganzoo.commands.zoo:info_cmd",
     "plugins": "ganzoo.commands.zoo:plugins_cmd",
     "sample": "ganzoo.commands.sample:sample_cmd",
+    "new-plugin": "ganzoo.commands.new_plugin:new_plugin_cmd",
 }
 
 

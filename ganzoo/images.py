@@ -75,3 +75,58 @@ def save_npy(array, path) -> None:
     buf = io.BytesIO()
     np.save(buf, np.asarray(array, dtype=np.float32))
     atomic_write_bytes(path, buf.getvalue())
+
+
+COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75)]
+
+
+def curves(panels: dict, width: int = 720, panel_height: int = 240):
+    """Line charts, one panel per entry: ``{"losses": {"d_loss": (steps, values), ...}, ...}``.
+
+    Non-finite values are skipped; each panel gets its own y range and a legend."""
+    from PIL import Image, ImageDraw
+
+    panels = {k: v for k, v in panels.items() if v}
+    img = Image.new("RGB", (width, max(1, len(panels)) * panel_height), "white")
+    d = ImageDraw.Draw(img)
+    left, right, top, bottom = 60, 12, 22, 24
+    for row, (title, series) in enumerate(panels.items()):
+        y0 = row * panel_height
+        xs_all = [float(x) for xs, _ in series.values() for x in xs]
+        ys_all = [float(y) for _, ys in series.values() for y in ys if math.isfinite(float(y))]
+        if not xs_all or not ys_all:
+            d.text((left, y0 + 4), f"{title}: no data", fill=(0, 0, 0))
+            continue
+        xmin, xmax = min(xs_all), max(xs_all)
+        ymin, ymax = min(ys_all), max(ys_all)
+        if xmax == xmin:
+            xmax = xmin + 1
+        if ymax == ymin:
+            ymin, ymax = ymin - 0.5, ymax + 0.5
+        pw, ph = width - left - right, panel_height - top - bottom
+
+        def px(x, y):
+            return left + (x - xmin) / (xmax - xmin) * pw, y0 + top + (1 - (y - ymin) / (ymax - ymin)) * ph
+
+        d.rectangle([left, y0 + top, left + pw, y0 + top + ph], outline=(180, 180, 180))
+        for frac in (0.0, 0.5, 1.0):
+            yv = ymin + frac * (ymax - ymin)
+            _, yp = px(xmin, yv)
+            d.line([(left, yp), (left + pw, yp)], fill=(235, 235, 235))
+            d.text((4, yp - 6), f"{yv:.3g}", fill=(80, 80, 80))
+        d.text((left, y0 + top + ph + 6), f"{xmin:g}", fill=(80, 80, 80))
+        d.text((left + pw - 40, y0 + top + ph + 6), f"step {xmax:g}", fill=(80, 80, 80))
+        d.text((left, y0 + 4), title, fill=(0, 0, 0))
+        lx = left + 8 + 7 * len(title)
+        for i, (name, (xs, ys)) in enumerate(series.items()):
+            colour = COLOURS[i % len(COLOURS)]
+            pts = [px(float(x), float(y)) for x, y in zip(xs, ys) if math.isfinite(float(y))]
+            if len(pts) > 1:
+                d.line(pts, fill=colour, width=2)
+            elif pts:
+                x, y = pts[0]
+                d.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colour)
+            d.line([(lx, y0 + 10), (lx + 16, y0 + 10)], fill=colour, width=3)
+            d.text((lx + 20, y0 + 4), name, fill=(0, 0, 0))
+            lx += 28 + 7 * len(name)
+    return img

@@ -115,24 +115,22 @@ def _load() -> _State:
 
     for hook_name in REGISTER_HOOKS:
         hook = getattr(state.pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order: built-ins first
             info = state.plugins[impl.plugin_name]
             if info.error:
                 continue
-            added = []
 
-            def register(item, _plugin=impl.plugin_name, _added=added):
+            def register(item, _plugin=impl.plugin_name):
                 state.registry.add(item, _plugin)
-                _added.append(item)
 
             try:
                 impl.function(register=register)
             except Exception as exc:
                 info.error = f"{hook_name} failed: {type(exc).__name__}: {exc}"
-                for item in added:  # nothing half-registered
-                    state.registry.remove(item)
-        for info in state.plugins.values():
-            info.registered = state.registry.by_plugin(info.name)
+                state.registry.remove_plugin(impl.plugin_name)  # nothing half-registered
+
+    for info in state.plugins.values():
+        info.registered = state.registry.by_plugin(info.name)
 
     for info in state.plugins.values():
         if info.error:
@@ -165,7 +163,7 @@ def plugin_infos() -> list[PluginInfo]:
 def register_commands(cli) -> None:
     """Let plugins add CLI commands; a plugin whose hook raises is reported, not fatal."""
     state = _get()
-    for impl in reversed(state.pm.hook.register_commands.get_hookimpls()):
+    for impl in state.pm.hook.register_commands.get_hookimpls():
         info = state.plugins[impl.plugin_name]
         if info.error:
             continue

@@ -174,8 +174,11 @@ class Registry:
             )
         table[item.name] = replace(item, plugin=plugin)
 
-    def remove(self, item) -> None:
-        self._items[SECTIONS[type(item)]].pop(item.name, None)
+    def remove_plugin(self, plugin: str) -> None:
+        """Forget everything ``plugin`` registered (used when one of its hooks fails)."""
+        for table in self._items.values():
+            for name in [n for n, item in table.items() if item.plugin == plugin]:
+                del table[name]
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._items[kind])

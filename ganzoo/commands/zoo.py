@@ -83,7 +83,12 @@ def info_cmd(name, kind, as_json):
 
     reg = get_registry()
     if kind is None:
-        kind = next((k for k in ("model", "variant", "objective") if reg.has(k, name)), "model")
+        kind = next((k for k in ("model", "variant", "objective") if reg.has(k, name)), None)
+        if kind is None:
+            from ..errors import NotFoundError, did_you_mean
+
+            known = set(reg.names("model")) | set(reg.names("variant")) | set(reg.names("objective"))
+            raise NotFoundError(did_you_mean(name, known, "model, variant or objective"))
     item = reg.get(kind, name)
     data = item.to_json() if kind == "model" else {k: v for k, v in asdict(item).items() if not callable(v)}
     data.pop("build", None)

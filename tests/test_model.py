@@ -1,0 +1,192 @@
+"""Variants, create(), and strict save/load of model folders."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import ganzoo
+from ganzoo.errors import ConfigError, WeightsError
+
+
+@pytest.mark.parametrize("size", [8, 28, 32, 64])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_sizes_and_channels(size, channels):
+    m = ganzoo.create("dcgan", sample_shape=[channels, size, size], g_width=8, d_width=8, latent_dim=10)
+    x = m.sample(2, seed=0)
+    assert x.shape == (2, channels, size, size)
+    assert x.min() >= -1 and x.max() <= 1
+    assert m.discriminator(x).shape == (2,)
+
+
+def test_dcgan_64_matches_the_reference_architecture():
+    """pytorch/examples DCGAN (nz 100, ngf = ndf = 64, 3x64x64): 3,576,704 G and 2,765,568 D parameters."""
+    m = ganzoo.create("dcgan", sample_shape=[3, 64, 64])
+    assert sum(p.numel() for p in m.generator.parameters()) == 3_576_704
+    assert sum(p.numel() for p in m.discriminator.parameters()) == 2_765_568
+
+
+def test_dcgan_rejects_unsupported_sizes():
+    with pytest.raises(ValueError, match="image size 30 is not supported"):
+        ganzoo.create("dcgan", sample_shape=[1, 30, 30])
+
+
+@pytest.mark.parametrize("variant,kwargs", [
+    ("mlp", {"sample_shape": [2]}),
+    ("mlp", {"sample_shape": [1, 8, 8]}),
+    ("vae", {"sample_shape": [1, 8, 8], "arch": "mlp"}),
+    ("vae", {"sample_shape": [1, 28, 28], "arch": "conv"}),
+    ("ae", {"sample_shape": [1, 8, 8], "arch": "conv"}),
+    ("ae", {"sample_shape": [3, 32, 32], "arch": "mlp"}),
+])
+def test_every_variant_honours_the_contract(variant, kwargs):
+    m = ganzoo.create(variant, **kwargs)
+    shape = tuple(kwargs["sample_shape"])
+    x = m.sample(4, seed=1)
+    assert x.shape == (4, *shape) and m.sample_shape == shape
+    assert torch.equal(x, m.sample(4, seed=1))               # same seed, same samples
+    assert not torch.equal(x, m.sample(4, seed=2))
+    if m.discriminator is not None:
+        assert m.discriminator(x).shape == (4,)
+    if m.encoder is not None:
+        out = m.encoder(x)
+        if variant == "vae":
+            mu, logvar = out
+            assert mu.shape == logvar.shape == (4, m.latent_dim)
+        else:
+            assert out.shape == (4, m.latent_dim)
+        assert m.encode(x).shape == (4, m.latent_dim)        # encoder as feature extractor
+        assert 0 <= x.min() and x.max() <= 1                  # decoder means are probabilities
+
+
+def test_class_conditioning_is_part_of_the_contract():
+    m = ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=8, d_width=8, num_classes=10)
+    x3 = m.sample(4, seed=0, y=3)
+    x7 = m.sample(4, seed=0, y=7)
+    assert not torch.allclose(x3, x7)                          # the label changes the sample
+    assert m.discriminator(x3, torch.full((4,), 3)).shape == (4,)
+    with pytest.raises(ValueError, match="conditional"):
+        m.sample(2, seed=0)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        m.sample(2, seed=0, y=10)
+    u = ganzoo.create("mlp")
+    with pytest.raises(ValueError, match="unconditional"):
+        u.generator(torch.zeros(2, u.latent_dim), torch.zeros(2, dtype=torch.long))
+
+
+def test_create_validates_before_allocating():
+    with pytest.raises(ConfigError, match="unknown config key 'latnet_dim'"):
+        ganzoo.create("mlp", latnet_dim=3)
+    with pytest.raises(ConfigError, match="latent_dim must be between"):
+        ganzoo.create("mlp", latent_dim=10**9)
+    with pytest.raises(ConfigError, match="must be an integer"):
+        ganzoo.create("mlp", latent_dim="8")
+    with pytest.raises(ConfigError, match="does not work with objective 'elbo'"):
+        ganzoo.create("dcgan", "elbo")
+    with pytest.raises(ganzoo.GanzooError, match="did you mean 'dcgan'"):
+        ganzoo.create("dcgn")
+    with pytest.raises(ganzoo.GanzooError, match="did you mean 'hinge'"):
+        ganzoo.create("mlp", "hing")
+
+
+def test_objective_can_suggest_variant_defaults():
+    assert ganzoo.create("dcgan", "wgan-gp", sample_shape=[1, 8, 8]).config["d_norm"] == "layer"
+    assert ganzoo.create("dcgan", "non-saturating", sample_shape=[1, 8, 8]).config["d_norm"] == "batch"
+    assert ganzoo.create("dcgan", "wgan-gp", sample_shape=[1, 8, 8], d_norm="none").config["d_norm"] == "none"
+
+
+def _tiny(tmp_path):
+    m = ganzoo.create("dcgan", "hinge", sample_shape=[1, 8, 8], g_width=4, d_width=4, latent_dim=5)
+    m.save(tmp_path / "m")
+    return m, tmp_path / "m"
+
+
+def test_save_and_load_round_trip(tmp_path):
+    m, folder = _tiny(tmp_path)
+    cfg = json.loads((folder / "config.json").read_text())
+    assert cfg["variant"] == "dcgan" and cfg["objective"] == "hinge" and cfg["latent_dim"] == 5
+    assert cfg["sample_shape"] == [1, 8, 8] and set(cfg["components"]) == {"generator", "discriminator"}
+    # a plain safetensors user can read the weights
+    assert set(load_file(folder / "generator.safetensors")) == set(m.generator.state_dict())
+    m.eval()
+    loaded = ganzoo.load(folder)
+    assert torch.equal(loaded.sample(6, seed=3), m.sample(6, seed=3))
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k]), k
+    g_only = ganzoo.load(folder, components=["generator"])
+    assert g_only.discriminator is None and torch.equal(g_only.sample(2, seed=0), m.sample(2, seed=0))
+
+
+def test_no_temp_files_left_behind(tmp_path):
+    _, folder = _tiny(tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "discriminator.safetensors",
+                                                      "generator.safetensors"]
+
+
+def test_strict_loading_names_the_tensor(tmp_path):
+    _, folder = _tiny(tmp_path)
+    path = folder / "generator.safetensors"
+    good = load_file(path)
+    key = sorted(good)[0]
+
+    def write(tensors):
+        save_file(tensors, path)
+
+    write({k: v for k, v in good.items() if k != key})
+    with pytest.raises(WeightsError, match=f"tensor '{key}' is missing"):
+        ganzoo.load(folder)
+    write({**good, "extra.weight": torch.zeros(1)})
+    with pytest.raises(WeightsError, match="unexpected tensor 'extra.weight'"):
+        ganzoo.load(folder)
+    write({**good, key: torch.zeros(3, 3)})
+    with pytest.raises(WeightsError, match=f"tensor '{key}' has shape"):
+        ganzoo.load(folder)
+    write({**good, key: good[key].double()})
+    with pytest.raises(WeightsError, match=f"tensor '{key}' has dtype F64"):
+        ganzoo.load(folder)
+    bad = dict(good)
+    bad[key] = good[key].clone()
+    bad[key].view(-1)[0] = float("nan")
+    write(bad)
+    with pytest.raises(WeightsError, match=f"tensor '{key}' contains NaN"):
+        ganzoo.load(folder)
+
+
+def test_corrupt_and_truncated_files(tmp_path):
+    _, folder = _tiny(tmp_path)
+    path = folder / "generator.safetensors"
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(WeightsError, match="truncated|outside the file"):
+        ganzoo.load(folder)
+    path.write_bytes((10**12).to_bytes(8, "little") + b"{}")
+    with pytest.raises(WeightsError, match="corrupt safetensors header"):
+        ganzoo.load(folder)
+    path.write_bytes((5).to_bytes(8, "little") + b"nope!")
+    with pytest.raises(WeightsError, match="not JSON"):
+        ganzoo.load(folder)
+    path.write_bytes(b"abc")
+    with pytest.raises(WeightsError, match="too short"):
+        ganzoo.load(folder)
+
+
+def test_bad_config_json(tmp_path):
+    _, folder = _tiny(tmp_path)
+    cfg_path = folder / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    for mutate, msg in [
+        (lambda c: c.update(surprise=1), "unknown key 'surprise'"),
+        (lambda c: c.pop("variant"), "missing key 'variant'"),
+        (lambda c: c["config"].update(latent_dim=10**9), "latent_dim must be between"),
+        (lambda c: c.update(variant="nosuch"), "unknown variant 'nosuch'"),
+        (lambda c: c["components"]["generator"].update(file="../../etc/passwd"), "bad file"),
+    ]:
+        c = json.loads(json.dumps(cfg))
+        mutate(c)
+        cfg_path.write_text(json.dumps(c))
+        with pytest.raises(ganzoo.GanzooError, match=msg):
+            ganzoo.load(folder)
+    cfg_path.write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        ganzoo.load(folder)

@@ -1,0 +1,212 @@
+"""The objectives' maths: saturation, penalties and the ELBO, checked against hand computations."""
+
+import math
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo.objectives.autoencoding import gaussian_kl, log_likelihood
+from ganzoo.objectives.gan import gradient_penalty
+
+GAN = ["minimax", "non-saturating", "wgan", "wgan-gp", "hinge", "lsgan"]
+
+
+def _grad_wrt_fake(obj, s):
+    s = torch.tensor([s], requires_grad=True)
+    obj.g_loss(s).backward()
+    return s.grad.item()
+
+
+def test_minimax_saturates_where_non_saturating_does_not():
+    """Early in training D(G(z)) ~ 0 (logit -10): the minimax generator gradient vanishes,
+    the non-saturating one stays ~ -1 (the picture in Goodfellow et al. 2014, sec. 3)."""
+    mm, ns = ganzoo.objective("minimax"), ganzoo.objective("non-saturating")
+    g_mm, g_ns = _grad_wrt_fake(mm, -10.0), _grad_wrt_fake(ns, -10.0)
+    assert abs(g_mm) < 1e-4                   # -sigmoid(-10) = -4.5e-5
+    assert g_ns == pytest.approx(-1.0, abs=1e-4)
+    assert abs(g_ns) / abs(g_mm) > 1e4
+    # both push D(G(z)) up (negative gradient of the loss w.r.t. the fake logit)...
+    assert g_mm < 0 and g_ns < 0
+    # ...and where D is fooled (logit +10) the roles swap: minimax keeps the gradient.
+    assert abs(_grad_wrt_fake(mm, 10.0)) > 0.99 and abs(_grad_wrt_fake(ns, 10.0)) < 1e-4
+
+
+def test_minimax_and_non_saturating_share_the_fixed_point_loss():
+    """Both have the same D loss; at D = 1/2 it equals 2 log 2 (the optimum of the minimax game)."""
+    for name in ("minimax", "non-saturating"):
+        obj = ganzoo.objective(name)
+        zeros = torch.zeros(4)
+        assert obj.d_loss(zeros, zeros).item() == pytest.approx(2 * math.log(2), rel=1e-6)
+
+
+def test_losses_are_stable_for_extreme_logits():
+    for name in GAN:
+        obj = ganzoo.objective(name)
+        big = torch.tensor([1e4, -1e4], requires_grad=True)
+        loss = obj.d_loss(big, -big) + obj.g_loss(big)
+        loss.backward()
+        assert torch.isfinite(loss) and torch.isfinite(big.grad).all(), name
+
+
+def test_gan_losses_match_definitions():
+    r, f = torch.tensor([0.3, -1.2]), torch.tensor([-0.5, 2.0])
+    sig = torch.sigmoid
+    mm = ganzoo.objective("minimax")
+    want = -(torch.log(sig(r)).mean() + torch.log(1 - sig(f)).mean())
+    assert mm.d_loss(r, f).item() == pytest.approx(want.item(), rel=1e-6)
+    assert mm.g_loss(f).item() == pytest.approx(torch.log(1 - sig(f)).mean().item(), rel=1e-6)
+    ns = ganzoo.objective("non-saturating")
+    assert ns.g_loss(f).item() == pytest.approx(-torch.log(sig(f)).mean().item(), rel=1e-6)
+    hinge = ganzoo.objective("hinge")
+    assert hinge.d_loss(r, f).item() == pytest.approx(
+        (torch.relu(1 - r).mean() + torch.relu(1 + f).mean()).item())
+    ls = ganzoo.objective("lsgan")
+    assert ls.d_loss(r, f).item() == pytest.approx((0.5 * (r - 1) ** 2 + 0.5 * f**2).mean().item())
+    assert ls.g_loss(f).item() == pytest.approx((0.5 * (f - 1) ** 2).mean().item())
+    w = ganzoo.objective("wgan")
+    assert w.d_loss(r, f).item() == pytest.approx((f.mean() - r.mean()).item())
+
+
+def test_default_d_steps_and_objective_config():
+    assert ganzoo.objective("wgan").d_steps == 5
+    assert ganzoo.objective("wgan-gp").d_steps == 5
+    assert ganzoo.objective("non-saturating").d_steps == 1
+    assert ganzoo.objective("wgan-gp").gp_weight == 10.0
+    assert ganzoo.objective("wgan-gp", gp_weight=5.0).gp_weight == 5.0
+    with pytest.raises(ganzoo.GanzooError, match="unknown config key 'lambda'"):
+        ganzoo.objective("wgan-gp", **{"lambda": 3.0})
+
+
+def test_wgan_clips_critic_weights():
+    m = ganzoo.create("mlp", "wgan", d_hidden=[8])
+    for p in m.discriminator.parameters():
+        torch.nn.init.uniform_(p, -1, 1)
+    ganzoo.objective("wgan").after_discriminator_step(m.discriminator)
+    assert max(p.abs().max().item() for p in m.discriminator.parameters()) <= 0.01 + 1e-9
+
+
+class Linear2(torch.nn.Module):
+    """D(x) = w . x + 0.5 * (x . x): gradient w + x, computable by hand."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor(w))
+
+    def forward(self, x, y=None):
+        return x @ self.w + 0.5 * (x * x).sum(1)
+
+
+def test_wgan_gp_penalty_matches_hand_computation():
+    D = Linear2([3.0, 4.0])
+    real = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]])
+    alpha = torch.tensor([[0.5], [0.25]])
+    gp = gradient_penalty(D, real, fake, alpha=alpha).item()
+    # x_hat = alpha*real + (1-alpha)*fake: [0.5, 0], [1.5, 2.0]; grad = w + x_hat
+    g1, g2 = torch.tensor([3.5, 4.0]), torch.tensor([4.5, 6.0])
+    want = ((g1.norm() - 1) ** 2 + (g2.norm() - 1) ** 2).item() / 2
+    assert gp == pytest.approx(want, rel=1e-6)
+    # the penalty enters the critic loss with weight 10 and is differentiable w.r.t. D's parameters
+    obj = ganzoo.objective("wgan-gp")
+    loss, stats = obj.discriminator_step_loss(D, real, fake)
+    loss.backward()
+    assert D.w.grad is not None and torch.isfinite(D.w.grad).all()
+    assert stats["gp"].item() > 0
+
+
+def test_gaussian_kl_closed_form():
+    mu = torch.tensor([[0.5, -1.0]])
+    logvar = torch.log(torch.tensor([[2.0, 0.25]]))
+    want = sum(0.5 * (m**2 + v - 1 - math.log(v)) for m, v in [(0.5, 2.0), (-1.0, 0.25)])
+    assert gaussian_kl(mu, logvar).item() == pytest.approx(want, rel=1e-6)
+    assert gaussian_kl(torch.zeros(3, 4), torch.zeros(3, 4)).abs().max().item() == 0
+
+
+class _Enc(torch.nn.Module):
+    def __init__(self, mu, logvar):
+        super().__init__()
+        self.mu, self.logvar = mu, logvar
+
+    def forward(self, x):
+        return self.mu.expand(x.shape[0], -1), self.logvar.expand(x.shape[0], -1)
+
+
+class _Dec(torch.nn.Module):
+    """logits = a * z (one pixel, one latent dim)."""
+
+    def __init__(self, a):
+        super().__init__()
+        self.a = a
+
+    def logits(self, z, y=None):
+        return self.a * z
+
+
+class _Model:
+    def __init__(self, enc, dec):
+        self.encoder, self.generator = enc, dec
+
+
+def test_elbo_matches_closed_form_on_a_tiny_case():
+    """1-D latent, 1 pixel, Gaussian likelihood with decoder mean sigmoid(a z) replaced by a
+    deterministic q (logvar -> -inf): ELBO = log N(x; sigmoid(a mu), 1) - KL(N(mu, ~0) || N(0,1))."""
+    mu, a, x = torch.tensor([[0.7]]), 2.0, torch.tensor([[0.9]])
+    tiny = torch.tensor([[-30.0]])
+    obj = ganzoo.objective("elbo", likelihood="gaussian")
+    model = _Model(_Enc(mu, tiny), _Dec(a))
+    elbo, ll, kl = obj.elbo(model, x)
+    mean = torch.sigmoid(torch.tensor(a * 0.7))
+    want_ll = -0.5 * (x.item() - mean.item()) ** 2 - 0.5 * math.log(2 * math.pi)
+    want_kl = 0.5 * (0.49 + math.exp(-30) - 1 + 30)
+    assert ll.item() == pytest.approx(want_ll, abs=1e-4)
+    assert kl.item() == pytest.approx(want_kl, rel=1e-6)
+    assert elbo.item() == pytest.approx(want_ll - want_kl, abs=1e-4)
+
+
+def test_bernoulli_elbo_expectation_by_quadrature():
+    """With q = N(mu, s^2), E_q[log p(x|z)] for a Bernoulli pixel equals a 1-D integral; the
+    Monte-Carlo ELBO averaged over many z must match quadrature + analytic KL."""
+    mu, s, a, x = 0.3, 0.8, 1.5, 1.0
+    obj = ganzoo.objective("elbo")
+    n = 200_000
+    model = _Model(_Enc(torch.tensor([[mu]]), torch.tensor([[2 * math.log(s)]])), _Dec(a))
+    torch.manual_seed(1)
+    elbo, _, kl = obj.elbo(model, torch.full((n, 1), x))
+    zs = torch.linspace(mu - 8 * s, mu + 8 * s, 20001, dtype=torch.float64)
+    pdf = torch.exp(-0.5 * ((zs - mu) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+    integrand = pdf * torch.nn.functional.logsigmoid(a * zs)  # x = 1
+    e_ll = torch.trapezoid(integrand, zs).item()
+    want = e_ll - 0.5 * (mu**2 + s**2 - 1 - math.log(s**2))
+    assert elbo.mean().item() == pytest.approx(want, abs=5e-3)
+    assert obj.beta == 1.0
+
+
+def test_bernoulli_log_likelihood_is_log_sigmoid():
+    logits, x = torch.tensor([[2.0, -1.0]]), torch.tensor([[1.0, 0.0]])
+    want = math.log(torch.sigmoid(torch.tensor(2.0)).item()) + math.log(1 - torch.sigmoid(torch.tensor(-1.0)).item())
+    assert log_likelihood("bernoulli", logits, x).item() == pytest.approx(want, rel=1e-6)
+
+
+def test_beta_weights_the_kl_term():
+    torch.manual_seed(0)
+    m = ganzoo.create("vae", sample_shape=[1, 8, 8], hidden=[16], latent_dim=2)
+    x = torch.rand(4, 1, 8, 8)
+    torch.manual_seed(3)
+    l1, s1 = ganzoo.objective("elbo", beta=1.0).loss(m, x)
+    torch.manual_seed(3)
+    l4, s4 = ganzoo.objective("elbo", beta=4.0).loss(m, x)
+    assert (l4 - l1).item() == pytest.approx(3 * s1["kl"].item(), rel=1e-4)
+
+
+def test_reconstruction_losses():
+    m = ganzoo.create("ae", sample_shape=[1, 8, 8], hidden=[16], latent_dim=3)
+    x = torch.rand(5, 1, 8, 8)
+    bce, _ = ganzoo.objective("reconstruction").loss(m, x)
+    mse, _ = ganzoo.objective("reconstruction", loss="mse").loss(m, x)
+    logits = m.generator.logits(m.encoder(x))
+    want = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / 5
+    assert bce.item() == pytest.approx(want.item(), rel=1e-5)
+    assert mse.item() == pytest.approx(((torch.sigmoid(logits) - x) ** 2).sum().item() / 5, rel=1e-5)
+    with pytest.raises(ganzoo.GanzooError, match="unknown loss"):
+        ganzoo.objective("reconstruction", loss="l7")
