@@ -274,7 +274,8 @@ def parse_registry(text: str, *, where: str = "registry.yaml", base=None) -> lis
         raise ConfigError(f"{where}: nested too deeply") from None
     if not isinstance(doc, dict) or set(doc) - {"version", "models"} or doc.get("version") != 1:
         raise ConfigError(f"{where}: expected a mapping with 'version: 1' and 'models: [...]'")
-    models = doc.get("models") or []
+    models = doc.get("models", [])
+    models = [] if models is None else models
     if not isinstance(models, list):
         raise ConfigError(f"{where}: 'models' must be a list")
     out, seen = [], set()
