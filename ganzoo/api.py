@@ -88,7 +88,7 @@ def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = Non
         from . import hub
 
         return hub.download(src["repo"], revision=src.get("revision"), components=components,
-                            pins=src.get("files"), label=f"model {entry.name!r}")
+                            pins=src.get("files"), label=f"model {entry.name!r}", ref=entry.name)
     raise NotFoundError(f"model {entry.name!r} has neither a bundled copy nor a Hub repo; reinstall ganzoo")
 
 

@@ -17,6 +17,11 @@ BUILTIN_COMMANDS = {
     "info": "ganzoo.commands.zoo:info_cmd",
     "plugins": "ganzoo.commands.zoo:plugins_cmd",
     "sample": "ganzoo.commands.sample:sample_cmd",
+    "eval": "ganzoo.commands.eval:eval_cmd",
+    "train": "ganzoo.commands.train:train_cmd",
+    "import-legacy": "ganzoo.commands.legacy:legacy_cmd",
+    "push": "ganzoo.commands.hub:push_cmd",
+    "pull": "ganzoo.commands.hub:pull_cmd",
     "new-plugin": "ganzoo.commands.new_plugin:new_plugin_cmd",
 }
 

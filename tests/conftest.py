@@ -23,6 +23,7 @@ os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_CACHE"] = os.path.join(_HF_HOME, "hub")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_XET"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_HUB_OFFLINE", None)
 
@@ -43,3 +44,40 @@ def _seed():
 
     torch.manual_seed(0)
     yield
+
+
+# -- the test Hub (tests/hubserver.py) ----------------------------------------------------------
+@pytest.fixture(scope="session")
+def hub_server():
+    """A Hub-compatible server on 127.0.0.1 (random port) for the whole session."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from hubserver import HubServer
+
+    server = HubServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hub(hub_server, monkeypatch, tmp_path):
+    """Point HF_ENDPOINT (the env var and huggingface_hub's import-time constants) at the test Hub,
+    give the test its own HF cache, short timeouts, no token; faults and the request log are reset."""
+    from huggingface_hub import constants
+
+    hub_server.reset()
+    monkeypatch.setenv("HF_ENDPOINT", hub_server.url)
+    monkeypatch.setattr(constants, "ENDPOINT", hub_server.url)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub_server.url + "/{repo_id}/resolve/{revision}/{filename}")
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    monkeypatch.setenv("GANZOO_HUB_TIMEOUT", "2")
+    monkeypatch.setattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", 2)
+    yield hub_server
+    hub_server.reset()
