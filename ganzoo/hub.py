@@ -102,8 +102,20 @@ def settings() -> Settings:
 
 
 # -- error mapping ------------------------------------------------------------------------------
+def _httpx():
+    """The HTTP client module huggingface_hub uses: httpx2 in the 2.x line, httpx in 1.x."""
+    try:
+        import httpx2
+
+        return httpx2
+    except ImportError:  # huggingface_hub 1.x
+        import httpx
+
+        return httpx
+
+
 def _is_transient(exc: BaseException) -> bool:
-    import httpx2
+    httpx2 = _httpx()
     from huggingface_hub.errors import HfHubHTTPError
 
     if isinstance(exc, HfHubHTTPError):
@@ -123,7 +135,7 @@ def _offline_line(what: str, pull: str) -> str:
 def _map_error(exc: BaseException, *, what: str, repo: str, revision: str, fname: str, s: Settings,
                pull: str, tries: int = 1) -> Exception:
     """One line for a huggingface_hub/httpx failure; never includes a token or a traceback."""
-    import httpx2
+    httpx2 = _httpx()
     from huggingface_hub.errors import (EntryNotFoundError, GatedRepoError, HfHubHTTPError,
                                         LocalEntryNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError,
                                         RevisionNotFoundError)

@@ -1,3 +1,64 @@
-"""Built-in evaluation metrics (registered through ``register_metrics``)."""
+"""Built-in evaluation metrics (registered through ``register_metrics``) and :func:`evaluate`.
 
-from ganzoo.hookspecs import hookimpl  # noqa: F401  (metrics are added by the evaluation work)
+Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand):
+
+``modes``  2-D mixtures (ring8, grid25), VEEGAN/PacGAN protocol on 2,500 samples:
+           ``hq_fraction`` (share within 3 std of the nearest mode; 0.989 for the true mixture),
+           ``modes`` captured of ``modes_total``, ``reverse_kl`` (nats; ln 8 = 2.08 for a
+           generator collapsed onto one ring mode; NaN/null when no sample is high quality).
+``judge``  digits / mnist images, scored by a small CNN shipped in ``ganzoo/metrics/judges``:
+           ``class_kl`` (KL of the predicted-class histogram to uniform), ``max_prob`` (mean
+           confidence), ``fd`` (Fréchet distance of judge features, generated vs real half B),
+           ``fd_real_halves`` (real half A vs B: the floor) and ``fd_ratio`` = fd / fd_real_halves
+           (the zoo's quality bar is <= 2); ``*_real`` are the same numbers for real images.
+``prdc``   precision, recall (Kynkäänniemi 2019), density, coverage (Naeem 2020), k = 5, in judge
+           feature space against real half B; ``*_real_halves`` for real half A. Precision and
+           density in a small classifier's feature space rate uniform noise highly: read recall,
+           coverage, fd and class_kl first. (At most 10,000 generated samples: k-NN is O(n^2).)
+``elbo``   VAEs: ``elbo``, ``recon``, ``kl`` and ``iwae`` (importance-weighted log-likelihood with
+           ``iwae_k`` = 100 samples), nats per image, on 1,000 images of the given data (pass
+           held-out data, e.g. ``mnist:DIR`` holding only the test split).
+``fid``    optional: Inception-v3 FID when ``GANZOO_INCEPTION_WEIGHTS`` (or ``--inception``) names
+           the TorchScript ``inception-2015-12-05.pt``; otherwise a one-line 'not available' error.
+
+Every metric dict has ``n`` (generated samples or images used; for images the default is the
+size of real half B). Real references use a fixed split (seed 0) of at most 10,000 real images into
+halves A and B; images the judge was trained on are left out of that pool when at least 1,000
+others remain (``real_excludes_judge_train`` = 1), because a judge's features of its own training
+images are tighter than of new ones. ``seed`` only changes the generated samples.
+Class-conditional models are sampled with balanced labels.
+
+:func:`evaluate` returns ``{"format": "ganzoo-eval/1", "model", "variant", "objective", "kind",
+"data", "seed", "metrics": {name: {key: number}}}``. A metric factory is
+``factory(model, data, *, n=None, seed=0, **options) -> dict`` of numbers (``data`` a loaded
+TensorData; ``n=None`` = the metric's default); plugins register more with ``MetricSpec``.
+"""
+
+from ganzoo.hookspecs import hookimpl
+from ganzoo.registry import MetricSpec
+
+SUITE = "ganzoo.metrics.suite"
+
+
+@hookimpl
+def register_metrics(register):
+    register(MetricSpec("modes", "2-D mixtures: high-quality share, modes captured, reverse KL (VEEGAN/PacGAN)",
+                        f"{SUITE}:modes_metric"))
+    register(MetricSpec("judge", "digits/mnist: judge class-KL, max-prob, Fréchet distance vs real halves",
+                        f"{SUITE}:judge_metric"))
+    register(MetricSpec("prdc", "digits/mnist: k-NN precision/recall/density/coverage in judge features (k=5)",
+                        f"{SUITE}:prdc_metric"))
+    register(MetricSpec("elbo", "VAEs: ELBO and importance-weighted log-likelihood (K=100), nats per image",
+                        f"{SUITE}:elbo_metric", applies_to=("vae",)))
+    register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric"))
+
+
+def evaluate(model, data_ref=None, *, n=None, seed=0, metrics=None, options=None) -> dict:
+    """Score a model: see the module docstring. ``options`` = ``{"elbo": {"k": 1000}, "fid":
+    {"inception": PATH}, "prdc": {"k": 3}, "modes": {"threshold": 3.0}}``."""
+    from .suite import evaluate as _evaluate
+
+    return _evaluate(model, data_ref, n=n, seed=seed, metrics=metrics, options=options)
+
+
+__all__ = ["evaluate", "register_metrics"]

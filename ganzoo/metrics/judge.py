@@ -218,7 +218,7 @@ def train_judge(train, held, *, epochs: int = 30, batch: int = 64, lr: float = 2
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         if log is not None and (epoch + 1) % 5 == 0:
             log(f"epoch {epoch + 1}/{epochs}: loss {total / len(train):.4f}, "
                 f"held-out accuracy {accuracy(judge, held.x, held.y):.4f}")
@@ -258,6 +258,8 @@ def train_and_save(data_ref: str, out: Optional[Path] = None, *, seed: int = 0, 
         "bytes": weights.stat().st_size,
     }
     atomic_write_json(out / f"{name}.json", info)
+    for path in (weights, out / f"{name}.json"):
+        path.chmod(0o644)  # package data: readable by all
     _CACHE.clear()
     return info
 

@@ -1,0 +1,342 @@
+"""The built-in metrics' factories and :func:`evaluate`, which picks the metrics that apply.
+
+Every factory is ``factory(model, data, *, n=None, seed=0, **options) -> dict`` of numbers, where
+``data`` is a loaded :class:`ganzoo.data.TensorData` whose ``name`` is its ref (``"mnist:/dir"``)
+and ``n=None`` means the metric's own default. Within one :func:`evaluate` call, generated samples,
+the real reference split and judge features are computed once and shared between metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from typing import Optional
+
+import torch
+
+from ganzoo.errors import ConfigError
+
+FORMAT = "ganzoo-eval/1"
+MIXTURE_N = 2500          # VEEGAN/PacGAN protocol
+REAL_CAP = 10_000         # at most this many real images (two halves of 5,000)
+ELBO_N = 1000             # held-out images for the ELBO / IWAE
+IWAE_K = 100
+FID_N = 2000
+PRDC_K = 5
+PRDC_MAX = 10_000         # k-NN balls of at most this many generated samples (O(n^2))
+
+_cache: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar("ganzoo_eval_cache", default=None)
+
+
+@contextlib.contextmanager
+def shared_cache():
+    token = _cache.set({})
+    try:
+        yield
+    finally:
+        _cache.reset(token)
+
+
+def _cached(key, fn):
+    store = _cache.get()
+    if store is None:
+        return fn()
+    if key not in store:
+        store[key] = fn()
+    return store[key]
+
+
+# -- shared pieces -----------------------------------------------------------------------------
+def balanced_labels(n: int, num_classes: int) -> Optional[torch.Tensor]:
+    """0, 1, ..., C-1, 0, 1, ... for a class-conditional model (None otherwise)."""
+    return torch.arange(n) % num_classes if num_classes else None
+
+
+@torch.no_grad()
+def generate(model, n: int, seed: int = 0, *, batch: int = 500) -> torch.Tensor:
+    """``n`` samples in [0, 1] (images) or as generated (vectors): the latents of
+    ``model.sample(n, seed=seed)`` run in batches; class-conditional models get balanced labels."""
+    from ganzoo.model import to_unit
+
+    def make():
+        g = model.generator
+        was = g.training
+        g.eval()
+        try:
+            z = g.sample_latent(n, seed=seed)
+            y = balanced_labels(n, g.num_classes)
+            out = [g(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device)).cpu()
+                   for i in range(0, n, batch)]
+        finally:
+            g.train(was)
+        x = torch.cat(out) if out else torch.zeros(0, *g.sample_shape)
+        return to_unit(x.float(), g.output_range)
+
+    return _cached(("samples", id(model), n, seed), make)
+
+
+def real_halves(data) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Two disjoint halves (A, B) of a fixed random permutation (seed 0) of at most REAL_CAP real
+    samples. B is the reference the generated samples are compared with; A vs B is the
+    real-vs-real baseline (``fd_real_halves``). Images the dataset's judge was trained on are left
+    out when at least MIN_POOL others remain (a judge's features of its own training images are
+    tighter than of new images, which would make the real-vs-real floor too low)."""
+    return _cached(("real", id(data)), lambda: _split_pool(data, _reference_pool(data)))
+
+
+MIN_POOL = 1000
+
+
+def _image_keys(x: torch.Tensor) -> list[bytes]:
+    q = (x.detach().cpu().float().clamp(0, 1) * 255).round().to(torch.uint8).reshape(x.shape[0], -1).numpy()
+    return [row.tobytes() for row in q]
+
+
+def _reference_pool(data) -> torch.Tensor:
+    """Indices of ``data`` usable as the real reference (see :func:`real_halves`)."""
+    from .judge import has_judge, judge_splits
+
+    everything = torch.arange(len(data))
+    if not (data.is_image and has_judge(data.name)):
+        return everything
+    try:
+        judge_train, _, _ = judge_splits(data.name)
+    except ConfigError:
+        return everything
+    if tuple(judge_train.sample_shape) != tuple(data.sample_shape):
+        return everything
+    seen = set(_image_keys(judge_train.x))
+    keep = torch.tensor([k not in seen for k in _image_keys(data.x)], dtype=torch.bool)
+    return everything[keep] if int(keep.sum()) >= MIN_POOL else everything
+
+
+def _split_pool(data, pool: torch.Tensor):
+    gen = torch.Generator().manual_seed(0)
+    idx = pool[torch.randperm(len(pool), generator=gen)[:REAL_CAP]]
+    half = len(idx) // 2
+    a, b = data.x[idx[:half]], data.x[idx[half:2 * half]]
+    excluded = len(pool) < len(data)
+    return a, b, excluded
+
+
+def _judge_outputs(model, data, n, seed):
+    from .judge import load_judge
+
+    judge = load_judge(data.name)
+    a, b, excluded = real_halves(data)
+    if len(b) < 10:
+        raise ConfigError(f"{data.name}: too few real images ({len(data)}) for judge metrics")
+    n = int(n or len(b))
+    if model.sample_shape != (judge.channels, judge.size, judge.size):
+        raise ConfigError(f"the {data.name.partition(':')[0]} judge scores images of shape "
+                          f"{[judge.channels, judge.size, judge.size]}; this model makes {list(model.sample_shape)}")
+    fa = _cached(("judge", "A", id(data)), lambda: judge.predict(a))
+    fb = _cached(("judge", "B", id(data)), lambda: judge.predict(b))
+    ff = _cached(("judge", "fake", id(model), n, seed), lambda: judge.predict(generate(model, n, seed)))
+    return n, fa, fb, ff, excluded
+
+
+def class_kl(probs: torch.Tensor) -> float:
+    """KL(histogram of argmax classes || uniform), in nats."""
+    from .mixture import reverse_kl
+
+    c = probs.shape[1]
+    return reverse_kl(torch.bincount(probs.argmax(1), minlength=c).double().numpy())
+
+
+# -- factories ---------------------------------------------------------------------------------
+def modes_metric(model, data, *, n=None, seed=0, threshold: float = 3.0):
+    from .mixture import mode_stats
+
+    if not hasattr(data, "centres"):
+        raise ConfigError(f"metric 'modes' needs a 2-D Gaussian mixture (ring8, grid25), not {data.name!r}")
+    if model.sample_shape != tuple(data.sample_shape):
+        raise ConfigError(f"the model makes {list(model.sample_shape)} samples; {data.name} has {list(data.sample_shape)}")
+    x = generate(model, int(n or MIXTURE_N), seed)
+    return mode_stats(x, data.centres, data.std, threshold=threshold)
+
+
+def judge_metric(model, data, *, n=None, seed=0):
+    from .features import frechet_distance
+
+    n, (fa, pa), (fb, pb), (ff, pf), excluded = _judge_outputs(model, data, n, seed)
+    fd = frechet_distance(ff, fb)
+    ref = frechet_distance(fa, fb)
+    return {
+        "n": n,
+        "n_real": int(len(fb)),
+        "real_excludes_judge_train": int(excluded),
+        "class_kl": class_kl(pf),
+        "class_kl_real": class_kl(pb),
+        "max_prob": float(pf.max(1).values.mean()),
+        "max_prob_real": float(pb.max(1).values.mean()),
+        "fd": fd,
+        "fd_real_halves": ref,
+        "fd_ratio": fd / ref if ref > 0 else float("inf"),
+    }
+
+
+def prdc_metric(model, data, *, n=None, seed=0, k: int = PRDC_K):
+    from .features import prdc
+
+    n, (fa, _), (fb, _), (ff, _), _ = _judge_outputs(model, data, n, seed)
+    ff = ff[:PRDC_MAX]
+    out = {"n": int(len(ff)), "n_real": int(len(fb)), "k": int(k)}
+    out.update(prdc(fb, ff, k=k))
+    out.update({f"{key}_real_halves": v for key, v in prdc(fb, fa, k=k).items()})
+    return out
+
+
+def elbo_metric(model, data, *, n=None, seed=0, k: int = IWAE_K):
+    from .likelihood import elbo_and_iwae
+
+    if model.encoder is None or not getattr(model.encoder, "variational", False):
+        raise ConfigError("metric 'elbo' needs a VAE with its encoder loaded")
+    if model.sample_shape != tuple(data.sample_shape):
+        raise ConfigError(f"the model takes {list(model.sample_shape)} inputs; {data.name} has {list(data.sample_shape)}")
+    if model.num_classes and data.y is None:
+        raise ConfigError(f"the model is class-conditional but {data.name} has no labels")
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.randperm(len(data), generator=gen)[: int(n or ELBO_N)]
+    y = data.y[idx] if model.num_classes else None
+    return elbo_and_iwae(model, data.x[idx], y, k=int(k), seed=seed)
+
+
+def fid_metric(model, data, *, n=None, seed=0, inception: Optional[str] = None):
+    from .fid import fid, load_inception
+
+    load_inception(inception)  # fail fast with the one-line message
+    if not data.is_image or not model.is_image:
+        raise ConfigError("metric 'fid' needs image data and an image model")
+    _, b, _ = real_halves(data)
+    n = int(n or min(len(b), FID_N))
+    return {"n": n, "n_real": int(min(len(b), n)), "fid": fid(b[:n], generate(model, n, seed), path=inception)}
+
+
+# -- choosing and running ----------------------------------------------------------------------
+def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
+    """What ``evaluate`` runs when no metric is named ('fid' only with Inception weights given)."""
+    import os
+
+    from .fid import ENV
+    from .judge import has_judge
+
+    names = []
+    if hasattr(data, "centres") and model.sample_shape == tuple(data.sample_shape):
+        names.append("modes")
+    if data.is_image and model.is_image and has_judge(data.name):
+        names += ["judge", "prdc"]
+    if model.kind == "vae" and model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
+        names.append("elbo")
+    if names and data.is_image and (os.environ.get(ENV) or (options or {}).get("fid", {}).get("inception")):
+        names.append("fid")
+    return names
+
+
+def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, metrics=None,
+             options: Optional[dict] = None) -> dict:
+    """Score ``model`` (a :class:`Model` or anything ``ganzoo.load`` accepts) on ``data_ref`` (a ref
+    such as ``"ring8"`` / ``"mnist:DIR"``, a loaded TensorData, or None for the dataset recorded
+    in the model's config). See :mod:`ganzoo.metrics` for the returned dict."""
+    from ganzoo.data import load_dataset
+    from ganzoo.plugins import get_registry
+    from ganzoo.registry import resolve
+
+    model_ref = None
+    if not isinstance(model, torch.nn.Module):
+        from ganzoo.api import load
+
+        model_ref = str(model)
+        model = load(model)
+    model.eval()
+    if data_ref is None:
+        data_ref = model.meta.get("dataset")
+        if not data_ref:
+            raise ConfigError("the model records no dataset; pass the data (--data ring8, --data mnist:DIR, ...)")
+    data = load_dataset(data_ref) if isinstance(data_ref, str) else data_ref
+    if n is not None and (isinstance(n, bool) or int(n) < 2):
+        raise ConfigError(f"n must be at least 2, not {n!r}")
+    options = options or {}
+    reg = get_registry()
+    kind = model.kind
+    if metrics:
+        names = list(dict.fromkeys(metrics))
+        for name in names:
+            spec = reg.metric(name)
+            if kind not in spec.applies_to:
+                raise ConfigError(f"metric {name!r} applies to {', '.join(spec.applies_to)} models, not {kind}")
+    else:
+        names = default_metrics(model, data, options)
+        if not names:
+            raise ConfigError(f"no built-in metric applies to a {kind} making {list(model.sample_shape)} samples on "
+                              f"{data.name!r} (mixtures get 'modes', digits/mnist images the judge, VAEs 'elbo'); "
+                              "name one with --metric")
+    results = {}
+    with shared_cache(), torch.no_grad():
+        for name in names:
+            factory = resolve(reg.metric(name).factory)
+            out = factory(model, data, n=n, seed=seed, **options.get(name, {}))
+            results[name] = {k: _number(v) for k, v in out.items()}
+    return {
+        "format": FORMAT,
+        "model": model_ref or f"<{model.variant} model>",
+        "variant": model.variant,
+        "objective": model.objective,
+        "kind": kind,
+        "data": data.name,
+        "seed": int(seed),
+        "metrics": results,
+    }
+
+
+def _number(v):
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    return float(v)
+
+
+# -- presentation ------------------------------------------------------------------------------
+PRIMARY = {
+    "modes": ("modes", "hq_fraction", "reverse_kl"),
+    "judge": ("fd", "fd_real_halves", "fd_ratio", "class_kl"),
+    "prdc": ("recall", "coverage"),
+    "elbo": ("elbo", "iwae"),
+    "fid": ("fid",),
+}
+NOTES = {
+    "judge": "fd_ratio = fd / fd_real_halves; the zoo's bar is <= 2",
+    "prdc": "precision/density in a small judge's feature space can rate noise highly; read recall and coverage",
+    "elbo": "nats per image on the given data (higher is better); iwae >= elbo",
+    "modes": "hq: within 3 std of the nearest mode; reverse_kl in nats (0 = uniform over modes)",
+}
+
+
+def to_json_safe(result: dict) -> dict:
+    """NaN/inf -> None so the dict is strict JSON."""
+    def fix(v):
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    return fix(result)
+
+
+def format_table(result: dict) -> str:
+    lines = [f"model {result['model']} ({result['variant']}, {result['kind']})   data {result['data']}   "
+             f"seed {result['seed']}"]
+    for name, values in result["metrics"].items():
+        lines.append("")
+        lines.append(f"[{name}]" + (f"  ({NOTES[name]})" if name in NOTES else ""))
+        primary = PRIMARY.get(name, ())
+        for key, v in values.items():
+            text = "n/a" if isinstance(v, float) and not math.isfinite(v) else (
+                f"{v}" if isinstance(v, int) else f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}")
+            lines.append(f"  {'*' if key in primary else ' '} {key:<28} {text:>12}")
+    lines.append("")
+    lines.append("* primary numbers")
+    return "\n".join(lines)
