@@ -19,7 +19,7 @@ from .hookspecs import hookimpl  # noqa: E402
 _LAZY = {
     "list_models": "api", "model_info": "api", "list_variants": "api", "list_objectives": "api",
     "create": "api", "load": "api", "objective": "model", "Model": "model",
-    "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces",
+    "train": "train", "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces",
 }
 
 
@@ -33,6 +33,6 @@ def __getattr__(name):  # lazy: keep `import ganzoo` free of torch
 
 __all__ = [
     "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
-    "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "objective",
+    "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "objective", "train",
     "Generator", "Discriminator", "Encoder", "Model",
 ]

@@ -36,6 +36,6 @@ def new_plugin_cmd(name, directory):
     click.echo(f"  pip install -e {shown}")
     click.echo(f"  ganzoo list --variants              # {name}, from plugin {name}")
     click.echo(f"  pytest {os.path.join(shown, 'tests')}")
-    click.echo(f"  ganzoo train {name} --data ring8      # or images: --data digits")
+    click.echo(f"  ganzoo train {name} --data ring8 --out runs/{name} --steps 2000   # images: --data digits")
     click.echo(f"Edit {os.path.join(shown, names['package'], 'model.py')} to change the networks; "
                "the guide is docs/writing-a-plugin.md in ganzoo's repository.")

@@ -1,0 +1,350 @@
+"""The training engine: objectives learn ring8, VAE/AE learn digits, exact resume, SIGKILL safety,
+non-finite stops and the errors a user can cause."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import checkpoint as ckpt
+from ganzoo.errors import ConfigError, TrainingError
+from ganzoo.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = dict(g_hidden=[64, 64], d_hidden=[64, 64])
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny models: one intra-op thread is fastest and immune to a busy CI machine
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _records(out):
+    return [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+
+
+def _logs(out):
+    return [r for r in _records(out) if "event" not in r]
+
+
+def _evals(out):
+    return [r for r in _records(out) if r.get("event") == "eval"]
+
+
+def _subprocess_env():
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env.pop("GANZOO_DEBUG", None)
+    return env
+
+
+# -- every GAN objective learns ring8 --------------------------------------------------------------
+LR = {"wgan": 5e-4, "wgan-gp": 1e-3}
+
+
+@pytest.mark.parametrize("objective", ["non-saturating", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"])
+def test_gan_objectives_learn_ring8(tmp_path, objective):
+    out = tmp_path / "run"
+    model = train("mlp", objective, data="ring8", out=out, steps=300, batch_size=256, lr=LR.get(objective, 1e-3),
+                  ema=0.99, seed=0, progress=False, log_every=50, sample_every=100, **SMALL)
+    logs, evals = _logs(out), _evals(out)
+    assert [r["step"] for r in logs] == [50, 100, 150, 200, 250, 300]
+    for r in logs:
+        for key in ("d_loss", "g_loss", "d_x", "d_g_z"):
+            assert math.isfinite(r[key]), (key, r)
+    # samples move toward the data: mean distance to the nearest mode falls clearly
+    assert evals[0]["step"] == 0 and evals[-1]["step"] == 300
+    assert evals[-1]["mode_distance"] < 0.8 * evals[0]["mode_distance"], evals
+    assert model.meta["metrics"]["mode_distance"] == evals[-1]["mode_distance"]
+
+    spec = ganzoo.load(out).meta["training"]
+    assert spec["objective"] == objective and spec["steps_done"] == 300
+    D = ganzoo.load(out, components=["discriminator"]).discriminator
+    last = logs[-1]
+    if objective in ("non-saturating", "minimax"):
+        for r in logs:  # D(.) is reported as a probability
+            assert 0 < r["d_x"] < 1 and 0 < r["d_g_z"] < 1
+        assert 0.2 < last["d_x"] < 0.9 and 0.1 < last["d_g_z"] < 0.9   # near equilibrium, not collapsed
+        for r in logs:  # Jensen: the logged losses are the logged probabilities' objective
+            if objective == "minimax":   # g_loss = E log(1 - D(G(z))) <= log(1 - E D(G(z))) < 0
+                assert r["g_loss"] <= math.log(1 - r["d_g_z_g"]) + 1e-4 and r["g_loss"] < 0
+            else:                        # g_loss = -E log D(G(z)) >= -log E D(G(z)) > 0
+                assert r["g_loss"] >= -math.log(r["d_g_z_g"]) - 1e-4 and r["g_loss"] > 0
+        assert spec["d_steps"] == 1 and spec["reuse_fake"] is True
+    if objective == "wgan":
+        clip = 0.01
+        assert all(p.abs().max() <= clip + 1e-7 for p in D.parameters())
+        assert spec["d_steps"] == 5 and spec["optimizer"] == "rmsprop" and spec["reuse_fake"] is False
+        assert all(abs(r["d_x"]) < 5 for r in logs)  # raw critic scores, tiny with clipped weights
+    if objective == "wgan-gp":
+        assert all(r["gp"] >= 0 and math.isfinite(r["gp"]) for r in logs)
+        assert spec["d_steps"] == 5
+        assert max(p.abs().max() for p in D.parameters()) > 0.01  # no clipping here
+    if objective == "hinge":
+        assert all(r["d_loss"] >= 0 for r in logs)
+    if objective == "lsgan":
+        assert all(r["d_loss"] >= 0 and r["g_loss"] >= 0 for r in logs)
+    # the folder is a publishable model folder with pictures and curves
+    for name in ("config.json", "generator.safetensors", "discriminator.safetensors", "samples.png", "curves.png",
+                 "samples/step-00000300.png"):
+        assert (out / name).is_file(), name
+
+
+# -- VAE and AE on digits ------------------------------------------------------------------------------
+@pytest.mark.parametrize("variant", ["vae", "ae"])
+def test_autoencoders_train_on_digits(tmp_path, variant):
+    out = tmp_path / variant
+    model = train(variant, data="digits", out=out, steps=150, batch_size=64, seed=0, progress=False, log_every=25,
+                  hidden=[128, 64], latent_dim=8)
+    logs = _logs(out)
+    assert logs[-1]["loss"] < 0.8 * logs[0]["loss"], logs
+    assert all(math.isfinite(r["recon"]) for r in logs)
+    if variant == "vae":
+        assert all(r["kl"] >= 0 for r in logs)
+    loaded = ganzoo.load(out)
+    assert loaded.sample_shape == (1, 8, 8) and loaded.encoder is not None
+    x = loaded.sample(4, seed=0)
+    assert x.shape == (4, 1, 8, 8) and 0 <= float(x.min()) and float(x.max()) <= 1
+    assert torch.equal(model.sample(4, seed=0), x)
+    assert (out / "samples.png").is_file() and (out / "curves.png").is_file()
+
+
+# -- exact resume ----------------------------------------------------------------------------------------
+RESUME_CASES = {
+    # BatchNorm in G, K=5 critic steps, gradient penalty noise, EMA, epochs turning over (500 samples)
+    "mlp-wgan-gp-ema": dict(variant="mlp", objective="wgan-gp", data="ring8", data_options={"n": 500},
+                            batch_size=64, ema=0.9, g_hidden=[32], d_hidden=[32], g_norm=True),
+    # conv + BatchNorm, class-conditional, fake batch reused in the G step
+    "dcgan-conditional": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
+                              conditional=True, g_width=8, d_width=8, latent_dim=8),
+    # VAE: the reparameterisation noise must resume too
+    "vae": dict(variant="vae", data="digits", batch_size=64, hidden=[32], latent_dim=4),
+}
+
+
+def _tensors(folder):
+    from safetensors.torch import load_file
+
+    return {f.name: load_file(str(f)) for f in sorted(Path(folder).glob("*.safetensors"))}
+
+
+@pytest.mark.parametrize("case", list(RESUME_CASES))
+def test_resume_is_exact(tmp_path, case):
+    kw = dict(RESUME_CASES[case])
+    n = 12
+    common = dict(progress=False, log_every=4, checkpoint_every=4, sample_every=6, seed=3)
+    train(**kw, out=tmp_path / "straight", steps=2 * n, **common)
+    train(**kw, out=tmp_path / "split", steps=n, **common)
+    model = train(out=tmp_path / "split", resume=True, steps=2 * n, **common)
+    assert model.meta["training"]["steps_done"] == 2 * n
+    a, b = _tensors(tmp_path / "straight"), _tensors(tmp_path / "split")
+    assert a.keys() == b.keys() and a
+    for fname in a:
+        for key in a[fname]:
+            assert torch.equal(a[fname][key], b[fname][key]), (fname, key)
+    # optimiser state and RNG states too
+    sa, _ = ckpt.read(ckpt.find_latest(tmp_path / "straight" / "checkpoints"))
+    sb, _ = ckpt.read(ckpt.find_latest(tmp_path / "split" / "checkpoints"))
+    assert sa.keys() == sb.keys()
+    for key in sa:
+        assert torch.equal(sa[key], sb[key]), key
+    # the metric lines match step for step (same losses after the resume)
+    la = [{k: v for k, v in r.items() if k not in ("time", "steps_per_s")} for r in _logs(tmp_path / "straight")]
+    lb = [{k: v for k, v in r.items() if k not in ("time", "steps_per_s")} for r in _logs(tmp_path / "split")]
+    assert la == lb
+
+
+def test_resume_refuses_incompatible_arguments(tmp_path):
+    out = tmp_path / "run"
+    train("mlp", data="ring8", out=out, steps=4, batch_size=32, progress=False, **SMALL)
+    with pytest.raises(ConfigError, match="--batch-size 16 differs from the checkpoint's 32"):
+        train(out=out, resume=True, steps=8, batch_size=16)
+    with pytest.raises(ConfigError, match="--objective"):
+        train("mlp", "hinge", out=out, resume=True, steps=8)
+    with pytest.raises(ConfigError, match="already holds a training run"):
+        train("mlp", data="ring8", out=out, steps=4, progress=False)
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        train(out=tmp_path / "empty", resume=True, steps=4)
+    with pytest.raises(ConfigError, match="past --steps"):
+        train(out=out, resume=True, steps=2, progress=False)
+    # compatible: same arguments repeated, more steps
+    m = train("mlp", data="ring8", out=out, resume=True, steps=8, batch_size=32, progress=False, **SMALL)
+    assert m.meta["training"]["steps_done"] == 8
+
+
+# -- SIGKILL -----------------------------------------------------------------------------------------------
+def _check_folder_is_sound(out: Path):
+    """Every file is complete and valid, or a hidden temp file that nothing reads."""
+    from PIL import Image
+    from safetensors.torch import load_file
+
+    for path in out.rglob("*"):
+        if path.is_dir() or any(part.startswith(".") for part in path.relative_to(out).parts):
+            continue
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+        elif path.suffix == ".safetensors":
+            load_file(str(path))
+        elif path.suffix == ".png":
+            with Image.open(path) as im:
+                im.verify()
+        elif path.name == "metrics.jsonl":
+            lines = path.read_text().split("\n")
+            for line in lines[:-1]:
+                json.loads(line)  # a kill can at most leave a partial last line, never a corrupt middle
+    latest = ckpt.find_latest(out / "checkpoints")
+    assert latest is not None
+    ckpt.read(latest)  # digest matches
+    return latest
+
+
+def test_sigkill_then_resume(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "ganzoo.cli", "train", "mlp", "--data", "ring8", "--out", str(out),
+           "--steps", "1000000", "--checkpoint-every", "7", "--log-every", "3", "--sample-every", "50",
+           "--batch-size", "32", "--set", "g_hidden=[32]", "--set", "d_hidden=[32]", "--no-progress", "--seed", "1"]
+    proc = subprocess.Popen(cmd, env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            steps = sorted((out / "checkpoints").glob("step-*")) if (out / "checkpoints").is_dir() else []
+            if len(steps) >= 2 and int(steps[-1].name[5:]) >= 21:
+                break
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.05)
+        else:
+            pytest.fail("no checkpoints appeared")
+        time.sleep(0.13)  # land somewhere inside the run, possibly mid-write
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    latest = _check_folder_is_sound(out)
+    step = int(latest.name[5:])
+    assert step >= 21 and step % 7 == 0
+    assert len(list((out / "checkpoints").glob("step-*"))) <= 3  # keep=2 (+1 being written at most)
+
+    done = subprocess.run([*cmd[:4], "--out", str(out), "--resume", "--steps", str(step + 10), "--no-progress"],
+                          env=_subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    _check_folder_is_sound(out)
+    assert not [p for p in (out / "checkpoints").iterdir() if p.name.startswith(".")]  # temp leftovers cleaned
+    assert sorted(p.name for p in (out / "checkpoints").glob("step-*"))[-1] == f"step-{step + 10:08d}"
+    assert (out / "metrics.jsonl").read_text().endswith("\n")
+    steps_logged = [r["step"] for r in _logs(out)]
+    assert steps_logged == sorted(set(steps_logged)) and steps_logged[-1] == step + 10  # no duplicates after resume
+    m = ganzoo.load(out)
+    assert m.meta["training"]["steps_done"] == step + 10
+    sample = subprocess.run([sys.executable, "-m", "ganzoo.cli", "sample", str(out), "-n", "100",
+                             "-o", str(tmp_path / "s.png")], env=_subprocess_env(), capture_output=True, text=True)
+    assert sample.returncode == 0, sample.stderr
+    assert (tmp_path / "s.png").is_file()
+
+
+# -- non-finite losses ----------------------------------------------------------------------------------
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    from ganzoo.objectives import gan
+
+    calls = {"n": 0}
+    original = gan.NonSaturating.g_loss
+
+    def poisoned(self, fake):
+        calls["n"] += 1
+        loss = original(self, fake)
+        return loss * float("nan") if calls["n"] >= 23 else loss
+
+    monkeypatch.setattr(gan.NonSaturating, "g_loss", poisoned)
+    out = tmp_path / "run"
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 23: g_loss = nan.*step-00000020"):
+        train("mlp", "non-saturating", data="ring8", out=out, steps=40, batch_size=32, progress=False,
+              log_every=5, checkpoint_every=10, **SMALL)
+    latest = ckpt.find_latest(out / "checkpoints")
+    assert latest.name == "step-00000020"
+    m = ganzoo.load(out)  # the folder holds the last good (finite) model
+    assert m.meta["training"]["steps_done"] == 20
+    assert all(torch.isfinite(p).all() for p in m.parameters())
+    assert max(r["step"] for r in _logs(out)) == 20
+
+
+def test_cli_reports_non_finite_and_exits_nonzero(tmp_path):
+    out = tmp_path / "run"
+    script = (
+        "import sys, ganzoo.objectives.gan as g\n"
+        "orig = g.Hinge.d_loss\n"
+        "g.Hinge.d_loss = lambda self, r, f: orig(self, r, f) + (float('inf') if r.sum() != r.sum() or "
+        "getattr(g, 'n', 0) > 6 else 0.0) + (setattr(g, 'n', getattr(g, 'n', 0) + 1) or 0.0)\n"
+        "from ganzoo.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script, "train", "mlp", "--objective", "hinge", "--data", "ring8",
+                        "--out", str(out), "--steps", "50", "--set", "g_hidden=[16]", "--set", "d_hidden=[16]",
+                        "--log-every", "3", "--checkpoint-every", "5", "--no-progress"],
+                       env=_subprocess_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("ganzoo: error: non-finite loss at step 8: d_loss = inf; stopped, the last good "
+                                f"checkpoint (step-00000005) is in {out / 'checkpoints'}. Lower the learning rate "
+                                "(--lr) or try another objective, then --resume"), r.stderr
+
+
+# -- errors a user can cause ----------------------------------------------------------------------------
+def test_clear_errors(tmp_path):
+    from ganzoo.data.sources import TensorData
+
+    with pytest.raises(ConfigError, match="is not a folder"):
+        train("dcgan", data=f"mnist:{tmp_path / 'nope'}", out=tmp_path / "a", steps=1)
+    bad = tmp_path / "badmnist"
+    bad.mkdir()
+    (bad / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 64)
+    (bad / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 64)
+    with pytest.raises(ConfigError, match="bad magic"):
+        train("dcgan", data=f"mnist:{bad}", out=tmp_path / "b", steps=1)
+    odd = TensorData(torch.rand(16, 1, 11, 11), name="odd")
+    with pytest.raises(ConfigError, match=r"cannot take samples of shape \[1, 11, 11\].*image size 11"):
+        train("dcgan", data=odd, out=tmp_path / "c", steps=1, batch_size=8)
+    with pytest.raises(ConfigError, match="does not match the data"):
+        train("mlp", data="digits", out=tmp_path / "d", steps=1, sample_shape=[1, 28, 28])
+    with pytest.raises(ConfigError, match="does not work with objective"):
+        train("vae", "wgan", data="digits", out=tmp_path / "e", steps=1)
+    with pytest.raises(ConfigError, match="no class labels"):
+        train("mlp", data="ring8", out=tmp_path / "f", steps=1, conditional=True)
+    with pytest.raises(ConfigError, match="larger than the data"):
+        train("mlp", data=odd, out=tmp_path / "g", steps=1, batch_size=64)
+    with pytest.raises(ConfigError, match="--steps N or --epochs E"):
+        train("mlp", data="ring8", out=tmp_path / "h")
+    with pytest.raises(ConfigError, match="unknown config key"):
+        train("mlp", data="ring8", out=tmp_path / "i", steps=1, nonsense=3)
+    assert not any((tmp_path / x).exists() for x in "abcdefghi")  # nothing written before validation
+
+
+def test_cli_train_epochs_and_sample(tmp_path):
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    out = tmp_path / "digits"
+    r = CliRunner().invoke(cli, ["train", "mlp", "--data", "digits", "--out", str(out), "--epochs", "1",
+                                 "--batch-size", "128", "--set", "g_hidden=[32]", "--set", "d_hidden=[32]",
+                                 "--conditional", "--no-progress", "--ema", "0.9"])
+    assert r.exit_code == 0, r.output
+    m = ganzoo.load(out)
+    assert m.num_classes == 10 and m.meta["training"]["steps"] == 1797 // 128
+    assert m.meta["dataset"] == "digits" and m.meta["labels"] == [str(i) for i in range(10)]
+    assert m.generator.output_range == (-1.0, 1.0)   # tanh for images: data were mapped to [-1, 1]
+    r = CliRunner().invoke(cli, ["sample", str(out), "-o", str(tmp_path / "x.png"), "--label", "3"])
+    assert r.exit_code == 0, r.output
