@@ -56,19 +56,21 @@ from .errors import ConfigError, GanzooError, TrainingError
 
 # Arguments that define a run: --resume refuses to change them.
 FIXED_ON_RESUME = ("variant", "objective", "objective_config", "data", "data_options", "config", "conditional",
-                   "batch_size", "d_steps", "g_lr", "d_lr", "betas", "seed", "ema", "reuse_fake", "world_size")
+                   "batch_size", "d_steps", "g_lr", "d_lr", "betas", "seed", "ema", "reuse_fake", "world_size",
+                   "lr_schedule")
 CLI_FLAG = {"objective": "--objective", "data": "--data", "batch_size": "--batch-size", "d_steps": "--d-steps",
             "g_lr": "--g-lr/--lr", "d_lr": "--d-lr/--lr", "betas": "--betas", "seed": "--seed", "ema": "--ema",
             "config": "--set", "conditional": "--conditional", "reuse_fake": "--fresh-noise/--reuse-fake",
             "world_size": "the number of processes", "data_options": "--data-opt", "variant": "VARIANT",
-            "objective_config": "--objective-set"}
+            "objective_config": "--objective-set", "lr_schedule": "--lr-schedule"}
 MIXTURE_EVAL_SAMPLES = 2000
+LR_SCHEDULES = ("constant", "linear")  # linear: decay to 0 at the last step
 
 
 def train(variant=None, objective: Optional[str] = None, *, data=None, out=None, steps: Optional[int] = None,
           epochs: Optional[float] = None, batch_size: Optional[int] = None, d_steps: Optional[int] = None,
           lr: Optional[float] = None, g_lr: Optional[float] = None, d_lr: Optional[float] = None, betas=None,
-          seed: Optional[int] = None, ema: Optional[float] = None, conditional: Optional[bool] = None,
+          lr_schedule: Optional[str] = None, seed: Optional[int] = None, ema: Optional[float] = None, conditional: Optional[bool] = None,
           reuse_fake: Optional[bool] = None, resume: bool = False, device: str = "auto", compile: bool = False,
           precision: str = "auto", channels_last: Optional[bool] = None, log_every: int = 50,
           sample_every: Optional[int] = None, checkpoint_every: Optional[int] = None, keep: int = 2,
@@ -81,7 +83,8 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, out=None,
     cfg = dict(config or {})
     cfg.update(config_kw)
     trainer = Trainer(variant=variant, objective=objective, data=data, out=out, steps=steps, epochs=epochs,
-                      batch_size=batch_size, d_steps=d_steps, lr=lr, g_lr=g_lr, d_lr=d_lr, betas=betas, seed=seed,
+                      batch_size=batch_size, d_steps=d_steps, lr=lr, g_lr=g_lr, d_lr=d_lr, betas=betas,
+                      lr_schedule=lr_schedule, seed=seed,
                       ema=ema, conditional=conditional, reuse_fake=reuse_fake, resume=resume, device=device,
                       compile=compile, precision=precision, channels_last=channels_last, log_every=log_every,
                       sample_every=sample_every, checkpoint_every=checkpoint_every, keep=keep, progress=progress,
@@ -129,7 +132,8 @@ class Trainer:
     """Set up with the same arguments as :func:`train`; :meth:`run` trains and returns the model."""
 
     def __init__(self, *, variant=None, objective=None, data=None, out=None, steps=None, epochs=None,
-                 batch_size=None, d_steps=None, lr=None, g_lr=None, d_lr=None, betas=None, seed=None, ema=None,
+                 batch_size=None, d_steps=None, lr=None, g_lr=None, d_lr=None, betas=None, lr_schedule=None,
+                 seed=None, ema=None,
                  conditional=None, reuse_fake=None, resume=False, device="auto", compile=False, precision="auto",
                  channels_last=None, log_every=50, sample_every=None, checkpoint_every=None, keep=2,
                  progress=None, data_options=None, objective_config=None, config=None):
@@ -155,7 +159,7 @@ class Trainer:
                      getattr(data, "name", None) or "<TensorData>", data_options=data_options,
                      objective_config=objective_config, config=config or None, conditional=conditional,
                      batch_size=batch_size, d_steps=d_steps, seed=seed, ema=ema, reuse_fake=reuse_fake,
-                     betas=list(betas) if betas is not None else None)
+                     betas=list(betas) if betas is not None else None, lr_schedule=lr_schedule)
         self.resume_from = None
         if resume:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
@@ -258,6 +262,9 @@ class Trainer:
                 raise ConfigError(f"--betas must be two numbers in [0, 1), like 0.5,0.999; not {betas!r}")
             betas = [float(b) for b in betas]
         args["betas"] = betas
+        args["lr_schedule"] = args.get("lr_schedule") or "constant"
+        if args["lr_schedule"] not in LR_SCHEDULES:
+            raise ConfigError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not {args['lr_schedule']!r}")
         ema = args.get("ema")
         if ema is not None and ema != 0:
             if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1:
@@ -578,6 +585,8 @@ class Trainer:
         self.model.train()
         try:
             while self.step < self.steps:
+                if self.args.get("lr_schedule") == "linear":
+                    self._scale_lr(1.0 - self.step / self.steps)
                 names, row = iteration()
                 self._names = names
                 self._rows.append(torch.stack(row))
@@ -599,6 +608,12 @@ class Trainer:
             self._restore_sigint(old_handler)
         self._barrier()
         return self.export_model().eval()
+
+    def _scale_lr(self, factor: float) -> None:
+        for opt, key in ((self.g_opt, "g_lr"), (getattr(self, "d_opt", None), "d_lr")):
+            if opt is not None:
+                for group in opt.param_groups:
+                    group["lr"] = self.args[key] * factor
 
     def _install_sigint(self):
         import threading

@@ -35,6 +35,8 @@ def _key_values(pairs, flag):
 @click.option("--g-lr", type=float, help="Generator (or autoencoder) learning rate.")
 @click.option("--d-lr", type=float, help="Discriminator/critic learning rate.")
 @click.option("--betas", help="Adam betas, e.g. 0.5,0.999.")
+@click.option("--lr-schedule", type=click.Choice(["constant", "linear"]), default=None,
+              help="constant (default) or linear decay to 0 at the last step.")
 @click.option("--seed", type=int, help="Random seed (same seed, same run on CPU).  [default: 0]")
 @click.option("--ema", type=float, help="Keep an exponential moving average of G with this decay (e.g. 0.999); "
                                         "the saved generator is the EMA one.")
@@ -58,7 +60,7 @@ def _key_values(pairs, flag):
 @click.option("--checkpoint-every", type=int, help="Steps between checkpoints (and at the end).")
 @click.option("--keep", default=2, show_default=True, type=int, help="Checkpoints to keep.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps, lr, g_lr, d_lr, betas, seed, ema,
+def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps, lr, g_lr, d_lr, betas, lr_schedule, seed, ema,
               conditional, sets, objective_sets, data_opts, fresh_noise, resume, device, compile_, precision,
               log_every, sample_every, checkpoint_every, keep, no_progress):
     """Train VARIANT with an objective on a dataset; write a model folder to --out.
@@ -82,7 +84,7 @@ def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps,
     from ..train import train
 
     model = train(variant, objective, data=data, out=out, steps=steps, epochs=epochs, batch_size=batch_size,
-                  d_steps=d_steps, lr=lr, g_lr=g_lr, d_lr=d_lr, betas=beta_list, seed=seed, ema=ema,
+                  d_steps=d_steps, lr=lr, g_lr=g_lr, d_lr=d_lr, betas=beta_list, lr_schedule=lr_schedule, seed=seed, ema=ema,
                   conditional=conditional, reuse_fake=None if fresh_noise is None else not fresh_noise,
                   resume=resume, device=device, compile=compile_, precision=precision, log_every=log_every,
                   sample_every=sample_every, checkpoint_every=checkpoint_every, keep=keep,
