@@ -20,6 +20,8 @@ BUILTIN_COMMANDS = {
     "eval": "ganzoo.commands.eval:eval_cmd",
     "train": "ganzoo.commands.train:train_cmd",
     "import-legacy": "ganzoo.commands.legacy:legacy_cmd",
+    "traverse": "ganzoo.commands.pictures:traverse_cmd",
+    "reconstruct": "ganzoo.commands.pictures:reconstruct_cmd",
     "push": "ganzoo.commands.hub:push_cmd",
     "pull": "ganzoo.commands.hub:pull_cmd",
     "new-plugin": "ganzoo.commands.new_plugin:new_plugin_cmd",

@@ -22,7 +22,7 @@ def grid(x01, nrow: int | None = None, pad: int = 2, scale: int | None = None):
         canvas[:, pad + r * (h + pad): pad + r * (h + pad) + h, pad + k * (w + pad): pad + k * (w + pad) + w] = x[i]
     arr = (np.clip(canvas, 0, 1) * 255 + 0.5).astype(np.uint8)
     img = Image.fromarray(arr[0] if c == 1 else arr.transpose(1, 2, 0), mode="L" if c == 1 else "RGB")
-    scale = scale or max(1, 256 // max(h, w))
+    scale = scale or max(1, 128 // max(h, w))
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     return img

@@ -17,7 +17,9 @@ import click
 @click.option("--inception", default=None, type=click.Path(dir_okay=False),
               help="Inception-v3 TorchScript file for FID (else $GANZOO_INCEPTION_WEIGHTS).")
 @click.option("--iwae-k", default=None, type=click.IntRange(1, 100_000), help="Importance samples for the VAE IWAE estimate [100].")
-def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k):
+@click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE",
+              help="Dataset option, e.g. --data-opt subset=8000: to score held-out items only.")
+def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, data_opts):
     """Evaluate MODEL (zoo name, hf://org/repo[@rev] or folder) on DATA.
 
     \b
@@ -45,6 +47,14 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k):
     chosen = list(metrics)
     if inception and chosen and "fid" not in chosen:
         chosen.append("fid")
+    if data_opts:
+        from ..data import load_dataset
+        from ..errors import ConfigError
+        from . import key_values
+
+        if not data:
+            raise ConfigError("--data-opt needs --data")
+        data = load_dataset(data, **key_values(data_opts, "--data-opt"))
     result = evaluate(model, data, n=n, seed=seed, metrics=chosen or None, options=options)
     if as_json:
         click.echo(json.dumps(to_json_safe(result), indent=2, sort_keys=True))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 
@@ -32,15 +30,9 @@ def legacy_cmd(checkpoint, variant, objective, component, key, settings, out):
     from ..model import create
     from ..weights import import_legacy
 
-    config = {}
-    for item in settings:
-        k, sep, v = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: use KEY=VALUE, e.g. --set latent_dim=100")
-        try:
-            config[k] = json.loads(v)
-        except json.JSONDecodeError:
-            config[k] = v
+    from . import key_values
+
+    config = key_values(settings, "--set")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} is not empty; choose a new folder")

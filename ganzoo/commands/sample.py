@@ -14,7 +14,9 @@ import click
               help="FILE.png (image grid, or scatter for 2-D data) or FILE.npy (float32 array).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same samples).")
 @click.option("--label", type=int, default=None, help="Class label for a class-conditional model.")
-def sample_cmd(model, n, output, seed, label):
+@click.option("--interpolate", is_flag=True, help="N latent walks (rows) between random points, --steps columns each.")
+@click.option("--steps", default=10, show_default=True, type=click.IntRange(2, 64), help="Points per walk.")
+def sample_cmd(model, n, output, seed, label, interpolate, steps):
     """Sample a model (zoo name, hf://org/repo[@rev] or folder) to FILE.png or FILE.npy.
 
     Only the generator is loaded (and downloaded). Images are scaled to [0, 1];
@@ -24,6 +26,7 @@ def sample_cmd(model, n, output, seed, label):
     Examples:
       ganzoo sample ring8-mlp-nonsat -n 2500 -o ring.png
       ganzoo sample digits-dcgan-nonsat -n 64 -o digits.npy --seed 1
+      ganzoo sample mnist-dcgan-nonsat --interpolate -n 8 --steps 10 -o walks.png
     """
     from ..errors import ConfigError
 
@@ -43,6 +46,16 @@ def sample_cmd(model, n, output, seed, label):
         raise ConfigError(f"{model} is class-conditional; pass --label 0..{m.num_classes - 1}")
     if label is not None and not 0 <= label < m.num_classes:
         raise ConfigError(f"--label must be in 0..{m.num_classes - 1}")
+    if interpolate:
+        x = _walks(m, n, steps, seed, label)
+        if out.suffix.lower() == ".npy":
+            images.save_npy(x.reshape(n, steps, *m.sample_shape).numpy(), out)
+        elif m.is_image:
+            images.save_png(images.grid(x, nrow=steps), out)
+        else:
+            raise ConfigError(f"{model} makes vectors; write interpolations to a .npy file")
+        click.echo(f"wrote {n} latent walks of {steps} steps to {out}")
+        return
     x = m.sample_unit(n, seed=seed, y=label)
     if out.suffix.lower() == ".npy":
         images.save_npy(x.numpy(), out)
@@ -54,6 +67,25 @@ def sample_cmd(model, n, output, seed, label):
     else:
         raise ConfigError(f"{model} makes {list(m.sample_shape)} vectors; write them to a .npy file")
     click.echo(f"wrote {n} samples to {out}")
+
+
+def _walks(m, n, steps, seed, label):
+    """Spherical interpolation between pairs of latent points (norms stay typical of N(0, I))."""
+    import torch
+
+    from ..model import to_unit
+
+    g = m.generator
+    z0, z1 = g.sample_latent(n, seed=seed), g.sample_latent(n, seed=seed + 1)
+    cos = torch.nn.functional.cosine_similarity(z0, z1, dim=1).clamp(-1 + 1e-6, 1 - 1e-6)
+    omega = torch.acos(cos)[:, None, None]
+    t = torch.linspace(0, 1, steps)[None, :, None]
+    z = (torch.sin((1 - t) * omega) * z0[:, None] + torch.sin(t * omega) * z1[:, None]) / torch.sin(omega)
+    z = z.reshape(n * steps, -1)
+    y = None if label is None else torch.full((n * steps,), label, dtype=torch.long)
+    with torch.no_grad():
+        g.eval()
+        return to_unit(g(z, y), g.output_range)
 
 
 def _modes(dataset):

@@ -4,22 +4,7 @@ from __future__ import annotations
 
 import click
 
-
-def _key_values(pairs, flag):
-    import json
-
-    from ..errors import ConfigError
-
-    out = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"{flag} takes KEY=VALUE (a JSON value), not {pair!r}")
-        try:
-            out[key] = json.loads(raw)
-        except ValueError:
-            out[key] = raw  # a bare word is a string: --set arch=conv
-    return out
+from . import key_values
 
 
 @click.command("train")
@@ -88,9 +73,9 @@ def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps,
                   conditional=conditional, reuse_fake=None if fresh_noise is None else not fresh_noise,
                   resume=resume, device=device, compile=compile_, precision=precision, log_every=log_every,
                   sample_every=sample_every, checkpoint_every=checkpoint_every, keep=keep,
-                  progress=False if no_progress else None, data_options=_key_values(data_opts, "--data-opt"),
-                  objective_config=_key_values(objective_sets, "--objective-set") or None,
-                  config=_key_values(sets, "--set"))
+                  progress=False if no_progress else None, data_options=key_values(data_opts, "--data-opt"),
+                  objective_config=key_values(objective_sets, "--objective-set") or None,
+                  config=key_values(sets, "--set"))
     import os
 
     if os.environ.get("RANK", "0") in ("", "0"):

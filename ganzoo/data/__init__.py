@@ -26,6 +26,7 @@ def load_dataset(ref: str, **options):
     from ganzoo.plugins import get_registry
     from ganzoo.registry import resolve
 
+    subset = options.pop("subset", None)
     name, sep, arg = str(ref).partition(":")
     spec = get_registry().dataset(name)
     if spec.needs_argument and not arg:
@@ -34,4 +35,25 @@ def load_dataset(ref: str, **options):
         raise ConfigError(f"dataset {name!r} takes no argument; use --data {name}")
     data = resolve(spec.factory)(arg or None, **options)
     data.name = ref
+    if subset is not None:
+        data = _subset(data, subset)
     return data
+
+
+def _subset(data, subset: str):
+    """``subset="0:8000"`` keeps items 0..7999 (Python slice syntax, fixed order), e.g. to hold out
+    the rest for evaluation."""
+    from ganzoo.errors import ConfigError
+
+    start, sep, stop = str(subset).partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        sl = slice(int(start) if start else None, int(stop) if stop else None)
+    except ValueError:
+        raise ConfigError(f"subset must look like START:STOP (e.g. 0:8000 or 8000:), not {subset!r}") from None
+    part = data.subset(range(len(data))[sl])
+    if len(part) == 0:
+        raise ConfigError(f"subset {subset} of {data.name} is empty ({len(data)} items)")
+    part.name = f"{data.name}[{subset}]"
+    return part

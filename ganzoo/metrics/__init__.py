@@ -50,6 +50,8 @@ def register_metrics(register):
                         f"{SUITE}:prdc_metric"))
     register(MetricSpec("elbo", "VAEs: ELBO and importance-weighted log-likelihood (K=100), nats per image",
                         f"{SUITE}:elbo_metric", applies_to=("vae",)))
+    register(MetricSpec("recon", "AE/VAE: reconstruction NLL (nats per image) and MSE per pixel on the data given",
+                        f"{SUITE}:recon_metric", applies_to=("vae", "ae")))
     register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric"))
 
 

@@ -203,6 +203,24 @@ def elbo_metric(model, data, *, n=None, seed=0, k: int = IWAE_K):
     return elbo_and_iwae(model, data.x[idx], y, k=int(k), seed=seed)
 
 
+@torch.no_grad()
+def recon_metric(model, data, *, n=None, seed=0):
+    """AE/VAE reconstruction of ``n`` items of ``data`` (pass held-out data): per-image Bernoulli
+    negative log-likelihood (nats) and mean squared error per pixel, decoding the encoder's mean."""
+    if model.encoder is None:
+        raise ConfigError("metric 'recon' needs an autoencoder or VAE with its encoder loaded")
+    if model.sample_shape != tuple(data.sample_shape):
+        raise ConfigError(f"the model takes {list(model.sample_shape)} inputs; {data.name} has {list(data.sample_shape)}")
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.randperm(len(data), generator=gen)[: int(n or ELBO_N)]
+    x = data.x[idx]
+    y = data.y[idx] if model.num_classes else None
+    logits = model.generator.logits(model.encode(x), y)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    mse = (torch.sigmoid(logits) - x).pow(2).flatten(1).mean(1)
+    return {"n": len(idx), "recon_nll": float(bce.mean()), "recon_mse": float(mse.mean())}
+
+
 def fid_metric(model, data, *, n=None, seed=0, inception: Optional[str] = None):
     from .fid import fid, load_inception
 
@@ -229,6 +247,8 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
         names += ["judge", "prdc"]
     if model.kind == "vae" and model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
         names.append("elbo")
+    if model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
+        names.append("recon")
     if names and data.is_image and (os.environ.get(ENV) or (options or {}).get("fid", {}).get("inception")):
         names.append("fid")
     return names

@@ -1,0 +1,122 @@
+"""``ganzoo traverse`` and ``ganzoo reconstruct``: the pictures of the latent space."""
+
+from __future__ import annotations
+
+import click
+
+
+def _check_png(output):
+    from pathlib import Path
+
+    from ..errors import ConfigError
+
+    out = Path(output)
+    if out.suffix.lower() != ".png":
+        raise ConfigError(f"output {output!r} must end in .png")
+    if not out.parent.exists():
+        raise ConfigError(f"folder {str(out.parent)!r} does not exist; create it first")
+    return out
+
+
+@click.command("traverse")
+@click.argument("model")
+@click.option("--dims", default="0,1", show_default=True, help="Two latent dimensions to vary, e.g. 0,1.")
+@click.option("--steps", default=15, show_default=True, type=click.IntRange(2, 64), help="Grid points per axis.")
+@click.option("--label", type=int, default=None, help="Class label for a class-conditional model.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
+def traverse_cmd(model, dims, steps, label, output):
+    """Decode a grid over two latent dimensions (the others held at 0): the learned manifold.
+
+    Grid values are Gaussian quantiles from 5% to 95%, so each cell has equal prior mass
+    (Kingma & Welling 2014, fig. 4). Best with a VAE of latent size 2.
+
+    \b
+    Example:
+      ganzoo traverse mnist-vae-2d --dims 0,1 -o manifold.png
+    """
+    import torch
+
+    from .. import images
+    from ..api import load
+    from ..errors import ConfigError
+
+    out = _check_png(output)
+    try:
+        d0, d1 = (int(d) for d in dims.split(","))
+    except ValueError:
+        raise ConfigError(f"--dims takes two integers like 0,1, not {dims!r}") from None
+    m = load(model, components=["generator"])
+    if not m.is_image:
+        raise ConfigError(f"{model} does not make images; traverse draws an image grid")
+    for d in (d0, d1):
+        if not 0 <= d < m.latent_dim:
+            raise ConfigError(f"--dims must lie in 0..{m.latent_dim - 1} for {model}")
+    if d0 == d1:
+        raise ConfigError("--dims needs two different dimensions")
+    y = _label(m, label, steps * steps)
+    q = torch.linspace(0.05, 0.95, steps)
+    vals = 2**0.5 * torch.erfinv(2 * q - 1)
+    z = torch.zeros(steps * steps, m.latent_dim)
+    z[:, d0] = vals.repeat(steps)
+    z[:, d1] = vals.flip(0).repeat_interleave(steps)
+    from ..model import to_unit
+
+    with torch.no_grad():
+        x = to_unit(m.generator(z, y), m.generator.output_range)
+    images.save_png(images.grid(x, nrow=steps, pad=0), out)
+    click.echo(f"wrote a {steps}x{steps} traversal of dims {d0},{d1} to {out}")
+
+
+@click.command("reconstruct")
+@click.argument("model")
+@click.option("--data", required=True, help="Dataset to draw inputs from (digits, mnist:DIR, ...).")
+@click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE", help="e.g. subset=8000: (held-out).")
+@click.option("-n", "--num", "n", default=16, show_default=True, type=click.IntRange(1, 256))
+@click.option("--seed", default=0, show_default=True, type=int, help="Which inputs (random, seeded).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
+def reconstruct_cmd(model, data, data_opts, n, seed, output):
+    """Inputs (odd rows) above their reconstructions (even rows), for an AE or a VAE.
+
+    \b
+    Example:
+      ganzoo reconstruct mnist-ae --data mnist:../shared/data/mnist -o recon.png
+    """
+    import torch
+
+    from .. import images
+    from ..api import load
+    from ..data import load_dataset
+    from ..errors import ConfigError
+    from . import key_values
+
+    out = _check_png(output)
+    m = load(model, components=["generator", "encoder"])
+    ds = load_dataset(data, **key_values(data_opts, "--data-opt"))
+    if tuple(ds.sample_shape) != tuple(m.sample_shape):
+        raise ConfigError(f"{data} has samples of shape {list(ds.sample_shape)}, {model} takes {list(m.sample_shape)}")
+    idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
+    x = ds.x[idx]
+    y = ds.y[idx] if (m.num_classes and ds.y is not None) else None
+    with torch.no_grad():
+        x_hat = m.generator(m.encode(x), y)
+    cols = min(n, 8)
+    rows = []
+    for i in range(0, n, cols):
+        rows += [x[i:i + cols], x_hat[i:i + cols]]
+    pad = [r if len(r) == cols else torch.cat([r, torch.ones(cols - len(r), *r.shape[1:])]) for r in rows]
+    images.save_png(images.grid(torch.cat(pad), nrow=cols), out)
+    click.echo(f"wrote {n} inputs and reconstructions to {out}")
+
+
+def _label(m, label, n):
+    import torch
+
+    from ..errors import ConfigError
+
+    if m.num_classes == 0:
+        if label is not None:
+            raise ConfigError("this model is not class-conditional; drop --label")
+        return None
+    if label is None or not 0 <= label < m.num_classes:
+        raise ConfigError(f"this model is class-conditional; pass --label 0..{m.num_classes - 1}")
+    return torch.full((n,), label, dtype=torch.long)

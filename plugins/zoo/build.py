@@ -1,0 +1,237 @@
+"""Build the pretrained zoo: train, evaluate, write the card, bundle, pin.
+
+    python -m ganzoo_plugins.zoo.build ring8-mlp-nonsat     # one model
+    python -m ganzoo_plugins.zoo.build --all                # every recipe
+    python -m ganzoo_plugins.zoo.build --list               # the recipes and their commands
+
+For each NAME it runs ``ganzoo train ... --out runs/zoo/NAME`` and ``ganzoo eval runs/zoo/NAME
+--json`` (the exact commands are in RECIPES and in the model card), draws the sample picture, renders
+the model card, copies config.json, the generator (and encoder) weights, README.md and samples.png
+into ``plugins/zoo/models/NAME`` and pins every file's sha256 in ``registry.yaml``. Run it from the
+repository root. MNIST recipes read ``../shared/data/mnist`` (the MNIST *test* split, which is all
+this project's machines have; the cards say so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODELS = HERE / "models"
+REGISTRY = HERE / "registry.yaml"
+MNIST = "mnist:../shared/data/mnist"
+
+TOY = ("--steps 15000 -b 512 --lr-schedule linear --set g_hidden=[128,128] --set d_hidden=[128,128] "
+       "--set latent_dim=8")
+TOY_K5 = ("--steps 5000 -b 512 --lr-schedule linear --set g_hidden=[128,128] --set d_hidden=[128,128] "
+          "--set latent_dim=8")
+OBJECTIVES = {"nonsat": "non-saturating", "minimax": "minimax", "wgan": "wgan", "wgangp": "wgan-gp",
+              "hinge": "hinge", "lsgan": "lsgan"}
+
+RECIPES: dict[str, dict] = {}
+for _ds in ("ring8", "grid25"):
+    for _short, _obj in OBJECTIVES.items():
+        RECIPES[f"{_ds}-mlp-{_short}"] = {
+            "variant": "mlp", "objective": _obj, "data": _ds,
+            "train": TOY_K5 if _obj in ("wgan", "wgan-gp") else TOY,
+            "summary": f"MLP GAN on {_ds}, {_obj} objective",
+        }
+RECIPES.update({
+    "digits-dcgan-nonsat": {
+        "variant": "dcgan", "objective": "non-saturating", "data": "digits",
+        "train": "--steps 20000 -b 64 --ema 0.999 --set g_width=128 --set d_width=64 --set latent_dim=32",
+        "summary": "DCGAN on scikit-learn's 8x8 digits",
+    },
+    "digits-vae": {
+        "variant": "vae", "objective": "elbo", "data": "digits",
+        "train": "--steps 3000 -b 64 --data-opt subset=0:1500 --set sample_shape=[1,8,8] --set hidden=[256,128] "
+                 "--set latent_dim=8",
+        "eval": "--data-opt subset=1500:",
+        "summary": "VAE on 8x8 digits (first 1,500 images; ELBO on the last 297)",
+    },
+    "digits-ae": {
+        "variant": "ae", "objective": "reconstruction", "data": "digits",
+        "train": "--steps 3000 -b 64 --data-opt subset=0:1500 --set sample_shape=[1,8,8] --set hidden=[256,128] "
+                 "--set latent_dim=8",
+        "eval": "--data-opt subset=1500: --metric recon",
+        "summary": "Autoencoder on 8x8 digits (first 1,500 images); its encoder gives 8-d features",
+    },
+    "mnist-mlp-nonsat": {
+        "variant": "mlp", "objective": "non-saturating", "data": MNIST,
+        "train": "--steps 6000 -b 64 --ema 0.999 --set latent_dim=64 --set g_hidden=[256,256] --set d_hidden=[256,256]",
+        "summary": "MLP GAN on MNIST (the 10,000-image test split)",
+    },
+    "mnist-dcgan-nonsat": {
+        "variant": "dcgan", "objective": "non-saturating", "data": MNIST,
+        "train": "--steps 4000 -b 64 --ema 0.999 --set g_width=32 --set d_width=32 --set latent_dim=64",
+        "summary": "DCGAN on MNIST (the 10,000-image test split)",
+    },
+    "mnist-cdcgan-nonsat": {
+        "variant": "dcgan", "objective": "non-saturating", "data": MNIST,
+        "train": "--steps 4000 -b 64 --ema 0.999 --conditional --set g_width=32 --set d_width=32 --set latent_dim=64",
+        "summary": "Class-conditional DCGAN on MNIST: ganzoo sample NAME --label 7",
+    },
+    "mnist-vae-2d": {
+        "variant": "vae", "objective": "elbo", "data": MNIST,
+        "train": "--steps 6000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=2",
+        "eval": "--data-opt subset=8000:",
+        "summary": "VAE with a 2-D latent on MNIST, for the manifold picture (ganzoo traverse)",
+    },
+    "mnist-vae-16d": {
+        "variant": "vae", "objective": "elbo", "data": MNIST,
+        "train": "--steps 6000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=16",
+        "eval": "--data-opt subset=8000:",
+        "summary": "VAE with a 16-D latent on MNIST (first 8,000 test images; ELBO on the last 2,000)",
+    },
+    "mnist-ae": {
+        "variant": "ae", "objective": "reconstruction", "data": MNIST,
+        "train": "--steps 4000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=16",
+        "eval": "--data-opt subset=8000: --metric recon",
+        "summary": "Autoencoder on MNIST (first 8,000 test images); its encoder gives 16-d features",
+    },
+})
+
+PRIMARY = {  # metric group -> keys copied into registry.yaml and `ganzoo list --json`
+    "modes": ("modes", "hq_fraction", "reverse_kl"),
+    "judge": ("fd", "fd_real_halves", "fd_ratio", "class_kl", "max_prob"),
+    "prdc": ("recall", "coverage", "precision", "density"),
+    "elbo": ("elbo", "iwae"),
+    "recon": ("recon_nll", "recon_mse"),
+}
+
+
+def commands(name: str, out: Path) -> tuple[str, str]:
+    r = RECIPES[name]
+    train = f"ganzoo train {r['variant']} --objective {r['objective']} --data {r['data']} --out {out} {r['train']} --seed 0"
+    ev = f"ganzoo eval {out} --data {r['data']} {r.get('eval', '')}".strip() + " --json"
+    return train, ev
+
+
+def run(cmd: str, log: Path) -> str:
+    print(f"$ {cmd}", flush=True)
+    exe = shlex.split(cmd)
+    exe[0] = str(Path(sys.executable).with_name("ganzoo"))
+    proc = subprocess.run(exe + (["--no-progress"] if exe[1] == "train" else []), capture_output=True, text=True)
+    with open(log, "a") as fh:
+        fh.write(f"$ {cmd}\n{proc.stdout}\n{proc.stderr}\n")
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {cmd}\n{proc.stderr[-2000:]}")
+    return proc.stdout
+
+
+def primary_metrics(result: dict) -> dict:
+    out = {}
+    for group, keys in PRIMARY.items():
+        for key in keys:
+            value = result["metrics"].get(group, {}).get(key)
+            if isinstance(value, (int, float)) and value == value:
+                out[key] = round(float(value), 4)
+    return out
+
+
+def sample_picture(folder: Path, dest: Path, dataset: str) -> None:
+    import torch
+
+    import ganzoo
+    from ganzoo import images
+
+    model = ganzoo.load(folder, components=["generator"])
+    if model.is_image:
+        if model.num_classes:
+            y = torch.arange(model.num_classes).repeat_interleave(10)
+            x = model.sample_unit(len(y), seed=0, y=y)
+            images.save_png(images.grid(x, nrow=10), dest)
+        else:
+            images.save_png(images.grid(model.sample_unit(64, seed=0)), dest)
+    else:
+        from ganzoo.data import load_dataset
+
+        centres = load_dataset(dataset, n=1).centres
+        images.save_png(images.scatter(model.sample(2500, seed=0), centres, title=folder.name), dest)
+
+
+def build(name: str, *, retrain: bool = False) -> dict:
+    from ganzoo.card import render_card
+    from ganzoo.fsutil import atomic_write_json, atomic_write_text, sha256_file
+
+    recipe = RECIPES[name]
+    out = Path("runs/zoo") / name
+    log = Path("runs/zoo") / f"{name}.log"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    train_cmd, eval_cmd = commands(name, out)
+    if retrain and out.exists():
+        shutil.rmtree(out)
+    if not (out / "config.json").exists():
+        run(train_cmd, log)
+    result = json.loads(run(eval_cmd, log))
+    metrics = primary_metrics(result)
+    config = json.loads((out / "config.json").read_text())
+    config["metrics"] = metrics
+    dest = MODELS / name
+    tmp = MODELS / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    atomic_write_json(tmp / "config.json", config)
+    for comp in ("generator", "encoder"):
+        if comp in config["components"]:
+            shutil.copyfile(out / f"{comp}.safetensors", tmp / f"{comp}.safetensors")
+    config["components"] = {k: v for k, v in config["components"].items() if (tmp / v["file"]).exists()}
+    atomic_write_json(tmp / "config.json", config)
+    sample_picture(out, tmp / "samples.png", recipe["data"])
+    reproduce = f"python -m ganzoo_plugins.zoo.build {name}"
+    card = render_card(config, metrics=metrics, repo_id=f"ganzoo/{name}", sample_image="samples.png",
+                       train_command=train_cmd, eval_command=eval_cmd)
+    card += f"\n## Reproduce\n\n```bash\n{reproduce}\n```\n\nRaw evaluation:\n\n```json\n" \
+            f"{json.dumps(result['metrics'], indent=1, sort_keys=True, default=str)}\n```\n"
+    atomic_write_text(tmp / "README.md", card)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    files = {p.name: sha256_file(p) for p in sorted(dest.iterdir())}
+    entry = {"name": name, "variant": recipe["variant"], "objective": recipe["objective"],
+             "dataset": recipe["data"].split(":")[0], "summary": recipe["summary"], "metrics": metrics,
+             "bundled": name, "files": files, "hub": {"repo": f"ganzoo/{name}"}}
+    update_registry(entry)
+    print(f"{name}: {metrics}", flush=True)
+    return entry
+
+
+def update_registry(entry: dict) -> None:
+    import yaml
+
+    from ganzoo.fsutil import atomic_write_text
+
+    doc = yaml.safe_load(REGISTRY.read_text()) or {}
+    models = [m for m in doc.get("models") or [] if m["name"] != entry["name"]] + [entry]
+    models.sort(key=lambda m: m["name"])
+    header = [ln for ln in REGISTRY.read_text().splitlines() if ln.startswith("#")]
+    body = yaml.safe_dump({"version": 1, "models": models}, sort_keys=False, width=120)
+    atomic_write_text(REGISTRY, "\n".join(header) + "\n" + body)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--list", action="store_true")
+    p.add_argument("--retrain", action="store_true", help="train again even if runs/zoo/NAME exists")
+    a = p.parse_args(argv)
+    if a.list:
+        for name in RECIPES:
+            print(name, "\n  " + "\n  ".join(commands(name, Path("runs/zoo") / name)))
+        return
+    names = list(RECIPES) if a.all else a.names
+    unknown = [n for n in names if n not in RECIPES]
+    if unknown or not names:
+        raise SystemExit(f"unknown recipe(s) {unknown}; see --list" if unknown else "name a recipe or pass --all")
+    for name in names:
+        build(name, retrain=a.retrain)
+
+
+if __name__ == "__main__":
+    main()
