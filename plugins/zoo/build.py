@@ -27,10 +27,12 @@ MODELS = HERE / "models"
 REGISTRY = HERE / "registry.yaml"
 MNIST = "mnist:../shared/data/mnist"
 
-TOY = ("--steps 15000 -b 512 --lr-schedule linear --set g_hidden=[128,128] --set d_hidden=[128,128] "
-       "--set latent_dim=8")
-TOY_K5 = ("--steps 5000 -b 512 --lr-schedule linear --set g_hidden=[128,128] --set d_hidden=[128,128] "
-          "--set latent_dim=8")
+# The same MLP for every objective; the Wasserstein critics take K = 5 steps per generator step, so
+# they get a third of the generator steps (more critic updates in all).
+NET = "--lr-schedule linear --set g_hidden=[128,128] --set d_hidden=[128,128] --set latent_dim=8"
+TOY = f"--steps 10000 -b 256 {NET}"
+BEST = f"--steps 15000 -b 512 {NET}"   # the non-saturating models get the longer, larger-batch run
+TOY_K5 = f"--steps 3000 -b 256 {NET}"
 OBJECTIVES = {"nonsat": "non-saturating", "minimax": "minimax", "wgan": "wgan", "wgangp": "wgan-gp",
               "hinge": "hinge", "lsgan": "lsgan"}
 
@@ -39,7 +41,7 @@ for _ds in ("ring8", "grid25"):
     for _short, _obj in OBJECTIVES.items():
         RECIPES[f"{_ds}-mlp-{_short}"] = {
             "variant": "mlp", "objective": _obj, "data": _ds,
-            "train": TOY_K5 if _obj in ("wgan", "wgan-gp") else TOY,
+            "train": TOY_K5 if _obj in ("wgan", "wgan-gp") else BEST if _obj == "non-saturating" else TOY,
             "summary": f"MLP GAN on {_ds}, {_obj} objective",
         }
 RECIPES.update({
@@ -214,13 +216,40 @@ def update_registry(entry: dict) -> None:
     atomic_write_text(REGISTRY, "\n".join(header) + "\n" + body)
 
 
+def readme_table(readme: Path = Path("README.md")) -> None:
+    """Rewrite the zoo table in README.md (between the zoo markers) from registry.yaml."""
+    import yaml
+
+    from ganzoo.fsutil import atomic_write_text
+
+    models = (yaml.safe_load(REGISTRY.read_text()) or {}).get("models") or []
+    cols = ["modes", "hq_fraction", "reverse_kl", "fd_ratio", "class_kl", "recall", "coverage", "elbo", "iwae",
+            "recon_nll"]
+    used = [c for c in cols if any(c in m.get("metrics", {}) for m in models)]
+    lines = ["| model | variant | objective | data | " + " | ".join(used) + " |",
+             "|---|---|---|---|" + "---:|" * len(used)]
+    for m in models:
+        vals = [m["metrics"].get(c) for c in used]
+        cells = ["" if v is None else (f"{v:g}" if isinstance(v, (int, float)) else str(v)) for v in vals]
+        lines.append(f"| `{m['name']}` | {m['variant']} | {m['objective']} | {m['dataset']} | " + " | ".join(cells) + " |")
+    text = readme.read_text()
+    begin, end = "<!-- zoo:begin -->", "<!-- zoo:end -->"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    atomic_write_text(readme, head + begin + "\n" + "\n".join(lines) + "\n" + end + tail)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*")
     p.add_argument("--all", action="store_true")
     p.add_argument("--list", action="store_true")
     p.add_argument("--retrain", action="store_true", help="train again even if runs/zoo/NAME exists")
+    p.add_argument("--readme", action="store_true", help="only rewrite README.md's zoo table from registry.yaml")
     a = p.parse_args(argv)
+    if a.readme:
+        readme_table()
+        return
     if a.list:
         for name in RECIPES:
             print(name, "\n  " + "\n  ".join(commands(name, Path("runs/zoo") / name)))
@@ -231,6 +260,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"unknown recipe(s) {unknown}; see --list" if unknown else "name a recipe or pass --all")
     for name in names:
         build(name, retrain=a.retrain)
+    readme_table()
 
 
 if __name__ == "__main__":
