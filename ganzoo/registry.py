@@ -138,9 +138,8 @@ def weights_from(entry: ModelEntry) -> str:
     where = []
     if src.get("bundled"):
         where.append("bundled")
-    if src.get("repo"):
-        rev = src.get("revision")
-        where.append(f"hf://{src['repo']}" + (f"@{rev[:10]}" if rev else ""))
+    if src.get("repo") and src.get("revision"):  # a Hub copy counts once it is published and pinned
+        where.append(f"hf://{src['repo']}@{src['revision'][:10]}")
     return " + ".join(where) or "none"
 
 

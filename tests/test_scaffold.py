@@ -370,3 +370,22 @@ def test_deny_and_allow_in_the_fresh_venv(fresh_venv):
     r = _run([py, "-m", "ganzoo.cli", "info", PROBE, "--variant"], cwd=root,
              env=_clean_env(GANZOO_PLUGINS_DENY=PROBE), check=False)
     assert r.returncode == 1 and "unknown variant" in r.stderr
+
+
+@pytest.mark.slow
+def test_generated_plugin_trains_from_the_cli(fresh_venv):
+    """`ganzoo train NAME ...` works for a freshly generated, pip-installed plugin, and the result
+    loads and samples like any model folder."""
+    root, py = fresh_venv["root"], fresh_venv["python"]
+    out = root / "run"
+    r = _run([py, "-m", "ganzoo.cli", "train", PROBE, "--objective", "hinge", "--data", "ring8", "--out", out,
+              "--steps", "30", "--batch-size", "32", "--no-progress", "--log-every", "10"], cwd=root)
+    assert "trained" in r.stdout
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["variant"] == PROBE and cfg["objective"] == "hinge" and cfg["training"]["steps_done"] == 30
+    lines = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
+    assert any("g_loss" in ln and ln["step"] == 30 for ln in lines)
+    r = _run([py, "-m", "ganzoo.cli", "sample", out, "-n", "8", "-o", root / "s.npy"], cwd=root)
+    import numpy as np
+
+    assert np.load(root / "s.npy").shape == (8, 2)
