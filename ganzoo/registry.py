@@ -117,6 +117,7 @@ class ModelEntry:
     metrics: dict = field(default_factory=dict)
     source: dict = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    recipe: str = ""          # the command that made the weights (provenance of the bundled copy)
     plugin: str = ""
 
     def to_json(self) -> dict:
@@ -129,6 +130,7 @@ class ModelEntry:
             "metrics": dict(self.metrics),
             "source": {k: v for k, v in self.source.items() if k != "path"},
             "weights_from": weights_from(self),
+            "recipe": self.recipe,
             "plugin": self.plugin,
         }
 
@@ -238,7 +240,7 @@ def match(names, pattern: str | None) -> list[str]:
 # -- registry.yaml ----------------------------------------------------------------------------
 MAX_REGISTRY_BYTES = 1_000_000
 ENTRY_KEYS = {"name": str, "variant": str, "objective": str, "dataset": str, "summary": str, "metrics": dict,
-              "bundled": str, "files": dict, "hub": dict, "tags": list}
+              "bundled": str, "files": dict, "hub": dict, "tags": list, "recipe": str}
 HUB_KEYS = {"repo": str, "revision": str}
 
 
@@ -324,6 +326,6 @@ def parse_registry(text: str, *, where: str = "registry.yaml", base=None) -> lis
         out.append(ModelEntry(
             name=raw["name"], variant=raw["variant"], objective=raw["objective"], dataset=raw["dataset"],
             summary=raw.get("summary", ""), metrics=dict(raw.get("metrics", {})), source=source,
-            tags=tuple(str(t) for t in raw.get("tags", [])),
+            tags=tuple(str(t) for t in raw.get("tags", [])), recipe=raw.get("recipe", ""),
         ))
     return out

@@ -197,7 +197,8 @@ def build(name: str, *, retrain: bool = False) -> dict:
     files = {p.name: sha256_file(p) for p in sorted(dest.iterdir())}
     entry = {"name": name, "variant": recipe["variant"], "objective": recipe["objective"],
              "dataset": recipe["data"].split(":")[0], "summary": recipe["summary"], "metrics": metrics,
-             "bundled": name, "files": files, "hub": {"repo": f"ganzoo/{name}"}}
+             "bundled": name, "files": files, "hub": {"repo": f"ganzoo/{name}"},
+             "recipe": f"{reproduce}  # ganzoo {config.get('ganzoo_version')}: {train_cmd}"}
     update_registry(entry)
     print(f"{name}: {metrics}", flush=True)
     return entry
