@@ -21,8 +21,8 @@ from typing import Optional
 
 import torch
 
-from .errors import TrainingError
-from .fsutil import atomic_write_text, sha256_file
+from .errors import DiskFullError, TrainingError
+from .fsutil import atomic_write_text, is_disk_full, sha256_file
 
 FORMAT = "ganzoo-checkpoint/1"
 TENSORS, META = "state.safetensors", "state.json"
@@ -120,12 +120,25 @@ def write(root, step: int, tensors: dict, meta: dict, *, keep: int = 2) -> Path:
             shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, final)
         _fsync_dir(root)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if is_disk_full(exc):
+            raise _disk_full(root, step, exc) from None
         raise
-    atomic_write_text(root / "latest", final.name + "\n")
+    try:
+        atomic_write_text(root / "latest", final.name + "\n")
+    except DiskFullError as exc:  # the new folder is complete; ``latest`` still names the previous one
+        raise _disk_full(root, step, exc) from None
     prune(root, keep=keep)
     return final
+
+
+def _disk_full(root: Path, step: int, exc: OSError) -> DiskFullError:
+    prev = find_latest(root)
+    kept = f"the previous checkpoint ({prev.name}) is kept" if prev is not None else "no earlier checkpoint exists"
+    reason = getattr(exc, "strerror", None) or "No space left on device"
+    return DiskFullError(f"checkpoint {step_name(step)} not saved: disk full in {root} ({reason}); {kept}. "
+                         "Free some space, then continue with --resume")
 
 
 def prune(root, *, keep: int = 2) -> None:

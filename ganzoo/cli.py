@@ -107,6 +107,13 @@ def main(argv=None) -> None:
     except Exception as exc:  # a bug, not a user error: still one line unless --debug
         if debug:
             raise
+        from .fsutil import is_disk_full
+
+        if is_disk_full(exc):  # a full disk anywhere else (logs, pictures): the user's problem, one line
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(f"ganzoo: error: {where}disk full ({exc.strerror or exc}); free some space and try again",
+                       err=True)
+            sys.exit(1)
         first = str(exc).splitlines()[0] if str(exc) else ""
         click.echo(f"ganzoo: internal error: {type(exc).__name__}: {first} (run with --debug for details)", err=True)
         sys.exit(2)

@@ -46,6 +46,11 @@ class TrainingError(GanzooError):
     """Training cannot continue (e.g. a non-finite loss)."""
 
 
+class DiskFullError(GanzooError, OSError):
+    """A file could not be written because the disk (or quota) is full. Writes are atomic, so the
+    previous version of the file is intact. Also an ``OSError``, so ``except OSError`` still sees it."""
+
+
 def did_you_mean(name: str, known, kind: str) -> str:
     """One line: ``unknown <kind> 'x'; did you mean 'y'? Known: a, b, c``."""
     import difflib

@@ -27,7 +27,8 @@ labels uniformly (or reuses the D step's with ``reuse_fake``).
 
 **Speed**: no host synchronisation per step (statistics stay on the device until a log interval),
 fused Adam, ``set_to_none`` gradients, no weight gradients for D during the G step, channels-last
-for conv variants on CUDA, optional ``torch.compile``, bf16 autocast on CUDA.
+for conv variants (``channels_last=False`` to opt out), optional ``torch.compile``, bf16 autocast on
+CUDA. ``benchmarks/speed.py`` measures the engine against plain PyTorch loops (BENCHMARKS.md).
 
 **Data parallel**: under ``torchrun`` (WORLD_SIZE > 1) each process trains on its own shard of the
 data (gloo on CPU, NCCL on GPU) with G, D and the encoder wrapped in DistributedDataParallel; only
@@ -408,8 +409,9 @@ class Trainer:
             lo, hi = G.output_range
             x = x * (hi - lo) + lo
         conv = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in self.model.modules())
-        # channels-last: default on CUDA; opt-in on CPU (mixed timings there, and resume is only bit-exact without)
-        cl = self.channels_last if self.channels_last is not None else (conv and dev.type == "cuda")
+        # channels-last for conv models (oneDNN and cuDNN convolutions prefer it; resume stays bit-exact because
+        # restored optimiser moments get their parameter's layout, see _match_state_layout)
+        cl = self.channels_last if self.channels_last is not None else (conv and dev.type in ("cuda", "cpu"))
         self.memory_format = torch.channels_last if (cl and x.dim() == 4) else torch.contiguous_format
         if x.dim() == 4:
             self.model.to(dev, memory_format=self.memory_format)
@@ -443,7 +445,7 @@ class Trainer:
             torch.manual_seed(a["seed"] * 1000 + 7919 * self.rank + 1)  # distinct noise per rank
         self._wrap()
         self.training_meta = {k: a[k] for k in ("objective", "data", "data_options", "batch_size", "d_steps",
-                                                "optimizer", "g_lr", "d_lr", "betas", "seed", "steps", "ema",
+                                                "optimizer", "g_lr", "d_lr", "betas", "lr_schedule", "seed", "steps", "ema",
                                                 "reuse_fake", "conditional", "config", "world_size")}
 
     def _wrap(self):
@@ -838,6 +840,7 @@ class Trainer:
                                            strict=True)
             for key, opt in self.opts.items():
                 opt.load_state_dict(ckpt.join_optimizer(f"opt.{key}", meta["opt"][key], tensors))
+                _match_state_layout(opt)
         except (RuntimeError, KeyError, ValueError) as exc:
             first = str(exc).splitlines()[0]
             raise TrainingError(f"checkpoint {folder} does not fit this model: {first}") from None
@@ -874,6 +877,17 @@ class Trainer:
                     objective_config=m.objective_config, dataset=m.meta.get("dataset"),
                     labels=m.meta.get("labels"), training=training, metrics=metrics)
         return out
+
+
+def _match_state_layout(opt) -> None:
+    """Give restored optimiser state (saved contiguous) its parameter's memory layout (channels-last
+    weights get channels-last moments, as in an uninterrupted run), so a resumed run is bit-exact."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            state = opt.state.get(p, {})
+            for name, v in state.items():
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    state[name] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
 def mixture_stats(points: torch.Tensor, centres: torch.Tensor, std: float) -> dict:

@@ -42,19 +42,27 @@ def read_header(path) -> dict:
             header = json.loads(fh.read(n))
     except OSError as exc:
         raise WeightsError(f"{path}: cannot read weights: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise WeightsError(f"{path}: corrupt safetensors header (not JSON)") from None
     if not isinstance(header, dict):
         raise WeightsError(f"{path}: corrupt safetensors header")
     data_len = size - 8 - n
+
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
-            raise WeightsError(f"{path}: corrupt entry for tensor {name!r}")
+        if (not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys()
+                or not isinstance(info["dtype"], str) or not isinstance(info["shape"], list)
+                or not all(is_int(d) and d >= 0 for d in info["shape"])
+                or not isinstance(info["data_offsets"], list) or len(info["data_offsets"]) != 2
+                or not all(is_int(o) for o in info["data_offsets"])):
+            raise WeightsError(f"{path}: corrupt entry for tensor {str(name)[:80]!r}")
         start, end = info["data_offsets"]
         if not (0 <= start <= end <= data_len):
-            raise WeightsError(f"{path}: tensor {name!r} points outside the file (truncated?)")
+            raise WeightsError(f"{path}: tensor {str(name)[:80]!r} points outside the file (truncated?)")
     return header
 
 

@@ -79,5 +79,75 @@ def hub(hub_server, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     monkeypatch.setenv("GANZOO_HUB_TIMEOUT", "2")
     monkeypatch.setattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", 2)
+    fired = len(hub_server.fired)
     yield hub_server
+    names = {"fail": "Hub HTTP error (5xx)", "stall": "Hub stalled response", "cut": "Hub cut-off download",
+             "hold": "Hub download held mid-transfer"}
+    for kind in hub_server.fired[fired:]:
+        reliability.fault(names.get(kind, kind))
     hub_server.reset()
+
+
+# -- the reliability tally (tests/reliability.py, scripts/reliability_tally.py) --------------------
+import reliability  # noqa: E402  (tests/ is on sys.path: this conftest's folder)
+
+_TALLY = {"tests": {"passed": 0, "failed": 0, "skipped": 0}, "survived": {}, "not_survived": {}}
+
+
+@pytest.fixture(autouse=True)
+def _reliability_counts(request, monkeypatch):
+    """In tests marked ``reliability("input")`` (the default category) every ``pytest.raises`` block
+    that caught its error counts as one rejected bad input; each test's counts are kept on its item."""
+    mark = request.node.get_closest_marker("reliability")
+    before = reliability.COUNTS.copy()
+    if mark is not None and (mark.args[0] if mark.args else "input") == "input":
+        original = pytest.raises
+
+        class _Counting:
+            def __init__(self, ctx):
+                self.ctx = ctx
+
+            def __enter__(self):
+                return self.ctx.__enter__()
+
+            def __exit__(self, *exc):
+                suppressed = self.ctx.__exit__(*exc)
+                if exc[0] is not None and suppressed:
+                    reliability.tried("explicit bad-input case (pytest.raises)")
+                return suppressed
+
+        def counting(*args, **kwargs):
+            ctx = original(*args, **kwargs)
+            return _Counting(ctx) if len(args) == 1 and hasattr(ctx, "__exit__") else ctx
+
+        monkeypatch.setattr(pytest, "raises", counting)
+    yield
+    if mark is not None:
+        request.node._reliability_delta = reliability.COUNTS - before
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if item.get_closest_marker("reliability") is None:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        item._reliability_outcome = report.outcome
+    if report.when == "teardown":
+        result = getattr(item, "_reliability_outcome", "failed")
+        if result == "passed" and report.failed:
+            result = "failed"
+        _TALLY["tests"][result] = _TALLY["tests"].get(result, 0) + 1
+        bucket = _TALLY["survived" if result == "passed" else "not_survived"]
+        for key, n in getattr(item, "_reliability_delta", {}).items():
+            bucket[key] = bucket.get(key, 0) + n
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import json
+
+    path = os.environ.get("GANZOO_RELIABILITY_TALLY")
+    if path:
+        data = dict(_TALLY, exitstatus=int(exitstatus), totals=dict(reliability.COUNTS))
+        Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

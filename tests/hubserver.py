@@ -7,7 +7,8 @@ and GET, with ``X-Repo-Commit``, ``ETag``/``X-Linked-Etag``, ``X-Error-Code`` an
 
 Auth: writes need ``Authorization: Bearer <token>``; so do reads of private repos. Faults: each
 request first consults :attr:`HubServer.faults` (``fail`` N times with a status, ``stall`` for a
-while, ``cut`` a body short), optionally only for paths containing a string.
+while, ``cut`` a body short, ``hold`` a download half-sent until released), optionally only for
+paths containing a string. :attr:`HubServer.fired` records every fault that fired.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class HubServer:
         self.faults: list[dict] = []
         self.etags: dict[tuple, str] = {}  # (repo, path) -> ETag to announce instead of the real one
         self.requests: list[tuple[str, str]] = []
+        self.fired: list[str] = []  # kinds of the faults that fired (not cleared by reset)
+        self.holding = threading.Event()  # set while a ``hold`` fault keeps a download half-sent
+        self.release = threading.Event()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.hub = self
@@ -88,12 +92,20 @@ class HubServer:
         with self.lock:
             self.faults.clear()
             self.requests.clear()
+        self.release.set()  # let any held download finish (its client is usually gone by now)
+        self.holding.clear()
+        self.release = threading.Event()
 
     def fail(self, n: int, status: int = 500, match: str = ""):
         self.faults.append({"kind": "fail", "n": n, "status": status, "match": match})
 
     def stall(self, n: int, seconds: float, match: str = ""):
         self.faults.append({"kind": "stall", "n": n, "seconds": seconds, "match": match})
+
+    def hold(self, n: int, match: str = "", seconds: float = 60.0):
+        """Send the headers and half the body of the next N matching GETs, then wait (until
+        :meth:`reset` or ``seconds``) and drop the connection: a download caught mid-transfer."""
+        self.faults.append({"kind": "hold", "n": n, "seconds": seconds, "match": match})
 
     def cut(self, n: int, match: str = ""):
         """Send the headers of the next N matching GETs, then only half of the body."""
@@ -102,8 +114,9 @@ class HubServer:
     def take_fault(self, method: str, path: str):
         with self.lock:
             for f in self.faults:
-                if f["n"] > 0 and f["match"] in path and (f["kind"] != "cut" or method == "GET"):
+                if f["n"] > 0 and f["match"] in path and (f["kind"] not in ("cut", "hold") or method == "GET"):
                     f["n"] -= 1
+                    self.fired.append(f["kind"])
                     return dict(f)
         return None
 
@@ -183,8 +196,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._body()
             return self._error(fault["status"], None, "injected failure", head=method == "HEAD")
         if fault and fault["kind"] == "stall":
-            time.sleep(fault["seconds"])
+            self.hub.release.wait(fault["seconds"])  # reset() ends a stall early
         self._cut = bool(fault and fault["kind"] == "cut")
+        self._hold = fault if fault and fault["kind"] == "hold" else None
         try:
             self._route(method, path, query)
         except (BrokenPipeError, ConnectionResetError):
@@ -294,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Range"] = f"bytes {start}-{start + len(body) - 1}/{len(data)}"
         if head:
             return self._send(status, data, headers, head=True, ctype="application/octet-stream")
-        if self._cut:
+        if self._cut or self._hold:
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, str(v))
@@ -303,6 +317,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
+            if self._hold:
+                release = self.hub.release
+                self.hub.holding.set()
+                release.wait(self._hold["seconds"])
             self.close_connection = True
             return
         return self._send(status, body, headers, ctype="application/octet-stream")

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import ganzoo
+import reliability
 from ganzoo import hub as ghub
 from ganzoo.api import entry_folder
 from ganzoo.card import render_card
@@ -144,6 +145,7 @@ def test_large_file_goes_through_lfs(writer, tmp_path):
 
 
 # -- errors -------------------------------------------------------------------------------------
+@pytest.mark.reliability("input")
 def test_not_found_and_unauthorised_are_one_clear_line(writer, tmp_path, monkeypatch, capsys):
     _, folder = make_folder(tmp_path)
     private = repo_name("private")
@@ -164,6 +166,7 @@ def test_not_found_and_unauthorised_are_one_clear_line(writer, tmp_path, monkeyp
     assert same_state(ganzoo.load(f"hf://{private}").generator, ganzoo.load(folder).generator)
 
 
+@pytest.mark.reliability("fault")
 def test_unreachable_hub_fails_fast_with_one_line(hub, monkeypatch):
     from huggingface_hub import constants
 
@@ -172,12 +175,14 @@ def test_unreachable_hub_fails_fast_with_one_line(hub, monkeypatch):
     monkeypatch.setattr(constants, "ENDPOINT", dead)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", dead + "/{repo_id}/resolve/{revision}/{filename}")
     t = time.monotonic()
+    reliability.fault("Hub unreachable")
     with pytest.raises(HubError, match="cannot reach the Hub") as info:
         ganzoo.load("hf://org/anything")
     assert time.monotonic() - t < 10 and "\n" not in str(info.value)
 
 
 # -- offline ------------------------------------------------------------------------------------
+@pytest.mark.reliability("fault")
 def test_offline_from_cache_and_hint_when_missing(hub, tmp_path, monkeypatch, capsys):
     from huggingface_hub import constants
 
@@ -210,6 +215,7 @@ def _cached_files(tmp_path):
     return {p.name for p in cache.rglob("*") if p.is_file() or p.is_symlink()}
 
 
+@pytest.mark.reliability("input")
 def test_registry_pins_are_enforced_and_bad_files_removed(hub, tmp_path, monkeypatch):
     m, repo, sha, folder = pushed(tmp_path, monkeypatch, hub)
     pins = {f: sha256_file(folder / f) for f in ("config.json", "generator.safetensors", "discriminator.safetensors")}
@@ -226,6 +232,7 @@ def test_registry_pins_are_enforced_and_bad_files_removed(hub, tmp_path, monkeyp
         entry_folder(_entry(repo, sha, {"config.json": pins["config.json"]}), components=["generator"])
 
 
+@pytest.mark.reliability("input")
 def test_tampered_download_is_refused_and_not_cached(hub, tmp_path, monkeypatch):
     m, repo, sha, folder = pushed(tmp_path, monkeypatch, hub)
     data = bytearray((folder / "generator.safetensors").read_bytes())
@@ -249,6 +256,7 @@ def test_generator_only_downloads_only_the_generator(hub, tmp_path, monkeypatch,
 
 
 # -- reliability --------------------------------------------------------------------------------
+@pytest.mark.reliability("fault")
 def test_bounded_retries_on_5xx_and_cut_offs(hub, tmp_path, monkeypatch):
     m, repo, _, _ = pushed(tmp_path, monkeypatch, hub)
     hub.fail(2, status=503)
@@ -267,6 +275,7 @@ def test_bounded_retries_on_5xx_and_cut_offs(hub, tmp_path, monkeypatch):
     assert len(hub.requests) == 3
 
 
+@pytest.mark.reliability("fault")
 def test_stalled_hub_times_out(hub, tmp_path, monkeypatch):
     _, repo, _, _ = pushed(tmp_path, monkeypatch, hub)
     monkeypatch.setenv("GANZOO_HUB_TIMEOUT", "0.5")
@@ -278,11 +287,13 @@ def test_stalled_hub_times_out(hub, tmp_path, monkeypatch):
     assert time.monotonic() - t < 6
 
 
+@pytest.mark.reliability("input")
 def test_file_names_never_escape_the_cache(hub, tmp_path, monkeypatch):
     import json
 
     for bad in ("../evil.safetensors", "/etc/passwd", "a/b.png", ".hidden.png", "..", "x.py", "C:\\x.png", ""):
         assert not ghub.is_allowed_file(bad)
+        reliability.tried("hostile repo file name")
     for ok in ("generator.safetensors", "config.json", "README.md", "samples.png"):
         assert ghub.is_allowed_file(ok)
     _, repo, _, folder = pushed(tmp_path, monkeypatch, hub)
@@ -296,6 +307,7 @@ def test_file_names_never_escape_the_cache(hub, tmp_path, monkeypatch):
     assert not any("escaped" in p for _, p in hub.requests)
 
 
+@pytest.mark.reliability("input")
 def test_token_never_leaks(hub, tmp_path, monkeypatch, capsys, caplog):
     _, folder = make_folder(tmp_path)
     monkeypatch.setenv("HF_TOKEN", CANARY)  # a wrong token: every write answers 401
@@ -312,6 +324,7 @@ def test_token_never_leaks(hub, tmp_path, monkeypatch, capsys, caplog):
     assert all(CANARY not in t for t in texts)
 
 
+@pytest.mark.reliability("fault")
 def test_two_processes_pull_the_same_model(hub, tmp_path, monkeypatch):
     m, repo, sha, _ = pushed(tmp_path, monkeypatch, hub)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
@@ -319,6 +332,7 @@ def test_two_processes_pull_the_same_model(hub, tmp_path, monkeypatch):
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
+    reliability.fault("two processes pulling at once")
     assert [p.returncode for p in procs] == [0, 0], outs
     folders = {o.strip().splitlines()[-1] for o, _ in outs}
     assert len(folders) == 1 and folders.pop().endswith(sha)

@@ -309,7 +309,8 @@ def test_eval_cli_on_saved_models(tmp_path, capsys):
     code, out, err = _run(capsys, ["eval", str(tmp_path / "vae"), "--data", "digits", "--json", "-n", "200", "--iwae-k", "5"])
     assert code == 0, err
     metrics = json.loads(out)["metrics"]
-    assert set(metrics) == {"judge", "prdc", "elbo"}
+    assert set(metrics) == {"judge", "prdc", "elbo", "recon"}
+    assert {"recon_nll", "recon_mse"} <= set(metrics["recon"]) and metrics["recon"]["recon_nll"] > 0
     assert {"n", "n_real", "class_kl", "max_prob", "fd", "fd_real_halves", "fd_ratio"} <= set(metrics["judge"])
     assert {"precision", "recall", "density", "coverage", "k"} <= set(metrics["prdc"])
     assert metrics["judge"]["n"] == 200 and metrics["elbo"]["iwae_k"] == 5 and metrics["elbo"]["n"] == 200
@@ -365,7 +366,7 @@ def test_fid_with_a_torchscript_feature_extractor(tmp_path, monkeypatch):
 
     vae = ganzoo.create("vae", sample_shape=[1, 8, 8], latent_dim=4, hidden=[32])
     out = evaluate(vae, "digits", n=60, options={"elbo": {"k": 2}})["metrics"]
-    assert list(out) == ["judge", "prdc", "elbo", "fid"] and out["fid"]["fid"] > 0
+    assert list(out) == ["judge", "prdc", "elbo", "recon", "fid"] and out["fid"]["fid"] > 0
     (tmp_path / "bad.pt").write_bytes(b"not torchscript")
     with pytest.raises(Exception, match="not a TorchScript"):
         fid(x, x, path=str(tmp_path / "bad.pt"))

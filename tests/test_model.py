@@ -75,6 +75,7 @@ def test_class_conditioning_is_part_of_the_contract():
         u.generator(torch.zeros(2, u.latent_dim), torch.zeros(2, dtype=torch.long))
 
 
+@pytest.mark.reliability("input")
 def test_create_validates_before_allocating():
     with pytest.raises(ConfigError, match="unknown config key 'latnet_dim'"):
         ganzoo.create("mlp", latnet_dim=3)
@@ -124,6 +125,7 @@ def test_no_temp_files_left_behind(tmp_path):
                                                       "generator.safetensors"]
 
 
+@pytest.mark.reliability("input")
 def test_strict_loading_names_the_tensor(tmp_path):
     _, folder = _tiny(tmp_path)
     path = folder / "generator.safetensors"
@@ -153,6 +155,7 @@ def test_strict_loading_names_the_tensor(tmp_path):
         ganzoo.load(folder)
 
 
+@pytest.mark.reliability("input")
 def test_corrupt_and_truncated_files(tmp_path):
     _, folder = _tiny(tmp_path)
     path = folder / "generator.safetensors"
@@ -171,6 +174,7 @@ def test_corrupt_and_truncated_files(tmp_path):
         ganzoo.load(folder)
 
 
+@pytest.mark.reliability("input")
 def test_bad_config_json(tmp_path):
     _, folder = _tiny(tmp_path)
     cfg_path = folder / "config.json"

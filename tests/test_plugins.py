@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 import ganzoo
+import reliability
 from ganzoo import plugins
 
 
@@ -87,6 +88,7 @@ def test_loading_is_lazy_and_idempotent(site):
     assert r1 is r2 and "tp_tiny" in sys.modules
 
 
+@pytest.mark.reliability("fault")
 def test_name_clash_is_an_error_naming_both(site, capsys):
     make_dist(site, "ganzoo-clash", "clash", "tp_clash", """
         from ganzoo import hookimpl, VariantSpec
@@ -95,12 +97,14 @@ def test_name_clash_is_an_error_naming_both(site, capsys):
             register(VariantSpec("mlp", "steals a name", "gan", ("hinge",), build="x:y"))
     """)
     reg = plugins.get_registry()
+    reliability.fault("plugin stealing a built-in name")
     assert reg.variant("mlp").plugin == "mlp"         # the built-in keeps its name
     info = {i.name: i for i in plugins.plugin_infos()}["clash"]
     assert "registered by both 'mlp' and 'clash'" in info.error
     assert "clash" in capsys.readouterr().err
 
 
+@pytest.mark.reliability("fault")
 def test_broken_plugins_are_reported_and_the_rest_keep_working(site, capsys):
     make_dist(site, "ganzoo-badimport", "badimport", "tp_badimport", "raise RuntimeError('boom at import')\n")
     make_dist(site, "ganzoo-badhook", "badhook", "tp_badhook", """
@@ -112,6 +116,7 @@ def test_broken_plugins_are_reported_and_the_rest_keep_working(site, capsys):
     """)
     make_dist(site, "ganzoo-tiny", "tiny", "tp_tiny", GOOD)
     reg = plugins.get_registry()
+    reliability.fault("broken plugin (raises at import / in a hook)", 2)
     infos = {i.name: i for i in plugins.plugin_infos()}
     assert "boom at import" in infos["badimport"].error
     assert "hook exploded" in infos["badhook"].error
@@ -121,6 +126,7 @@ def test_broken_plugins_are_reported_and_the_rest_keep_working(site, capsys):
     assert "'badimport'" in err and "'badhook'" in err
 
 
+@pytest.mark.reliability("input")
 def test_allow_and_deny_lists(site, monkeypatch):
     make_dist(site, "ganzoo-tiny", "tiny", "tp_tiny", GOOD)
     monkeypatch.setenv("GANZOO_PLUGINS_DENY", "tiny")

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ganzoo
+import reliability
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.registry import match, parse_registry
 
@@ -35,6 +36,7 @@ def test_parse_a_good_registry(tmp_path):
     assert entry.to_json()["weights_from"].startswith("bundled + hf://ganzoo/ring8-mlp-x@")
 
 
+@pytest.mark.reliability("input")
 @pytest.mark.parametrize("text,msg", [
     ("version: 2\nmodels: []", "version: 1"),
     ("version: 1\nmodels: {}", "must be a list"),
@@ -54,6 +56,7 @@ def test_bad_registries_are_rejected(text, msg):
         parse_registry(text)
 
 
+@pytest.mark.reliability("input")
 def test_billion_laughs_is_refused_before_expansion():
     bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
     for i in range(1, 9):
@@ -64,6 +67,7 @@ def test_billion_laughs_is_refused_before_expansion():
         parse_registry(bomb)
 
 
+@pytest.mark.reliability("input")
 def test_duplicate_names_and_size_limit():
     two = GOOD + GOOD.split("models:\n", 1)[1]
     with pytest.raises(ConfigError, match="duplicate name"):
@@ -84,19 +88,23 @@ json_values = st.recursive(yaml_scalars, lambda c: st.lists(c, max_size=4) | st.
                            max_leaves=20)
 
 
+@pytest.mark.reliability("input")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=400))
 def test_fuzz_registry_text_raises_only_config_errors(text):
+    reliability.tried("fuzz: registry.yaml text")
     try:
         parse_registry(text)
     except ConfigError:
         pass
 
 
+@pytest.mark.reliability("input")
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["name", "variant", "objective", "dataset", "summary", "metrics",
                                         "bundled", "files", "hub", "tags", "other"]), json_values, max_size=8))
 def test_fuzz_registry_entries(entry):
+    reliability.tried("fuzz: registry entry")
     doc = json.dumps({"version": 1, "models": [entry]})   # JSON is YAML
     try:
         parse_registry(doc)
@@ -104,6 +112,7 @@ def test_fuzz_registry_entries(entry):
         pass
 
 
+@pytest.mark.reliability("input")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cfg=st.one_of(json_values, st.fixed_dictionaries(
     {"format": st.just("ganzoo/1"), "variant": st.sampled_from(["mlp", "vae", "dcgan", "zzz"]),
@@ -112,6 +121,7 @@ def test_fuzz_registry_entries(entry):
                                                 "arch", "pack", "x"]), json_values, max_size=4)},
     optional={"components": json_values, "objective_config": json_values, "num_classes": json_values})))
 def test_fuzz_config_json_raises_only_ganzoo_errors(tmp_path, cfg):
+    reliability.tried("fuzz: config.json")
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     try:
         ganzoo.load(tmp_path)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import ganzoo
+import reliability
 
 
 class Evil:
@@ -28,11 +29,13 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "ganzoo.cli", *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.reliability("input")
 def test_legacy_import_refuses_pickled_code(tmp_path):
     marker = tmp_path / "PWNED"
     evil = tmp_path / "evil.pt"
     write_evil(evil, marker)
     out = cli("import-legacy", str(evil), "--variant", "mlp", "-o", str(tmp_path / "out"))
+    reliability.tried("malicious pickle")
     assert out.returncode == 1 and "refused to import legacy checkpoint" in out.stderr
     assert not marker.exists()
     assert not (tmp_path / "out").exists()                 # nothing half-written
@@ -40,6 +43,7 @@ def test_legacy_import_refuses_pickled_code(tmp_path):
     torch.save({"x": Evil(str(marker))}, tmp_path / "evil2.pt")
     assert not marker.exists()                             # (saving ran nothing either)
     out = cli("import-legacy", str(tmp_path / "evil2.pt"), "--variant", "mlp", "-o", str(tmp_path / "out"))
+    reliability.tried("malicious pickle")
     assert out.returncode == 1 and not marker.exists()
 
 
@@ -55,6 +59,7 @@ def test_legacy_import_of_a_real_state_dict(tmp_path):
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["config.json", "generator.safetensors"]
 
 
+@pytest.mark.reliability("input")
 @pytest.mark.parametrize("victim", ["generator.safetensors", "config.json"])
 def test_pickles_disguised_as_model_files_are_not_executed(tmp_path, victim):
     marker = tmp_path / "PWNED"
@@ -63,6 +68,7 @@ def test_pickles_disguised_as_model_files_are_not_executed(tmp_path, victim):
     write_evil(folder / victim, marker)
     for args in (["sample", str(folder), "-o", str(tmp_path / "s.npy")], ["info", str(folder)]):
         out = cli(*args)
+        reliability.tried("pickle disguised as a model file")
         assert out.returncode != 0 and "Traceback" not in out.stderr
     with pytest.raises(ganzoo.GanzooError):
         ganzoo.load(folder)

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import ganzoo
+import reliability
 from ganzoo import checkpoint as ckpt
 from ganzoo.errors import ConfigError, TrainingError
 from ganzoo.train import train
@@ -167,6 +168,7 @@ def test_resume_is_exact(tmp_path, case):
     assert la == lb
 
 
+@pytest.mark.reliability("input")
 def test_resume_refuses_incompatible_arguments(tmp_path):
     out = tmp_path / "run"
     train("mlp", data="ring8", out=out, steps=4, batch_size=32, progress=False, **SMALL)
@@ -194,23 +196,29 @@ def _check_folder_is_sound(out: Path):
     for path in out.rglob("*"):
         if path.is_dir() or any(part.startswith(".") for part in path.relative_to(out).parts):
             continue
-        if path.suffix == ".json":
-            json.loads(path.read_text())
-        elif path.suffix == ".safetensors":
-            load_file(str(path))
-        elif path.suffix == ".png":
-            with Image.open(path) as im:
-                im.verify()
-        elif path.name == "metrics.jsonl":
-            lines = path.read_text().split("\n")
-            for line in lines[:-1]:
-                json.loads(line)  # a kill can at most leave a partial last line, never a corrupt middle
+        reliability.COUNTS["files_checked"] += 1
+        try:
+            if path.suffix == ".json":
+                json.loads(path.read_text())
+            elif path.suffix == ".safetensors":
+                load_file(str(path))
+            elif path.suffix == ".png":
+                with Image.open(path) as im:
+                    im.verify()
+            elif path.name == "metrics.jsonl":
+                lines = path.read_text().split("\n")
+                for line in lines[:-1]:
+                    json.loads(line)  # a kill can at most leave a partial last line, never a corrupt middle
+        except Exception:
+            reliability.COUNTS["files_corrupt"] += 1  # data lost (the tally reports it)
+            raise
     latest = ckpt.find_latest(out / "checkpoints")
     assert latest is not None
     ckpt.read(latest)  # digest matches
     return latest
 
 
+@pytest.mark.reliability("fault")
 def test_sigkill_then_resume(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "ganzoo.cli", "train", "mlp", "--data", "ring8", "--out", str(out),
@@ -229,6 +237,7 @@ def test_sigkill_then_resume(tmp_path):
             pytest.fail("no checkpoints appeared")
         time.sleep(0.13)  # land somewhere inside the run, possibly mid-write
         os.kill(proc.pid, signal.SIGKILL)
+        reliability.fault("kill -9")
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
@@ -258,6 +267,7 @@ def test_sigkill_then_resume(tmp_path):
 
 
 # -- non-finite losses ----------------------------------------------------------------------------------
+@pytest.mark.reliability("fault")
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     from ganzoo.objectives import gan
 
@@ -271,6 +281,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypa
 
     monkeypatch.setattr(gan.NonSaturating, "g_loss", poisoned)
     out = tmp_path / "run"
+    reliability.fault("non-finite loss")
     with pytest.raises(TrainingError, match=r"non-finite loss at step 23: g_loss = nan.*step-00000020"):
         train("mlp", "non-saturating", data="ring8", out=out, steps=40, batch_size=32, progress=False,
               log_every=5, checkpoint_every=10, **SMALL)
@@ -282,6 +293,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypa
     assert max(r["step"] for r in _logs(out)) == 20
 
 
+@pytest.mark.reliability("fault")
 def test_cli_reports_non_finite_and_exits_nonzero(tmp_path):
     out = tmp_path / "run"
     script = (
@@ -296,6 +308,7 @@ def test_cli_reports_non_finite_and_exits_nonzero(tmp_path):
                         "--out", str(out), "--steps", "50", "--set", "g_hidden=[16]", "--set", "d_hidden=[16]",
                         "--log-every", "3", "--checkpoint-every", "5", "--no-progress"],
                        env=_subprocess_env(), capture_output=True, text=True, timeout=120)
+    reliability.fault("non-finite loss")
     assert r.returncode == 1
     assert r.stderr.strip() == ("ganzoo: error: non-finite loss at step 8: d_loss = inf; stopped, the last good "
                                 f"checkpoint (step-00000005) is in {out / 'checkpoints'}. Lower the learning rate "
@@ -303,6 +316,7 @@ def test_cli_reports_non_finite_and_exits_nonzero(tmp_path):
 
 
 # -- errors a user can cause ----------------------------------------------------------------------------
+@pytest.mark.reliability("input")
 def test_clear_errors(tmp_path):
     from ganzoo.data.sources import TensorData
 

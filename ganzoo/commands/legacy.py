@@ -38,5 +38,8 @@ def legacy_cmd(checkpoint, variant, objective, component, key, settings, out):
         raise ConfigError(f"{out} is not empty; choose a new folder")
     model = create(variant, objective, **config)
     import_legacy(checkpoint, model.components[component], key=key)
-    model.save(out, components=[component])
+    from ..fsutil import atomic_dir
+
+    with atomic_dir(out) as tmp:  # the folder appears whole or not at all (kill -9, full disk)
+        model.save(tmp, components=[component])
     click.echo(f"wrote {out} ({component} of {variant}, safetensors)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+import zlib
 from pathlib import Path
 from typing import Optional
 
@@ -99,7 +100,7 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
             if count > MAX_IDX_ITEMS * 28 * 28:
                 raise ConfigError(f"{path}: claims {dims}, too large")
             raw = fh.read(count)
-    except (OSError, EOFError, struct.error) as exc:
+    except (OSError, EOFError, struct.error, zlib.error) as exc:
         raise ConfigError(f"{path}: cannot read idx file: {exc}") from None
     if len(raw) != count:
         raise ConfigError(f"{path}: truncated ({len(raw)} of {count} bytes)")
@@ -139,6 +140,7 @@ def mnist(arg, *, split: str = "all", **_):
     return TensorData(x, y, num_classes=10, labels=[str(i) for i in range(10)], name="mnist")
 
 
+MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # a 8192 x 8192 image; anything larger is refused before decoding
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
@@ -161,10 +163,17 @@ def folder(arg, *, image_size: int = 64, channels: int = 3, **_):
     for path, _ in files:
         try:
             with Image.open(path) as im:
+                if im.width * im.height > MAX_IMAGE_PIXELS:  # checked before any pixel is decoded
+                    raise ConfigError(f"folder: image {path} is {im.width}x{im.height} pixels, more than "
+                                      f"{MAX_IMAGE_PIXELS:,}; refusing to decode it")
                 im = im.convert("L" if channels == 1 else "RGB").resize((image_size, image_size), Image.BICUBIC)
                 arrays.append(np.asarray(im, dtype=np.float32) / 255.0)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise ConfigError(f"folder: cannot read image {path}: {exc}") from None
+        except ConfigError:
+            raise
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error,
+                zlib.error, Image.DecompressionBombError) as exc:  # every way PIL reports a bad file
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"folder: cannot read image {path}: {first}") from None
     x = torch.from_numpy(np.stack(arrays))
     x = x[:, None] if channels == 1 else x.permute(0, 3, 1, 2)
     y = torch.tensor([c for _, c in files]) if classes else None

@@ -1,0 +1,131 @@
+"""Counters for the reliability tally (``scripts/reliability_tally.py``; README's Reliability section).
+
+Tests marked ``@pytest.mark.reliability`` report what they actually did here:
+
+* :func:`tried` -- an attack or bad input was fed to ganzoo (each hypothesis example calls it once);
+  in tests marked ``reliability("input")`` every ``pytest.raises`` block that caught its error counts
+  as one more rejected input (tests/conftest.py does that);
+* :func:`fault` -- a fault was injected (kill -9, ENOSPC, ...); the test Hub's fired faults are
+  counted by the ``hub`` fixture;
+* :func:`check_file` / :func:`check_tree` / :func:`check_hf_cache` -- files inspected after a fault;
+  a file found corrupt is counted as data lost, then the check fails.
+
+conftest.py attributes each test's counts to its outcome (passed / failed) and, when
+``GANZOO_RELIABILITY_TALLY`` names a file, writes the totals there as JSON at the end of the session.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+from pathlib import Path
+
+COUNTS: collections.Counter = collections.Counter()
+
+
+def tried(kind: str, n: int = 1) -> None:
+    COUNTS[f"input:{kind}"] += n
+
+
+def fault(kind: str, n: int = 1) -> None:
+    COUNTS[f"fault:{kind}"] += n
+
+
+def _validate(path: Path) -> None:
+    name = path.name
+    if name.endswith(".json"):
+        json.loads(path.read_text(encoding="utf-8"))
+    elif name.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        load_file(str(path))
+    elif name.endswith(".png"):
+        from PIL import Image
+
+        with Image.open(path) as im:
+            im.verify()
+    elif name.endswith(".npy"):
+        import numpy as np
+
+        np.load(path, allow_pickle=False)
+    elif name == "metrics.jsonl":
+        for line in path.read_text(encoding="utf-8").split("\n")[:-1]:
+            json.loads(line)  # a kill may leave at most a partial last line
+    else:
+        path.read_bytes()
+
+
+def _content(name: str, data: bytes):
+    """What a file holds, independent of incidental byte order (safetensors writes its metadata
+    in no fixed order): the tensors for .safetensors, the bytes otherwise."""
+    if name.endswith(".safetensors"):
+        from safetensors.torch import load
+
+        return sorted((k, str(v.dtype), tuple(v.shape), v.numpy().tobytes()) for k, v in load(data).items())
+    return data
+
+
+def check_file(path, *, expect: bytes | None = None, one_of: tuple = ()) -> None:
+    """Assert that ``path`` is a complete, valid file (optionally: holding what ``expect`` holds, or
+    what one of ``one_of`` holds); a failure is counted as data lost."""
+    path = Path(path)
+    COUNTS["files_checked"] += 1
+    try:
+        _validate(path)
+        got = _content(path.name, path.read_bytes())
+        if expect is not None and got != _content(path.name, expect):
+            raise ValueError("contents differ from the expected (previous) version")
+        if one_of and got not in [_content(path.name, d) for d in one_of]:
+            raise ValueError("contents are neither the old nor the new version")
+    except Exception as exc:  # noqa: BLE001
+        COUNTS["files_corrupt"] += 1
+        raise AssertionError(f"data lost: {path} is corrupt after a fault ({type(exc).__name__}: {exc})") from None
+
+
+def visible_files(root) -> list[Path]:
+    """Files under ``root`` that ganzoo would read (hidden temp files and folders are skipped)."""
+    root = Path(root)
+    return [p for p in sorted(root.rglob("*")) if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+
+
+def check_tree(root) -> int:
+    """check_file every visible file under ``root``; returns how many were checked."""
+    files = visible_files(root)
+    for p in files:
+        check_file(p)
+    return len(files)
+
+
+def _blob_ok(blob: Path) -> bool:
+    name = blob.name
+    data = blob.read_bytes()
+    if len(name) == 64:
+        return hashlib.sha256(data).hexdigest() == name
+    if len(name) == 40:
+        return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == name  # noqa: S324
+    return True
+
+
+def check_hf_cache(cache) -> int:
+    """Every snapshot file in a huggingface_hub cache resolves to a complete blob matching its
+    content hash and parses; ``*.incomplete`` partial downloads (which huggingface_hub resumes and
+    ganzoo verifies) and lock files are skipped. Returns how many snapshot files were checked."""
+    cache = Path(cache)
+    n = 0
+    if not cache.exists():
+        return 0
+    for blob in sorted(cache.glob("models--*/blobs/*")):
+        if blob.name.endswith(".incomplete") or blob.name.startswith("."):
+            continue
+        if not _blob_ok(blob):
+            COUNTS["files_corrupt"] += 1
+            raise AssertionError(f"data lost: cache blob {blob} does not match its content hash")
+    for link in sorted(cache.glob("models--*/snapshots/*/*")):
+        if not link.resolve().exists():
+            COUNTS["files_corrupt"] += 1
+            raise AssertionError(f"data lost: snapshot file {link} points at a missing blob")
+        check_file(link)
+        n += 1
+    return n

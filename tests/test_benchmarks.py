@@ -1,0 +1,45 @@
+"""The benchmark scripts run (``--smoke``) and write their sections of BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script, out, *extra):
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--smoke", "--output", str(out), *extra],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+
+def test_benchmarks_smoke_write_both_sections(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# kept\n\nhand-written text that must survive\n", encoding="utf-8")
+    _run("speed.py", out, "--no-ddp")
+    _run("quality.py", out)
+    text = out.read_text(encoding="utf-8")
+    assert "hand-written text that must survive" in text
+    for name in ("speed", "quality"):
+        assert text.count(f"<!-- {name}:begin -->") == 1 and text.count(f"<!-- {name}:end -->") == 1
+    speed = text.split("<!-- speed:begin -->")[1].split("<!-- speed:end -->")[0]
+    quality = text.split("<!-- quality:begin -->")[1].split("<!-- quality:end -->")[0]
+    assert "python benchmarks/speed.py --smoke" in speed and "python benchmarks/quality.py --smoke" in quality
+    for section in (speed, quality):
+        assert "Smoke run" in section and "torch " in section and "ganzoo " in section and "load average" in section
+    for heading in ("Training throughput", "CLI start-up", "Load by name", "How cost grows"):
+        assert heading in speed
+    ratios = [float(x) for x in re.findall(r"\| (\d+\.\d+)x \|", speed)]
+    assert len(ratios) >= 8 and all(r > 0 for r in ratios)
+    assert "| reference |" in speed and "| ganzoo |" in speed
+    assert "ganzoo mlp / non-saturating" in quality and "PacGAN2 (published)" in quality
+
+    # re-running one script replaces only its own section
+    _run("quality.py", out, "--set", "steps=5", "--objectives", "hinge")
+    again = out.read_text(encoding="utf-8")
+    assert again.count("<!-- quality:begin -->") == 1
+    assert again.split("<!-- speed:begin -->")[1].split("<!-- speed:end -->")[0] == speed
+    assert '"steps": 5' in again

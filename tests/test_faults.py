@@ -1,0 +1,412 @@
+"""Faults while writing: a full disk (ENOSPC) during a checkpoint or a model save, and kill -9 during
+export (Model.save, ``ganzoo import-legacy``, ``ganzoo sample -o``), pull and push. Afterwards every
+file is complete and valid or absent (hidden temp files are never read), and a re-run succeeds."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganzoo
+import reliability
+from ganzoo import checkpoint as ckpt
+from ganzoo.errors import DiskFullError, GanzooError
+from ganzoo.train import train
+
+pytestmark = pytest.mark.reliability("fault")
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(g_hidden=[8], d_hidden=[8])
+
+
+def _enospc(path) -> OSError:
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
+def _env(**extra):
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **extra)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *sys.path])
+    env.pop("GANZOO_DEBUG", None)
+    return env
+
+
+def _cli(args) -> int:
+    from ganzoo.cli import main
+
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return exc.code or 0
+    return 0
+
+
+def _hidden(root) -> list[Path]:
+    root = Path(root)
+    return [p for p in root.rglob(".*")]
+
+
+# -- a full disk ---------------------------------------------------------------------------------------------
+def _run(out, steps, **kw):
+    return train("mlp", data="ring8", out=out, steps=steps, batch_size=32, progress=False, log_every=5,
+                 checkpoint_every=5, sample_every=1000, seed=0, **TINY, **kw)
+
+
+class DiskFills:
+    """Make the Nth matching write of a checkpoint (or model file) fail with ENOSPC after writing
+    half of its bytes, like a disk that fills up mid-write."""
+
+    def __init__(self, monkeypatch, where: str, nth: int):
+        import pathlib
+
+        import safetensors.torch as st
+
+        self.calls, self.fired = 0, False
+        real_save_file, real_write_text = st.save_file, pathlib.Path.write_text
+        real_fsync_file, real_atomic_text = ckpt._fsync_file, ckpt.atomic_write_text
+
+        def hit(name_ok: bool) -> bool:
+            if not name_ok:
+                return False
+            self.calls += 1
+            if self.calls == nth:
+                self.fired = True
+                reliability.fault("ENOSPC (disk full)")
+                return True
+            return False
+
+        def save_file(tensors, filename, metadata=None):
+            target = {"tensors": "state.safetensors", "model": "generator.safetensors"}.get(where)
+            name = Path(filename).name
+            if hit(target is not None and (name == target or (where == "model" and name.startswith(".generator")))):
+                data = st.save(tensors, metadata=metadata)
+                with open(filename, "wb") as fh:
+                    fh.write(data[: len(data) // 2])
+                raise _enospc(filename)
+            return real_save_file(tensors, filename, metadata=metadata)
+
+        def write_text(self_, data, *a, **k):
+            if hit(where == "meta" and self_.name == "state.json"):
+                real_write_text(self_, data[: len(data) // 2], *a, **k)
+                raise _enospc(self_)
+            return real_write_text(self_, data, *a, **k)
+
+        def fsync_file(path):
+            if hit(where == "fsync" and Path(path).name == "state.json"):
+                raise _enospc(path)
+            return real_fsync_file(path)
+
+        def atomic_text(path, text):
+            if hit(where == "latest"):
+                from ganzoo.fsutil import atomic_path
+
+                with atomic_path(path) as tmp:
+                    Path(tmp).write_bytes(text.encode()[:2])
+                    raise _enospc(tmp)
+            return real_atomic_text(path, text)
+
+        monkeypatch.setattr(st, "save_file", save_file)
+        monkeypatch.setattr(pathlib.Path, "write_text", write_text)
+        monkeypatch.setattr(ckpt, "_fsync_file", fsync_file)
+        monkeypatch.setattr(ckpt, "atomic_write_text", atomic_text)
+
+
+@pytest.mark.parametrize("where,kept", [("tensors", 5), ("meta", 5), ("fsync", 5), ("latest", 5), ("model", 10)])
+def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, monkeypatch, where, kept):
+    out = tmp_path / "run"
+    # checkpoints at steps 5 and 10; the second one (or, for "model", the model export after it) hits ENOSPC
+    disk = DiskFills(monkeypatch, where, nth=2)
+    with pytest.raises(DiskFullError) as info:
+        _run(out, 15)
+    assert disk.fired
+    msg = str(info.value)
+    assert "disk full" in msg and "\n" not in msg and isinstance(info.value, GanzooError)
+    if where != "model":
+        assert msg.startswith("checkpoint step-00000010 not saved: disk full") and "(step-00000005) is kept" in msg
+    monkeypatch.undo()
+    torch.manual_seed(0)
+
+    root = out / "checkpoints"
+    latest = ckpt.find_latest(root)
+    assert latest.name == f"step-{kept:08d}"
+    assert (root / "latest").read_text().strip() == latest.name
+    ckpt.read(latest)  # digest matches: intact and loadable
+    assert not _hidden(out), _hidden(out)  # no temp garbage left, so nothing half-written can be picked up
+    reliability.check_tree(out)
+    assert ganzoo.load(out).meta["training"]["steps_done"] in (5, 10)
+
+    model = _run(out, 15, resume=True)  # --resume continues from the checkpoint that was kept
+    assert model.meta["training"]["steps_done"] == 15
+    assert ckpt.find_latest(root).name == "step-00000015"
+    reliability.check_tree(out)
+
+
+def test_disk_full_in_the_cli_is_one_line_and_resume_works(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    args = ["train", "mlp", "--data", "ring8", "--out", str(out), "--steps", "15", "--batch-size", "32",
+            "--checkpoint-every", "5", "--log-every", "5", "--sample-every", "1000", "--no-progress",
+            "--set", "g_hidden=[8]", "--set", "d_hidden=[8]"]
+    DiskFills(monkeypatch, "tensors", nth=2)
+    assert _cli(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ganzoo: error: checkpoint step-00000010 not saved: disk full")
+    assert "step-00000005) is kept" in err and "--resume" in err and "Traceback" not in err
+    monkeypatch.undo()
+    assert _cli(["train", "--resume", "--out", str(out), "--steps", "15", "--no-progress"]) == 0
+    assert ckpt.find_latest(out / "checkpoints").name == "step-00000015"
+    reliability.check_tree(out)
+
+
+@pytest.mark.parametrize("nth_file", ["generator", "discriminator", "config"])
+def test_disk_full_during_model_save_keeps_the_previous_files(tmp_path, monkeypatch, nth_file):
+    import pathlib
+
+    import safetensors.torch as st
+
+    folder = tmp_path / "m"
+    old = ganzoo.create("mlp", **TINY)
+    old.save(folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    new = ganzoo.create("mlp", **TINY)  # same shapes, other weights
+    real_save_file, real_write_bytes = st.save_file, pathlib.Path.write_bytes
+
+    def save_file(tensors, filename, metadata=None):
+        if Path(filename).name.startswith(f".{nth_file}."):
+            reliability.fault("ENOSPC (disk full)")
+            data = st.save(tensors, metadata=metadata)
+            Path(filename).write_bytes(data[: len(data) // 3])
+            raise _enospc(filename)
+        return real_save_file(tensors, filename, metadata=metadata)
+
+    def write_bytes(self_, data):
+        if self_.name.startswith(f".{nth_file}.json."):
+            reliability.fault("ENOSPC (disk full)")
+            real_write_bytes(self_, data[:10])
+            raise _enospc(self_)
+        return real_write_bytes(self_, data)
+
+    monkeypatch.setattr(st, "save_file", save_file)
+    monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
+    with pytest.raises(DiskFullError, match=rf"{nth_file}\.(safetensors|json): disk full .*previous .* is intact"):
+        new.save(folder)
+    monkeypatch.undo()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(before)  # no temp files
+    other = tmp_path / "ref"
+    new.save(other)
+    new_bytes = {p.name: p.read_bytes() for p in other.iterdir()}
+    for name, data in before.items():  # every file is the old or the new version, whole
+        reliability.check_file(folder / name, one_of=(data, new_bytes[name]))
+    failed = f"{nth_file}.{'json' if nth_file == 'config' else 'safetensors'}"
+    reliability.check_file(folder / failed, expect=before[failed])  # the file being written: the old one, whole
+    ganzoo.load(folder)
+    new.save(folder)  # with space again: the re-run succeeds
+    for name, data in new_bytes.items():
+        reliability.check_file(folder / name, expect=data)
+
+
+# -- kill -9 while exporting -----------------------------------------------------------------------------------
+HANG = r'''
+import os, pathlib, sys, time
+import safetensors.torch as st
+ready, args = sys.argv[1], sys.argv[2:]
+
+def hang(path, data, write):
+    write(data[: len(data) // 2])          # half of the file is on disk ...
+    pathlib.Path(ready).write_text(str(path))
+    time.sleep(600)                        # ... when the kill lands
+
+def save_file(tensors, filename, metadata=None):
+    data = st.save(tensors, metadata=metadata)
+    with open(filename, "wb") as fh:
+        hang(filename, data, lambda b: (fh.write(b), fh.flush()))
+
+real_write_bytes = pathlib.Path.write_bytes
+def write_bytes(self, data):
+    if self.name.startswith(".") and self.name.endswith(".tmp"):
+        with open(self, "wb") as fh:
+            hang(self, data, lambda b: (fh.write(b), fh.flush()))
+    return real_write_bytes(self, data)
+
+st.save_file = save_file
+pathlib.Path.write_bytes = write_bytes
+from ganzoo.cli import main
+main(args)
+'''
+
+
+def _kill_when_ready(cmd, ready: Path, *, timeout=120):
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + timeout
+        while not ready.exists():
+            if proc.poll() is not None:
+                pytest.fail(f"exited before the write: {proc.stderr.read().decode()[-2000:]}")
+            if time.time() > deadline:
+                pytest.fail("the write never started")
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    reliability.fault("kill -9")
+    return Path(ready.read_text())
+
+
+def test_kill_during_import_legacy_leaves_no_folder_and_rerun_works(tmp_path):
+    m = ganzoo.create("mlp", **TINY)
+    torch.save({"netG": m.generator.state_dict()}, tmp_path / "old.pth")
+    out = tmp_path / "imported"
+    args = ["import-legacy", str(tmp_path / "old.pth"), "--variant", "mlp", "--key", "netG",
+            "--set", "g_hidden=[8]", "--set", "d_hidden=[8]", "-o", str(out)]
+    partial = _kill_when_ready([sys.executable, "-c", HANG, str(tmp_path / "ready"), *args], tmp_path / "ready")
+    assert partial.is_file() and out not in partial.parents  # the half-written file was in a hidden temp folder
+    assert not out.exists()                                  # the destination is absent, not half there
+    assert _cli(args) == 0  # a re-run succeeds (and clears the dead run's temp folder)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "generator.safetensors"]
+    reliability.check_tree(out)
+    assert not list(tmp_path.glob(".imported.*"))
+    m.eval()
+    assert torch.equal(ganzoo.load(out).sample(4, seed=0), m.sample(4, seed=0))
+
+
+def test_kill_during_sample_output_keeps_the_old_file(tmp_path):
+    import numpy as np
+
+    folder = tmp_path / "m"
+    ganzoo.create("mlp", **TINY).save(folder)
+    npy = tmp_path / "s.npy"
+    assert _cli(["sample", str(folder), "-n", "5", "-o", str(npy), "--seed", "0"]) == 0
+    old = npy.read_bytes()
+    partial = _kill_when_ready([sys.executable, "-c", HANG, str(tmp_path / "ready"), "sample", str(folder), "-n", "500",
+                                "-o", str(npy), "--seed", "1"], tmp_path / "ready")
+    assert partial.name.startswith(".s.npy.")
+    reliability.check_file(npy, expect=old)  # the previous output, whole
+    assert _cli(["sample", str(folder), "-n", "500", "-o", str(npy), "--seed", "1"]) == 0
+    reliability.check_file(npy)
+    assert np.load(npy).shape == (500, 2)
+
+
+SAVE_LOOP = r'''
+import sys, torch, ganzoo
+folder, a_dir, b_dir = sys.argv[1:4]
+torch.manual_seed(0)
+a = ganzoo.create("mlp", g_hidden=[600, 600], d_hidden=[600, 600])
+b = ganzoo.create("mlp", g_hidden=[600, 600], d_hidden=[600, 600])
+a.save(a_dir); b.save(b_dir); a.save(folder)
+print("go", flush=True)
+i = 0
+while True:
+    (b if i % 2 == 0 else a).save(folder)
+    i += 1
+'''
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
+def test_kill_during_model_save_at_random_moments(tmp_path, delay):
+    folder, a_dir, b_dir = tmp_path / "m", tmp_path / "a", tmp_path / "b"
+    proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP, str(folder), str(a_dir), str(b_dir)], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "go", proc.stderr.read()
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reliability.fault("kill -9")
+    versions = {name: ((a_dir / name).read_bytes(), (b_dir / name).read_bytes())
+                for name in ("config.json", "generator.safetensors", "discriminator.safetensors")}
+    assert sorted(p.name for p in reliability.visible_files(folder)) == sorted(versions)
+    for name, both in versions.items():
+        reliability.check_file(folder / name, one_of=both)
+    ganzoo.load(folder)
+    ganzoo.load(a_dir).save(folder)  # the re-run
+    for name, (a_bytes, _) in versions.items():
+        reliability.check_file(folder / name, expect=a_bytes)
+
+
+# -- kill -9 while pulling and pushing ----------------------------------------------------------------------------
+@pytest.mark.parametrize("fname", ["config.json", "generator.safetensors"])
+def test_kill_during_pull_leaves_a_sound_cache_and_rerun_works(hub, tmp_path, monkeypatch, fname):
+    from test_hub import pushed, same_state
+
+    m, repo, sha, _ = pushed(tmp_path, monkeypatch, hub)
+    hub.hold(1, match=f"/{fname}")  # half of the file is sent, then the transfer hangs
+    cache = Path(os.environ["HF_HUB_CACHE"])
+    proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "pull", f"hf://{repo}"], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        if not hub.holding.wait(120):
+            proc.kill()
+            pytest.fail(f"the download never started: {proc.communicate()[1].decode()[-2000:]}")
+        time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reliability.fault("kill -9")
+    hub.reset()
+    snap = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / sha
+    assert not (snap / fname).exists()  # the file being fetched is absent, not half there
+    reliability.check_hf_cache(cache)
+    loaded = ganzoo.load(f"hf://{repo}")  # a re-run resumes / refetches and verifies
+    assert same_state(loaded.generator, m.generator) and same_state(loaded.discriminator, m.discriminator)
+    assert reliability.check_hf_cache(cache) >= 3
+
+
+@pytest.mark.parametrize("moment", ["/_lfs/", "/commit/"])
+def test_kill_during_push_then_push_again(hub, tmp_path, monkeypatch, moment):
+    from test_hub import make_folder, repo_name, same_state
+
+    m, folder = make_folder(tmp_path)
+    repo = repo_name("killed")
+    hub.stall(1, seconds=60, match=moment)
+    proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "push", str(folder), repo],
+                            env=_env(HF_TOKEN=hub.token), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while not any(moment in p for _, p in list(hub.requests)):
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"the push never reached {moment}: {proc.communicate()[1].decode()[-2000:]}")
+            time.sleep(0.02)
+        time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reliability.fault("kill -9")
+    hub.reset()  # the stalled request goes on without its client
+    time.sleep(0.2)
+    reliability.check_tree(folder)  # README.md and samples.png were written whole before the upload
+    remote = hub.repos.get(repo)
+    if remote is not None:  # whatever the Hub holds is whole: the commit landed or it did not
+        for name, (data, _) in remote.commits[remote.branches["main"]]["files"].items():
+            (tmp_path / "remote").mkdir(exist_ok=True)
+            (tmp_path / "remote" / name).write_bytes(data)
+            reliability.check_file(tmp_path / "remote" / name, expect=(folder / name).read_bytes())
+    from ganzoo import hub as ghub
+
+    monkeypatch.setenv("HF_TOKEN", hub.token)
+    ghub.push(folder, repo)  # the re-run succeeds
+    monkeypatch.delenv("HF_TOKEN")
+    loaded = ganzoo.load(f"hf://{repo}")
+    assert same_state(loaded.generator, m.generator) and same_state(loaded.discriminator, m.discriminator)
+    assert json.loads((folder / "config.json").read_text())["variant"] == "mlp"
