@@ -31,6 +31,7 @@ def cli(*args):
 
 def test_the_zoo_has_the_promised_models():
     want = {f"{d}-mlp-{o}" for d in ("ring8", "grid25") for o in ("nonsat", "minimax", "wgan", "wgangp", "hinge", "lsgan")}
+    want |= {"ring8-mlp-pacgan2", "grid25-mlp-pacgan2"}
     want |= {"digits-dcgan-nonsat", "digits-vae", "digits-ae", "mnist-mlp-nonsat", "mnist-dcgan-nonsat",
              "mnist-cdcgan-nonsat", "mnist-vae-2d", "mnist-vae-16d", "mnist-ae"}
     missing = sorted(want - set(ENTRIES))

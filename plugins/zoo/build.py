@@ -44,6 +44,14 @@ for _ds in ("ring8", "grid25"):
             "train": TOY_K5 if _obj in ("wgan", "wgan-gp") else BEST if _obj == "non-saturating" else TOY,
             "summary": f"MLP GAN on {_ds}, {_obj} objective",
         }
+# PacGAN2 (Lin et al. 2018): D judges pairs of samples; with a deeper D and a longer run.
+for _ds in ("ring8", "grid25"):
+    RECIPES[f"{_ds}-mlp-pacgan2"] = {
+        "variant": "mlp", "objective": "non-saturating", "data": _ds,
+        "train": "--steps 40000 -b 512 --lr-schedule linear --set g_hidden=[128,128] --set d_hidden=[256,256,256] "
+                 "--set latent_dim=8 --set pack=2",
+        "summary": f"PacGAN2 MLP on {_ds}: D sees pairs of samples (non-saturating, deeper D, 40k steps)",
+    }
 RECIPES.update({
     "digits-dcgan-nonsat": {
         "variant": "dcgan", "objective": "non-saturating", "data": "digits",
