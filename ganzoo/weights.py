@@ -66,6 +66,24 @@ def read_header(path) -> dict:
     return header
 
 
+DTYPE_NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+               torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL"}
+
+
+def check_tensors(path, expected: dict, shapes: dict) -> None:
+    """Every tensor of ``expected`` (a state dict) present in ``shapes`` (name -> shape), nothing
+    extra, every shape equal; otherwise a :class:`WeightsError` naming the first offending tensor."""
+    missing, extra = sorted(expected.keys() - shapes.keys()), sorted(shapes.keys() - expected.keys())
+    if missing:
+        raise WeightsError(f"{path}: tensor {missing[0]!r} is missing ({len(missing)} missing in all)")
+    if extra:
+        raise WeightsError(f"{path}: unexpected tensor {extra[0]!r} ({len(extra)} extra in all)")
+    for name, ref in expected.items():
+        if list(shapes[name]) != list(ref.shape):
+            raise WeightsError(
+                f"{path}: tensor {name!r} has shape {tuple(shapes[name])}, the model expects {tuple(ref.shape)}")
+
+
 def load_into(module: nn.Module, path, *, what: str = "weights") -> None:
     """Load ``path`` into ``module`` strictly; raise :class:`WeightsError` naming the tensor."""
     from safetensors import SafetensorError
@@ -76,22 +94,11 @@ def load_into(module: nn.Module, path, *, what: str = "weights") -> None:
         raise WeightsError(f"{what}: {path} is missing")
     header = read_header(path)
     expected = module.state_dict()
-    found = {k for k in header if k != "__metadata__"}
-    missing, extra = sorted(expected.keys() - found), sorted(found - expected.keys())
-    if missing:
-        raise WeightsError(f"{path}: tensor {missing[0]!r} is missing ({len(missing)} missing in all)")
-    if extra:
-        raise WeightsError(f"{path}: unexpected tensor {extra[0]!r} ({len(extra)} extra in all)")
-    dtype_names = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
-                   torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL"}
+    check_tensors(path, expected, {k: v["shape"] for k, v in header.items() if k != "__metadata__"})
     for name, ref in expected.items():
-        info = header[name]
-        if list(info["shape"]) != list(ref.shape):
-            raise WeightsError(
-                f"{path}: tensor {name!r} has shape {tuple(info['shape'])}, the model expects {tuple(ref.shape)}")
-        if info["dtype"] != dtype_names.get(ref.dtype, "?"):
-            raise WeightsError(
-                f"{path}: tensor {name!r} has dtype {info['dtype']}, the model expects {dtype_names.get(ref.dtype)}")
+        if header[name]["dtype"] != DTYPE_NAMES.get(ref.dtype, "?"):
+            raise WeightsError(f"{path}: tensor {name!r} has dtype {header[name]['dtype']}, "
+                               f"the model expects {DTYPE_NAMES.get(ref.dtype)}")
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -116,11 +123,5 @@ def import_legacy(path, module: nn.Module, *, key: str | None = None) -> None:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise WeightsError(f"{path}: not a state dict of tensors (use --key to pick one)")
     expected = module.state_dict()
-    missing, extra = sorted(expected.keys() - obj.keys()), sorted(obj.keys() - expected.keys())
-    if missing or extra:
-        bad = (missing or extra)[0]
-        raise WeightsError(f"{path}: tensor {bad!r} is {'missing' if missing else 'unexpected'}")
-    for name, ref in expected.items():
-        if tuple(obj[name].shape) != tuple(ref.shape):
-            raise WeightsError(f"{path}: tensor {name!r} has shape {tuple(obj[name].shape)}, expected {tuple(ref.shape)}")
+    check_tensors(path, expected, {k: v.shape for k, v in obj.items()})
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in obj.items()}, strict=True)
