@@ -34,14 +34,19 @@ def create(variant: str, objective: Optional[str] = None, **config):
     return _create(variant, objective, **config)
 
 
+def require_pin(pins: dict, fname: str, label: str) -> str:
+    """The registry's sha256 pin of ``fname``; a file without one is never loaded."""
+    if fname not in pins:
+        raise IntegrityError(f"{label}: {fname} has no sha256 pin in the registry; refusing to load it")
+    return pins[fname]
+
+
 def verify_files(folder, pins: dict, names: Iterable[str], *, label: str) -> None:
     """Check pinned sha256 digests of ``names`` in ``folder``; refuse on the first mismatch."""
     from .fsutil import sha256_file
 
     for fname in names:
-        want = pins.get(fname)
-        if want is None:
-            raise IntegrityError(f"{label}: {fname} has no sha256 pin in the registry; refusing to load it")
+        want = require_pin(pins, fname, label)
         path = Path(folder) / fname
         if not path.is_file():
             raise IntegrityError(f"{label}: {fname} is missing from {folder}")

@@ -108,11 +108,15 @@ def atomic_write_json(path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def sha256_file(path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
+def file_digest(path, h) -> str:
+    """Feed the file at ``path`` to the hashlib object ``h`` in 1 MiB chunks; return its hex digest."""
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_file(path) -> str:
+    import hashlib
+
+    return file_digest(path, hashlib.sha256())

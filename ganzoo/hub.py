@@ -194,12 +194,11 @@ def _retrying(fn, *, s: Settings, what: str, repo: str, revision: str, fname: st
 
 # -- download -----------------------------------------------------------------------------------
 def _git_blob_sha1(path: Path) -> str:
+    from .fsutil import file_digest
+
     h = hashlib.sha1()  # noqa: S324 - git's object id, used as a content check
     h.update(b"blob %d\0" % path.stat().st_size)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, h)
 
 
 def _discard(pointer: Path, blob: Path) -> None:
@@ -261,10 +260,11 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
     pull = ref or (f"hf://{repo}" + (f"@{revision}" if revision else ""))
     pins = dict(pins or {})
     storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
+    from .api import require_pin
+
     if pins:
         for fname in ["config.json"] + [f"{c}.safetensors" for c in (components or [])]:
-            if fname not in pins:
-                raise IntegrityError(f"{what}: {fname} has no sha256 pin in the registry; refusing to load it")
+            require_pin(pins, fname, what)
 
     common = dict(what=what, repo=repo, s=s, pull=pull)
     if s.offline:
@@ -327,8 +327,8 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
         fname = check_file(info["file"], where=what)
         if not fname.endswith(".safetensors"):
             raise HubError(f"{what}: component {name!r} names {fname!r}, not a .safetensors file")
-        if pins and fname not in pins:
-            raise IntegrityError(f"{what}: {fname} has no sha256 pin in the registry; refusing to load it")
+        if pins:
+            require_pin(pins, fname, what)
         fetch(fname)
     fetch("README.md", optional=True)
     if commit is not None and not COMMIT_RE.match(rev):
