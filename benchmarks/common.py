@@ -76,6 +76,14 @@ def median(xs) -> float:
     return float(statistics.median(xs))
 
 
+def mean_std(xs) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value) of the non-missing, non-NaN ``xs``."""
+    xs = [float(x) for x in xs if x is not None and x == x]
+    if not xs:
+        return float("nan"), float("nan")
+    return statistics.fmean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+
 def fmt(x, digits: int = 3) -> str:
     if x is None:
         return "–"

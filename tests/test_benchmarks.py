@@ -43,3 +43,24 @@ def test_benchmarks_smoke_write_both_sections(tmp_path):
     assert again.count("<!-- quality:begin -->") == 1
     assert again.split("<!-- speed:begin -->")[1].split("<!-- speed:end -->")[0] == speed
     assert '"steps": 5' in again
+
+
+def test_mnist_peer_smoke_scores_the_peer_and_the_zoo(tmp_path, mnist_dir):
+    out = tmp_path / "BENCHMARKS.md"
+    _run("mnist_peer.py", out, "--mnist", str(mnist_dir))
+    section = out.read_text(encoding="utf-8").split("<!-- mnist-peer:begin -->")[1].split("<!-- mnist-peer:end -->")[0]
+    assert "Smoke run" in section and "python benchmarks/mnist_peer.py --smoke" in section
+    rows = [r for r in section.splitlines() if r.startswith("| classic MLP GAN") or "(zoo)" in r]
+    assert len(rows) == 4, section
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        kl, ratio = float(cells[2].split()[0]), float(cells[3].split()[0])
+        assert 0 <= kl <= 2.31 and ratio > 0         # KL to uniform over 10 classes is at most ln 10
+
+
+def test_mnist_peer_without_data_says_so(tmp_path):
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "mnist_peer.py"), "--smoke", "--mnist",
+                          str(tmp_path / "absent"), "--output", str(tmp_path / "B.md")],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert res.returncode == 2 and "no MNIST folder" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "B.md").exists()

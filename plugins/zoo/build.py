@@ -44,13 +44,20 @@ for _ds in ("ring8", "grid25"):
             "train": TOY_K5 if _obj in ("wgan", "wgan-gp") else BEST if _obj == "non-saturating" else TOY,
             "summary": f"MLP GAN on {_ds}, {_obj} objective",
         }
-# PacGAN2 (Lin et al. 2018): D judges pairs of samples; with a deeper D and a longer run.
-for _ds in ("ring8", "grid25"):
+# PacGAN2 (Lin et al. 2018): D judges pairs of samples; three hidden layers in G and D, a 2-D latent (the
+# data's own dimension) and 40k steps with linear LR decay: `benchmarks/quality.py --preset best`, which
+# reports five seeds. The zoo ships seed 0 for ring8 (all five meet the goal) and, for grid25, the best of
+# the five (see its note). (Latent 8 and G [128, 128] instead: ring8 reverse KL 0.15, 20/25 grid modes.)
+for _ds, _seed in (("ring8", 0), ("grid25", 1)):
     RECIPES[f"{_ds}-mlp-pacgan2"] = {
-        "variant": "mlp", "objective": "non-saturating", "data": _ds,
-        "train": "--steps 40000 -b 512 --lr-schedule linear --set g_hidden=[128,128] --set d_hidden=[256,256,256] "
-                 "--set latent_dim=8 --set pack=2",
-        "summary": f"PacGAN2 MLP on {_ds}: D sees pairs of samples (non-saturating, deeper D, 40k steps)",
+        "variant": "mlp", "objective": "non-saturating", "data": _ds, "seed": _seed,
+        "train": "--steps 40000 -b 512 --lr-schedule linear --set g_hidden=[256,256,256] "
+                 "--set d_hidden=[256,256,256] --set latent_dim=2 --set pack=2",
+        "summary": f"PacGAN2 MLP on {_ds}: D sees pairs of samples (non-saturating, 2-D latent, 40k steps"
+                   + (", best of 5 seeds)" if _seed else ")"),
+        "note": "Training seed 1 is the best of the five seeds of `python benchmarks/quality.py --preset best` "
+                "(high quality 92.2, 97.7, 80.2, 97.0 and 96.8% for seeds 0-4, scored with the training seed as "
+                "the sampling seed): this recipe with another seed does not reliably reach 97%." if _seed else "",
     }
 RECIPES.update({
     "digits-dcgan-nonsat": {
@@ -74,12 +81,14 @@ RECIPES.update({
     },
     "mnist-mlp-nonsat": {
         "variant": "mlp", "objective": "non-saturating", "data": MNIST,
-        "train": "--steps 6000 -b 64 --ema 0.999 --set latent_dim=64 --set g_hidden=[256,256] --set d_hidden=[256,256]",
-        "summary": "MLP GAN on MNIST (the 10,000-image test split)",
+        "train": "--steps 20000 -b 64 --lr-schedule linear --ema 0.999 --set latent_dim=64 --set g_hidden=[256,512] "
+                 "--set d_hidden=[512,256] --set pack=2",
+        "summary": "PacGAN2 MLP GAN on MNIST (the 10,000-image test split)",
     },
     "mnist-dcgan-nonsat": {
         "variant": "dcgan", "objective": "non-saturating", "data": MNIST,
-        "train": "--steps 4000 -b 64 --ema 0.999 --set g_width=32 --set d_width=32 --set latent_dim=64",
+        "train": "--steps 16000 -b 64 --lr-schedule linear --ema 0.999 --set g_width=32 --set d_width=32 "
+                 "--set latent_dim=64",
         "summary": "DCGAN on MNIST (the 10,000-image test split)",
     },
     "mnist-cdcgan-nonsat": {
@@ -118,7 +127,8 @@ PRIMARY = {  # metric group -> keys copied into registry.yaml and `ganzoo list -
 
 def commands(name: str, out: Path) -> tuple[str, str]:
     r = RECIPES[name]
-    train = f"ganzoo train {r['variant']} --objective {r['objective']} --data {r['data']} --out {out} {r['train']} --seed 0"
+    train = (f"ganzoo train {r['variant']} --objective {r['objective']} --data {r['data']} --out {out} {r['train']} "
+             f"--seed {r.get('seed', 0)}")
     ev = f"ganzoo eval {out} --data {r['data']} {r.get('eval', '')}".strip() + " --json"
     return train, ev
 
@@ -197,6 +207,8 @@ def build(name: str, *, retrain: bool = False) -> dict:
     reproduce = f"python -m ganzoo_plugins.zoo.build {name}"
     card = render_card(config, metrics=metrics, repo_id=f"ganzoo/{name}", sample_image="samples.png",
                        train_command=train_cmd, eval_command=eval_cmd)
+    if recipe.get("note"):
+        card += f"\n## Note\n\n{recipe['note']}\n"
     card += f"\n## Reproduce\n\n```bash\n{reproduce}\n```\n\nRaw evaluation:\n\n```json\n" \
             f"{json.dumps(result['metrics'], indent=1, sort_keys=True, default=str)}\n```\n"
     atomic_write_text(tmp / "README.md", card)
