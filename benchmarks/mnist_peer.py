@@ -71,7 +71,7 @@ def _classes(model, data, n):
 
 
 def train_peer(data, *, steps, checkpoints, seed, n_eval):
-    """Plain PyTorch, as the public example writes it; yields (step, scores, seconds) at checkpoints."""
+    """Plain PyTorch, as the public example writes it; returns [(step, scores, seconds)] at the checkpoints."""
     import torch
 
     torch.manual_seed(seed)
