@@ -19,6 +19,9 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 COUNTS: collections.Counter = collections.Counter()
@@ -30,6 +33,36 @@ def tried(kind: str, n: int = 1) -> None:
 
 def fault(kind: str, n: int = 1) -> None:
     COUNTS[f"fault:{kind}"] += n
+
+
+def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120, settle: float = 0.0) -> int:
+    """Wait until ``ready()`` (polling; the test fails, naming ``what``, if ``proc`` exits first or
+    ``timeout`` passes), sleep ``settle`` seconds, SIGKILL ``proc`` and count a "kill -9" fault.
+    The process never outlives the call; returns its exit code."""
+    import pytest
+
+    try:
+        deadline = time.time() + timeout
+        while not ready():
+            if proc.poll() is not None:
+                pytest.fail(f"{what}: the process exited first: {_text(proc.stderr.read())[-2000:]}")
+            if time.time() > deadline:
+                proc.kill()
+                pytest.fail(f"{what}: not within {timeout} s: {_text(proc.communicate()[1])[-2000:]}")
+            time.sleep(0.02)
+        time.sleep(settle)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    fault("kill -9")
+    return proc.returncode
+
+
+def _text(out) -> str:
+    return out.decode(errors="replace") if isinstance(out, bytes) else (out or "")
 
 
 def _validate(path: Path) -> None:

@@ -244,22 +244,7 @@ main(args)
 
 def _kill_when_ready(cmd, ready: Path, *, timeout=120):
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + timeout
-        while not ready.exists():
-            if proc.poll() is not None:
-                pytest.fail(f"exited before the write: {proc.stderr.read().decode()[-2000:]}")
-            if time.time() > deadline:
-                pytest.fail("the write never started")
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    reliability.fault("kill -9")
+    assert reliability.kill_when(proc, ready.exists, what="the write", timeout=timeout) == -signal.SIGKILL
     return Path(ready.read_text())
 
 
@@ -319,14 +304,11 @@ def test_kill_during_model_save_at_random_moments(tmp_path, delay):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "go", proc.stderr.read()
-        time.sleep(delay)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reliability.fault("kill -9")
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    reliability.kill_when(proc, what="the save loop", settle=delay)
     versions = {name: ((a_dir / name).read_bytes(), (b_dir / name).read_bytes())
                 for name in ("config.json", "generator.safetensors", "discriminator.safetensors")}
     assert sorted(p.name for p in reliability.visible_files(folder)) == sorted(versions)
@@ -348,18 +330,7 @@ def test_kill_during_pull_leaves_a_sound_cache_and_rerun_works(hub, tmp_path, mo
     cache = Path(os.environ["HF_HUB_CACHE"])
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "pull", f"hf://{repo}"], env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        if not hub.holding.wait(120):
-            proc.kill()
-            pytest.fail(f"the download never started: {proc.communicate()[1].decode()[-2000:]}")
-        time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reliability.fault("kill -9")
+    reliability.kill_when(proc, hub.holding.is_set, what="the download", settle=0.05)
     hub.reset()
     snap = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / sha
     assert not (snap / fname).exists()  # the file being fetched is absent, not half there
@@ -379,21 +350,8 @@ def test_kill_during_push_then_push_again(hub, tmp_path, monkeypatch, moment):
     hub.stall(1, seconds=60, match=moment)
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "push", str(folder), repo],
                             env=_env(HF_TOKEN=hub.token), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 120
-        while not any(moment in p for _, p in list(hub.requests)):
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"the push never reached {moment}: {proc.communicate()[1].decode()[-2000:]}")
-            time.sleep(0.02)
-        time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reliability.fault("kill -9")
+    reliability.kill_when(proc, lambda: any(moment in p for _, p in list(hub.requests)),
+                          what=f"the push reaching {moment}", settle=0.05)
     hub.reset()  # the stalled request goes on without its client
     time.sleep(0.2)
     reliability.check_tree(folder)  # README.md and samples.png were written whole before the upload

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -225,24 +224,13 @@ def test_sigkill_then_resume(tmp_path):
            "--steps", "1000000", "--checkpoint-every", "7", "--log-every", "3", "--sample-every", "50",
            "--batch-size", "32", "--set", "g_hidden=[32]", "--set", "d_hidden=[32]", "--no-progress", "--seed", "1"]
     proc = subprocess.Popen(cmd, env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            steps = sorted((out / "checkpoints").glob("step-*")) if (out / "checkpoints").is_dir() else []
-            if len(steps) >= 2 and int(steps[-1].name[5:]) >= 21:
-                break
-            assert proc.poll() is None, proc.stderr.read().decode()
-            time.sleep(0.05)
-        else:
-            pytest.fail("no checkpoints appeared")
-        time.sleep(0.13)  # land somewhere inside the run, possibly mid-write
-        os.kill(proc.pid, signal.SIGKILL)
-        reliability.fault("kill -9")
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+
+    def two_checkpoints():
+        steps = sorted((out / "checkpoints").glob("step-*")) if (out / "checkpoints").is_dir() else []
+        return len(steps) >= 2 and int(steps[-1].name[5:]) >= 21
+
+    # settle: land somewhere inside the run, possibly mid-write
+    reliability.kill_when(proc, two_checkpoints, what="two checkpoints", timeout=60, settle=0.13)
     assert proc.returncode == -signal.SIGKILL
     latest = _check_folder_is_sound(out)
     step = int(latest.name[5:])
