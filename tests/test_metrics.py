@@ -50,6 +50,7 @@ def test_true_mixture_scores_near_perfect(name, k, kl_max):
     assert out["hq_fraction"] == pytest.approx(HQ_TRUE_MIXTURE, abs=0.01)
     assert out["modes"] == out["modes_total"] == k
     assert 0 <= out["reverse_kl"] < kl_max
+    assert out["spread"] == pytest.approx(1.0, abs=0.04)
 
     result = evaluate(_model(MixtureGenerator(data.centres, data.std)), name)
     m = result["metrics"]["modes"]
@@ -73,13 +74,29 @@ def test_collapsed_generator_has_reverse_kl_ln_k(name, k):
         assert m["reverse_kl"] == pytest.approx(2.0794, abs=1e-4)
 
 
+def test_spread_sees_collapse_inside_modes():
+    """Points exactly at the centres score perfectly on modes, high quality and reverse KL; spread
+    shows they are not the mixture. Samples with half the std have spread about 0.5."""
+    from ganzoo.data import load_dataset
+
+    data = load_dataset("grid25", n=10)
+    points = data.centres.repeat(100, 1)
+    out = mode_stats(points, data.centres, data.std)
+    assert out["hq_fraction"] == 1.0 and out["modes"] == 25 and out["reverse_kl"] == 0.0 and out["spread"] == 0.0
+    tight = points + 0.5 * data.std * torch.randn(points.shape, generator=torch.Generator().manual_seed(0))
+    assert mode_stats(tight, data.centres, data.std)["spread"] == pytest.approx(0.5, abs=0.03)
+    assert math.isnan(mode_stats(np.zeros((2, 3)), np.ones((1, 3)), 1.0)["spread"])   # defined for 2-D only
+
+
 def test_mode_stats_by_hand():
     centres = np.array([[0.0, 0.0], [10.0, 0.0]])
     # two HQ samples at mode 0, one at mode 1, one too far (4 std) from mode 1, one non-finite
     x = np.array([[0.1, 0.0], [0.0, -0.2], [10.0, 0.29], [10.4, 0.0], [np.nan, 0.0]])
     out = mode_stats(x, centres, 0.1)
+    ms = 2 - 9 * math.exp(-4.5) / (1 - math.exp(-4.5))                  # E[chi2_2 | chi2_2 <= 9] = 1.899
     assert out == {"n": 5, "hq_fraction": pytest.approx(3 / 5), "modes": 2, "modes_total": 2,
-                   "reverse_kl": pytest.approx(2 / 3 * math.log(4 / 3) + 1 / 3 * math.log(2 / 3))}
+                   "reverse_kl": pytest.approx(2 / 3 * math.log(4 / 3) + 1 / 3 * math.log(2 / 3)),
+                   "spread": pytest.approx(math.sqrt((0.01 + 0.04 + 0.0841) / 3 / ms) / 0.1)}
     assert math.isnan(mode_stats(np.full((3, 2), 50.0), centres, 0.1)["reverse_kl"])
     assert reverse_kl([5, 5, 5, 5]) == 0.0 and reverse_kl([0, 7, 0]) == pytest.approx(math.log(3))
 
@@ -104,6 +121,17 @@ def test_frechet_distance_of_diagonal_gaussians_by_hand():
     mu1, mu2 = np.array([0.0, 1.0]), np.array([3.0, -1.0])
     s1, s2 = np.diag([4.0, 1.0]), np.diag([1.0, 9.0])
     assert frechet_from_stats(mu1, s1, mu2, s2) == pytest.approx(9 + 4 + (2 - 1) ** 2 + (1 - 3) ** 2)
+
+
+def test_classes_present_counts_classes_above_the_floor():
+    from ganzoo.metrics.suite import classes_present
+
+    # 200 samples: class 0 gets 150, class 1 gets 48, class 2 gets 2 (exactly 1%), class 3 none
+    labels = torch.tensor([0] * 150 + [1] * 48 + [2] * 2)
+    probs = torch.nn.functional.one_hot(labels, 4).float() * 0.7 + 0.075
+    assert classes_present(probs) == 3
+    assert classes_present(probs[:-1]) == 2          # class 2 drops to 1 of 199 < 1%
+    assert classes_present(probs, floor=0.25) == 1
 
 
 def test_prdc_by_hand():
@@ -174,7 +202,7 @@ def _noise_vs_held_out(ref):
     asserted: in a small classifier's feature space they can rate noise highly."""
     from ganzoo.data import load_dataset
     from ganzoo.metrics.judge import load_judge
-    from ganzoo.metrics.suite import class_kl, real_halves
+    from ganzoo.metrics.suite import class_kl, classes_present, real_halves
 
     judge = load_judge(ref)
     data = load_dataset(ref) if ref == "digits" else load_dataset(ref, split="test")
@@ -186,6 +214,7 @@ def _noise_vs_held_out(ref):
     real_m, noise_m = prdc(f_ref, f_real), prdc(f_ref, f_noise)
     assert fd_noise > 10 * fd_real
     assert class_kl(p_noise) > class_kl(p_real) + 0.3 and class_kl(p_real) < 0.05
+    assert classes_present(p_real) == 10
     assert noise_m["coverage"] < 0.2 < 0.8 < real_m["coverage"]
     assert noise_m["recall"] < 0.2 < 0.8 < real_m["recall"]
 
@@ -228,6 +257,7 @@ def test_judge_metrics_on_real_images_pass_the_bar():
 
     out = evaluate(_model(Replay(), variant="dcgan"), data, metrics=["judge", "prdc"])["metrics"]
     assert out["judge"]["fd_ratio"] < 2.0 and out["judge"]["class_kl"] < 0.05
+    assert out["judge"]["classes"] == out["judge"]["classes_real"] == 10
     assert out["prdc"]["recall"] > 0.8 and out["prdc"]["coverage"] > 0.8
 
 
@@ -303,7 +333,7 @@ def test_eval_cli_on_saved_models(tmp_path, capsys):
     result = json.loads(out)
     assert set(result) == EVAL_KEYS and result["format"] == "ganzoo-eval/1"
     assert result["data"] == "ring8" and result["kind"] == "gan" and result["seed"] == 3
-    assert set(result["metrics"]["modes"]) == {"n", "hq_fraction", "modes", "modes_total", "reverse_kl"}
+    assert set(result["metrics"]["modes"]) == {"n", "hq_fraction", "modes", "modes_total", "reverse_kl", "spread"}
 
     ganzoo.create("vae", sample_shape=[1, 8, 8], latent_dim=4, hidden=[32]).save(tmp_path / "vae")
     code, out, err = _run(capsys, ["eval", str(tmp_path / "vae"), "--data", "digits", "--json", "-n", "200", "--iwae-k", "5"])
@@ -311,7 +341,7 @@ def test_eval_cli_on_saved_models(tmp_path, capsys):
     metrics = json.loads(out)["metrics"]
     assert set(metrics) == {"judge", "prdc", "elbo", "recon"}
     assert {"recon_nll", "recon_mse"} <= set(metrics["recon"]) and metrics["recon"]["recon_nll"] > 0
-    assert {"n", "n_real", "class_kl", "max_prob", "fd", "fd_real_halves", "fd_ratio"} <= set(metrics["judge"])
+    assert {"n", "n_real", "classes", "class_kl", "max_prob", "fd", "fd_real_halves", "fd_ratio"} <= set(metrics["judge"])
     assert {"precision", "recall", "density", "coverage", "k"} <= set(metrics["prdc"])
     assert metrics["judge"]["n"] == 200 and metrics["elbo"]["iwae_k"] == 5 and metrics["elbo"]["n"] == 200
     assert metrics["elbo"]["iwae"] >= metrics["elbo"]["elbo"] - 0.5

@@ -5,9 +5,11 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
 ``modes``  2-D mixtures (ring8, grid25), VEEGAN/PacGAN protocol on 2,500 samples:
            ``hq_fraction`` (share within 3 std of the nearest mode; 0.989 for the true mixture),
            ``modes`` captured of ``modes_total``, ``reverse_kl`` (nats; ln 8 = 2.08 for a
-           generator collapsed onto one ring mode; NaN/null when no sample is high quality).
+           generator collapsed onto one ring mode; NaN/null when no sample is high quality),
+           ``spread`` (RMS distance of high-quality samples to their centre / the true mixture's:
+           about 1 for the true mixture, 0 for points at the centres -- collapse inside a mode).
 ``judge``  digits / mnist images, scored by a small CNN shipped in ``ganzoo/metrics/judges``:
-           ``class_kl`` (KL of the predicted-class histogram to uniform), ``max_prob`` (mean
+           ``classes`` (classes given at least 1% of the samples), ``class_kl`` (KL of the predicted-class histogram to uniform), ``max_prob`` (mean
            confidence), ``fd`` (Fréchet distance of judge features, generated vs real half B),
            ``fd_real_halves`` (real half A vs B: the floor) and ``fd_ratio`` = fd / fd_real_halves
            (the zoo's quality bar is <= 2); ``*_real`` are the same numbers for real images.
@@ -42,9 +44,9 @@ SUITE = "ganzoo.metrics.suite"
 
 @hookimpl
 def register_metrics(register):
-    register(MetricSpec("modes", "2-D mixtures: high-quality share, modes captured, reverse KL (VEEGAN/PacGAN)",
+    register(MetricSpec("modes", "2-D mixtures: high-quality share, modes captured, reverse KL (VEEGAN/PacGAN), spread",
                         f"{SUITE}:modes_metric"))
-    register(MetricSpec("judge", "digits/mnist: judge class-KL, max-prob, Fréchet distance vs real halves",
+    register(MetricSpec("judge", "digits/mnist: judge classes present, class-KL, max-prob, Fréchet distance vs real halves",
                         f"{SUITE}:judge_metric"))
     register(MetricSpec("prdc", "digits/mnist: k-NN precision/recall/density/coverage in judge features (k=5)",
                         f"{SUITE}:prdc_metric"))

@@ -19,6 +19,7 @@ from ganzoo.errors import ConfigError
 
 FORMAT = "ganzoo-eval/1"
 MIXTURE_N = 2500          # VEEGAN/PacGAN protocol
+CLASS_FLOOR = 0.01         # a class is present when the judge gives it at least 1% of the samples
 REAL_CAP = 10_000         # at most this many real images (two halves of 5,000)
 ELBO_N = 1000             # held-out images for the ELBO / IWAE
 IWAE_K = 100
@@ -145,6 +146,12 @@ def class_kl(probs: torch.Tensor) -> float:
     return reverse_kl(torch.bincount(probs.argmax(1), minlength=c).double().numpy())
 
 
+def classes_present(probs: torch.Tensor, floor: float = CLASS_FLOOR) -> int:
+    """How many classes the judge gives at least ``floor`` of the samples (argmax), e.g. 10 of 10."""
+    counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1])
+    return int((counts >= floor * len(probs)).sum())
+
+
 # -- factories ---------------------------------------------------------------------------------
 def modes_metric(model, data, *, n=None, seed=0, threshold: float = 3.0):
     from .mixture import mode_stats
@@ -167,6 +174,8 @@ def judge_metric(model, data, *, n=None, seed=0):
         "n": n,
         "n_real": int(len(fb)),
         "real_excludes_judge_train": int(excluded),
+        "classes": classes_present(pf),
+        "classes_real": classes_present(pb),
         "class_kl": class_kl(pf),
         "class_kl_real": class_kl(pb),
         "max_prob": float(pf.max(1).values.mean()),

@@ -117,8 +117,8 @@ RECIPES.update({
 })
 
 PRIMARY = {  # metric group -> keys copied into registry.yaml and `ganzoo list --json`
-    "modes": ("modes", "hq_fraction", "reverse_kl"),
-    "judge": ("fd", "fd_real_halves", "fd_ratio", "class_kl", "max_prob"),
+    "modes": ("modes", "hq_fraction", "reverse_kl", "spread"),
+    "judge": ("classes", "fd", "fd_real_halves", "fd_ratio", "class_kl", "max_prob"),
     "prdc": ("recall", "coverage", "precision", "density"),
     "elbo": ("elbo", "iwae"),
     "recon": ("recon_nll", "recon_mse"),
@@ -244,8 +244,8 @@ def readme_table(readme: Path = Path("README.md")) -> None:
     from ganzoo.fsutil import atomic_write_text
 
     models = (yaml.safe_load(REGISTRY.read_text()) or {}).get("models") or []
-    cols = ["modes", "hq_fraction", "reverse_kl", "fd_ratio", "class_kl", "recall", "coverage", "elbo", "iwae",
-            "recon_nll"]
+    cols = ["modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "class_kl", "recall", "coverage",
+            "elbo", "iwae", "recon_nll"]
     used = [c for c in cols if any(c in m.get("metrics", {}) for m in models)]
     lines = ["| model | variant | objective | data | " + " | ".join(used) + " |",
              "|---|---|---|---|" + "---:|" * len(used)]
