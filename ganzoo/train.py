@@ -354,8 +354,8 @@ class Trainer:
             raise
         except (ValueError, RuntimeError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConfigError(f"variant {self.vspec.name!r} cannot take samples of shape {list(data.sample_shape)} "
-                              f"from {a['data']}: {first}") from None
+            raise ConfigError(f"variant {self.vspec.name!r} cannot be built with this config for samples of shape "
+                              f"{list(data.sample_shape)} from {a['data']}: {first}") from None
         if self._base_model is not None:
             model.load_state_dict(self._base_model.state_dict())
         if tuple(model.sample_shape) != tuple(data.sample_shape):

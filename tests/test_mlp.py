@@ -1,4 +1,4 @@
-"""The ``mlp`` variant's PacGAN packing in D."""
+"""The ``mlp`` variant: PacGAN packing in D, the Gaussian-mixture latent in G."""
 
 from __future__ import annotations
 
@@ -23,3 +23,38 @@ def test_pacgan_discriminator_judges_groups_jointly():
         d(torch.randn(5, 2))
     assert d.net[0].in_features == 4                          # one input row holds the whole pair
 
+
+
+def test_mixture_latent_picks_one_component_per_code():
+    """mixture=K: the noise has K + latent_dim coordinates; the argmax of the first K picks one of K
+    equally likely components, and G sees that one-hot code beside mixture_std x the rest."""
+    g = ganzoo.create("mlp", sample_shape=[2], latent_dim=2, g_hidden=[16], mixture=8, mixture_std=0.1).generator
+    assert g.latent_dim == 10 and g.net[0].in_features == 10
+    z = torch.randn(8000, 10, generator=torch.Generator().manual_seed(0))
+    counts = torch.bincount(g.component(z), minlength=8)
+    assert counts.min() > 850 and counts.max() < 1150                  # uniform over 8: 1000 each
+    with torch.no_grad():
+        x = g(z)
+        by_hand = g.net(torch.cat([torch.nn.functional.one_hot(z[:, :8].argmax(1), 8).float(), 0.1 * z[:, 8:]], 1))
+    assert torch.allclose(x, by_hand)
+    # the first K coordinates matter only through their argmax
+    z2 = z.clone()
+    z2[:, :8] = z2[:, :8] * 3 + 1
+    with torch.no_grad():
+        assert torch.allclose(g(z2), x)
+    # a small mixture_std keeps each component compact: spread inside a component << spread between components
+    c = g.component(z)
+    within = torch.stack([x[c == i].std(0).norm() for i in range(8)]).mean()
+    between = torch.stack([x[c == i].mean(0) for i in range(8)]).std(0).norm()
+    assert within < 0.25 * between
+
+
+def test_mixture_config_round_trips_and_bad_values_are_rejected(tmp_path):
+    m = ganzoo.create("mlp", sample_shape=[2], latent_dim=2, g_hidden=[8], d_hidden=[8], mixture=4, mixture_std=0.2)
+    m.save(tmp_path / "m")
+    back = ganzoo.load(tmp_path / "m")
+    assert back.config["mixture"] == 4 and back.latent_dim == 6
+    assert torch.equal(back.sample(16, seed=3), m.sample(16, seed=3))
+    for bad in ({"mixture": 1}, {"mixture": -2}, {"mixture": 2.5}, {"mixture_std": 0}):
+        with pytest.raises(ValueError, match="mixture"):         # ConfigError is a ValueError
+            ganzoo.create("mlp", sample_shape=[2], g_hidden=[8], d_hidden=[8], **bad)

@@ -317,7 +317,7 @@ def test_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="bad magic"):
         train("dcgan", data=f"mnist:{bad}", out=tmp_path / "b", steps=1)
     odd = TensorData(torch.rand(16, 1, 11, 11), name="odd")
-    with pytest.raises(ConfigError, match=r"cannot take samples of shape \[1, 11, 11\].*image size 11"):
+    with pytest.raises(ConfigError, match=r"cannot be built with this config for samples of shape \[1, 11, 11\].*image size 11"):
         train("dcgan", data=odd, out=tmp_path / "c", steps=1, batch_size=8)
     with pytest.raises(ConfigError, match="does not match the data"):
         train("mlp", data="digits", out=tmp_path / "d", steps=1, sample_shape=[1, 28, 28])

@@ -23,5 +23,7 @@ def register_variants(register):
             "g_norm": False,         # BatchNorm in G
             "d_norm": "none",        # accepted for objectives' hints; mlp D has no norm layers
             "pack": 1,               # PacGAN: D judges `pack` samples at once
+            "mixture": 0,            # K >= 2: a Gaussian-mixture latent with K components (noise size K + latent_dim)
+            "mixture_std": 0.1,      # the components' std (in the latent_dim continuous coordinates)
         },
     ))

@@ -10,22 +10,46 @@ from ganzoo.layers import activation, mlp, one_hot
 
 
 class MLPGenerator(Generator):
-    def __init__(self, sample_shape, latent_dim, hidden, num_classes=0, output="auto", norm=False):
+    """An MLP from z to a sample. With ``mixture`` = K > 0 the latent is a Gaussian mixture with K
+    equally likely components (DeLiGAN, Gurumurthy et al. 2017; GM-GAN, Ben-Yosef & Weinshall 2018):
+    the noise z ~ N(0, I) has K + ``latent_dim`` coordinates; the component is the argmax of the first
+    K (uniform over K), and the network sees its one-hot code -- the first layer's weights are the
+    learned component means -- beside ``mixture_std`` times the remaining coordinates. A continuous G
+    maps a connected latent onto a connected set, so data in separate clusters forces samples onto
+    bridges between them (Khayatkhoei et al. 2018); the gaps between mixture components give G
+    somewhere to put those jumps where no latent mass lies."""
+
+    def __init__(self, sample_shape, latent_dim, hidden, num_classes=0, output="auto", norm=False,
+                 mixture=0, mixture_std=0.1):
         if output == "auto":
             output = "tanh" if len(sample_shape) == 3 else "linear"
         if output not in ("tanh", "linear", "sigmoid"):
             raise ValueError(f"mlp: output must be auto, tanh, sigmoid or linear, not {output!r}")
         rng = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "linear": None}[output]
-        super().__init__(latent_dim, sample_shape, num_classes, output_range=rng)
+        if isinstance(mixture, bool) or not isinstance(mixture, int) or mixture < 0 or mixture == 1:
+            raise ValueError(f"mlp: mixture must be 0 (a Gaussian latent) or a number of components >= 2, not {mixture!r}")
+        if isinstance(mixture_std, bool) or not isinstance(mixture_std, (int, float)) or not mixture_std > 0:
+            raise ValueError(f"mlp: mixture_std must be a positive number, not {mixture_std!r}")
+        self.mixture, self.mixture_std = int(mixture), float(mixture_std)
+        super().__init__(self.mixture + latent_dim, sample_shape, num_classes, output_range=rng)
         out = math.prod(self.sample_shape)
-        self.net = mlp([latent_dim + num_classes, *hidden, out], act="relu", norm=norm)
+        self.net = mlp([self.latent_dim + num_classes, *hidden, out], act="relu", norm=norm)
         self.out_act = activation("tanh") if output == "tanh" else (nn.Sigmoid() if output == "sigmoid" else nn.Identity())
 
     def forward(self, z, y=None):
         y = self._check_labels(y, z.shape[0])
+        if self.mixture:
+            k = self.mixture
+            z = torch.cat([one_hot(z[:, :k].argmax(1), k, z.dtype), self.mixture_std * z[:, k:]], 1)
         if y is not None:
             z = torch.cat([z, one_hot(y.to(z.device), self.num_classes, z.dtype)], 1)
         return self.out_act(self.net(z)).view(z.shape[0], *self.sample_shape)
+
+    def component(self, z):
+        """The mixture component (N,) that each latent code in ``z`` selects."""
+        if not self.mixture:
+            raise ValueError("mlp: this generator has a Gaussian latent, not a mixture (config mixture=0)")
+        return z[:, :self.mixture].argmax(1)
 
 
 class MLPDiscriminator(Discriminator):
@@ -52,8 +76,10 @@ class MLPDiscriminator(Discriminator):
         return scores.repeat_interleave(self.pack)
 
 
-def build(sample_shape, latent_dim, g_hidden, d_hidden, num_classes, output, g_norm, d_norm, pack):
+def build(sample_shape, latent_dim, g_hidden, d_hidden, num_classes, output, g_norm, d_norm, pack, mixture=0,
+          mixture_std=0.1):
     return {
-        "generator": MLPGenerator(sample_shape, latent_dim, g_hidden, num_classes, output, g_norm),
+        "generator": MLPGenerator(sample_shape, latent_dim, g_hidden, num_classes, output, g_norm, mixture,
+                                  mixture_std),
         "discriminator": MLPDiscriminator(sample_shape, d_hidden, num_classes, pack),
     }
