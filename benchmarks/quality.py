@@ -45,7 +45,8 @@ PRESETS = {
     "best": dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
                  lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=0),
     # best with a Gaussian-mixture latent of 128 components (std 0.1): the gaps between components give G
-    # somewhere to jump between modes without bridge samples (section quality-mixture)
+    # somewhere to jump between modes without bridge samples (section quality-mixture: grid25 96.0 +- 1.7% high
+    # quality over 5 seeds, 2 of 5 meet the goal)
     "mixture": dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
                     lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=128),
     # CI: seconds
