@@ -32,6 +32,27 @@ def test_dcgan_rejects_unsupported_sizes():
         ganzoo.create("dcgan", sample_shape=[1, 30, 30])
 
 
+def test_dcgan_pack_stacks_groups_along_the_channels():
+    """pack=2 (PacGAN): D's first conv sees two images' channels; each pair shares one score, and
+    reordering inside a pair changes that pair's score only (eval mode: BatchNorm mixes a batch)."""
+    d = ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=8, d_width=8, latent_dim=10, pack=2).discriminator
+    assert d.trunk.net[0].in_channels == 2
+    d.eval()
+    x = torch.randn(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        s = d(x)
+        swapped = x[[0, 1, 3, 2, 4, 5]]
+        t = d(swapped)
+    assert s.shape == (6,) and torch.equal(s[0::2], s[1::2])
+    assert not torch.allclose(t[2], s[2]) and torch.equal(t[[0, 1, 4, 5]], s[[0, 1, 4, 5]])
+    with pytest.raises(ValueError, match="multiple of pack=2"):
+        d(torch.randn(5, 1, 8, 8))
+    with pytest.raises(ValueError, match="pack > 1 does not combine with a class-conditional D"):
+        ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=8, d_width=8, num_classes=10, pack=2)
+    with pytest.raises(ValueError, match="pack must be a whole number"):
+        ganzoo.create("dcgan", sample_shape=[1, 8, 8], pack=0)
+
+
 @pytest.mark.parametrize("variant,kwargs", [
     ("mlp", {"sample_shape": [2]}),
     ("mlp", {"sample_shape": [1, 8, 8]}),

@@ -30,28 +30,40 @@ class DCGANGenerator(Generator):
 
 class DCGANDiscriminator(Discriminator):
     """Conv trunk, then a base x base conv to one score; conditional D adds a projection term
-    <embed(y), features> (Miyato & Koyama 2018)."""
+    <embed(y), features> (Miyato & Koyama 2018). With ``pack`` > 1 (PacGAN, Lin et al. 2018)
+    consecutive groups of ``pack`` images are stacked along the channels and judged jointly; the
+    group's score is given to each of its members."""
 
-    def __init__(self, sample_shape, width=64, num_classes=0, norm="batch"):
+    def __init__(self, sample_shape, width=64, num_classes=0, norm="batch", pack=1):
         super().__init__(sample_shape, num_classes)
         channels, size = _square(self.sample_shape)
-        self.trunk = DownConv(channels, size, width, norm)
+        if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+            raise ValueError(f"dcgan: pack must be a whole number >= 1, not {pack!r}")
+        if pack > 1 and num_classes:
+            raise ValueError("dcgan: pack > 1 does not combine with a class-conditional D; use pack=1 with --conditional")
+        self.pack = pack
+        self.trunk = DownConv(channels * pack, size, width, norm)
         c, b = self.trunk.out_channels, self.trunk.base
         self.head = nn.Conv2d(c, 1, b, 1, 0, bias=False)
         self.embed = nn.Embedding(num_classes, c * b * b) if num_classes else None
         dcgan_init(self)
 
     def forward(self, x, y=None):
-        y = self._check_labels(y, x.shape[0])
+        n = x.shape[0]
+        y = self._check_labels(y, n)
+        if self.pack > 1:
+            if n % self.pack:
+                raise ValueError(f"dcgan: batch size {n} must be a multiple of pack={self.pack}")
+            x = x.reshape(n // self.pack, -1, *x.shape[2:])
         h = self.trunk(x)
         out = self.head(h).flatten()
         if y is not None:
             out = out + (self.embed(y.to(h.device)) * h.flatten(1)).sum(1)
-        return out
+        return out.repeat_interleave(self.pack) if self.pack > 1 else out
 
 
-def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm):
+def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm, pack=1):
     return {
         "generator": DCGANGenerator(sample_shape, latent_dim, g_width, num_classes),
-        "discriminator": DCGANDiscriminator(sample_shape, d_width, num_classes, d_norm),
+        "discriminator": DCGANDiscriminator(sample_shape, d_width, num_classes, d_norm, pack),
     }

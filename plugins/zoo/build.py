@@ -82,18 +82,19 @@ RECIPES.update({
     "mnist-mlp-nonsat": {
         "variant": "mlp", "objective": "non-saturating", "data": MNIST,
         "train": "--steps 20000 -b 64 --lr-schedule linear --ema 0.999 --set latent_dim=64 --set g_hidden=[256,512] "
-                 "--set d_hidden=[512,256] --set pack=2",
-        "summary": "PacGAN2 MLP GAN on MNIST (the 10,000-image test split)",
+                 "--set d_hidden=[512,256] --set pack=4",
+        "summary": "PacGAN4 MLP GAN on MNIST (the 10,000-image test split)",
     },
     "mnist-dcgan-nonsat": {
         "variant": "dcgan", "objective": "non-saturating", "data": MNIST,
         "train": "--steps 16000 -b 64 --lr-schedule linear --ema 0.999 --set g_width=32 --set d_width=32 "
-                 "--set latent_dim=64",
-        "summary": "DCGAN on MNIST (the 10,000-image test split)",
+                 "--set latent_dim=64 --set pack=8",
+        "summary": "PacGAN8 DCGAN on MNIST (the 10,000-image test split)",
     },
     "mnist-cdcgan-nonsat": {
         "variant": "dcgan", "objective": "non-saturating", "data": MNIST,
-        "train": "--steps 4000 -b 64 --ema 0.999 --conditional --set g_width=32 --set d_width=32 --set latent_dim=64",
+        "train": "--steps 32000 -b 64 --lr-schedule linear --ema 0.999 --conditional --set g_width=32 --set d_width=32 "
+                 "--set latent_dim=64",
         "summary": "Class-conditional DCGAN on MNIST: ganzoo sample NAME --label 7",
     },
     "mnist-vae-2d": {
