@@ -22,6 +22,8 @@ def test_pacgan_discriminator_judges_groups_jointly():
     with pytest.raises(ValueError, match="multiple of pack=2"):
         d(torch.randn(5, 2))
     assert d.net[0].in_features == 4                          # one input row holds the whole pair
+    with pytest.raises(ValueError, match="pack must be a whole number >= 1, not 0"):
+        ganzoo.create("mlp", sample_shape=[2], pack=0)       # would divide by zero in forward
 
 
 

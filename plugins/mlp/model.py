@@ -58,7 +58,9 @@ class MLPDiscriminator(Discriminator):
 
     def __init__(self, sample_shape, hidden, num_classes=0, pack=1):
         super().__init__(sample_shape, num_classes)
-        self.pack = int(pack)
+        if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+            raise ValueError(f"mlp: pack must be a whole number >= 1, not {pack!r}")
+        self.pack = pack
         d = math.prod(self.sample_shape)
         self.net = mlp([(d + num_classes) * self.pack, *hidden, 1], act="leaky_relu")
 
