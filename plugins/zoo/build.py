@@ -93,7 +93,7 @@ RECIPES.update({
     },
     "mnist-cdcgan-nonsat": {
         "variant": "dcgan", "objective": "non-saturating", "data": MNIST,
-        "train": "--steps 32000 -b 64 --lr-schedule linear --ema 0.999 --conditional --set g_width=32 --set d_width=32 "
+        "train": "--steps 64000 -b 64 --lr-schedule linear --ema 0.999 --conditional --set g_width=32 --set d_width=32 "
                  "--set latent_dim=64",
         "summary": "Class-conditional DCGAN on MNIST: ganzoo sample NAME --label 7",
     },
