@@ -107,3 +107,27 @@ def dcgan_init(module: nn.Module) -> None:
 
 def one_hot(y: torch.Tensor, num_classes: int, dtype) -> torch.Tensor:
     return torch.nn.functional.one_hot(y, num_classes).to(dtype)
+
+
+# -- PacGAN (Lin et al. 2018): D judges consecutive groups of `pack` samples jointly ----------------
+def check_pack(pack, who: str) -> int:
+    """``pack`` if it is a whole number >= 1, else a ValueError naming ``who`` (the variant)."""
+    if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+        raise ValueError(f"{who}: pack must be a whole number >= 1, not {pack!r}")
+    return pack
+
+
+def pack_groups(x: torch.Tensor, pack: int, who: str) -> torch.Tensor:
+    """(N, F, ...) -> (N / pack, pack * F, ...): each group of ``pack`` consecutive samples joined
+    along the first feature axis (vector features or image channels)."""
+    n = x.shape[0]
+    if pack == 1:
+        return x
+    if n % pack:
+        raise ValueError(f"{who}: batch size {n} must be a multiple of pack={pack}")
+    return x.reshape(n // pack, pack * x.shape[1], *x.shape[2:])
+
+
+def unpack_scores(scores: torch.Tensor, pack: int) -> torch.Tensor:
+    """One score per group -> the group's score for each of its ``pack`` members."""
+    return scores if pack == 1 else scores.repeat_interleave(pack)

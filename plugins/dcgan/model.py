@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.layers import DownConv, UpConv, dcgan_init, one_hot
+from ganzoo.layers import DownConv, UpConv, check_pack, dcgan_init, one_hot, pack_groups, unpack_scores
 
 
 def _square(sample_shape):
@@ -37,11 +37,9 @@ class DCGANDiscriminator(Discriminator):
     def __init__(self, sample_shape, width=64, num_classes=0, norm="batch", pack=1):
         super().__init__(sample_shape, num_classes)
         channels, size = _square(self.sample_shape)
-        if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
-            raise ValueError(f"dcgan: pack must be a whole number >= 1, not {pack!r}")
+        self.pack = check_pack(pack, "dcgan")
         if pack > 1 and num_classes:
             raise ValueError("dcgan: pack > 1 does not combine with a class-conditional D; use pack=1 with --conditional")
-        self.pack = pack
         self.trunk = DownConv(channels * pack, size, width, norm)
         c, b = self.trunk.out_channels, self.trunk.base
         self.head = nn.Conv2d(c, 1, b, 1, 0, bias=False)
@@ -49,17 +47,12 @@ class DCGANDiscriminator(Discriminator):
         dcgan_init(self)
 
     def forward(self, x, y=None):
-        n = x.shape[0]
-        y = self._check_labels(y, n)
-        if self.pack > 1:
-            if n % self.pack:
-                raise ValueError(f"dcgan: batch size {n} must be a multiple of pack={self.pack}")
-            x = x.reshape(n // self.pack, -1, *x.shape[2:])
-        h = self.trunk(x)
+        y = self._check_labels(y, x.shape[0])
+        h = self.trunk(pack_groups(x, self.pack, "dcgan"))
         out = self.head(h).flatten()
         if y is not None:
             out = out + (self.embed(y.to(h.device)) * h.flatten(1)).sum(1)
-        return out.repeat_interleave(self.pack) if self.pack > 1 else out
+        return unpack_scores(out, self.pack)
 
 
 def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm, pack=1):

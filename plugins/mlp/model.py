@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.layers import activation, mlp, one_hot
+from ganzoo.layers import activation, check_pack, mlp, one_hot, pack_groups, unpack_scores
 
 
 class MLPGenerator(Generator):
@@ -58,9 +58,7 @@ class MLPDiscriminator(Discriminator):
 
     def __init__(self, sample_shape, hidden, num_classes=0, pack=1):
         super().__init__(sample_shape, num_classes)
-        if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
-            raise ValueError(f"mlp: pack must be a whole number >= 1, not {pack!r}")
-        self.pack = pack
+        self.pack = check_pack(pack, "mlp")
         d = math.prod(self.sample_shape)
         self.net = mlp([(d + num_classes) * self.pack, *hidden, 1], act="leaky_relu")
 
@@ -70,12 +68,7 @@ class MLPDiscriminator(Discriminator):
         h = x.reshape(n, -1)
         if y is not None:
             h = torch.cat([h, one_hot(y.to(h.device), self.num_classes, h.dtype)], 1)
-        if self.pack == 1:
-            return self.net(h).squeeze(1)
-        if n % self.pack:
-            raise ValueError(f"mlp: batch size {n} must be a multiple of pack={self.pack}")
-        scores = self.net(h.reshape(n // self.pack, -1)).squeeze(1)
-        return scores.repeat_interleave(self.pack)
+        return unpack_scores(self.net(pack_groups(h, self.pack, "mlp")).squeeze(1), self.pack)
 
 
 def build(sample_shape, latent_dim, g_hidden, d_hidden, num_classes, output, g_norm, d_norm, pack, mixture=0,
