@@ -44,11 +44,12 @@ PRESETS = {
     # latent (the data's own dimension), 40k steps, linear LR decay; its numbers are in the quality-best section
     "best": dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
                  lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=0),
-    # best with a Gaussian-mixture latent of 128 components (std 0.1): the gaps between components give G
-    # somewhere to jump between modes without bridge samples (section quality-mixture: grid25 96.0 +- 1.7% high
-    # quality over 5 seeds, 2 of 5 meet the goal)
+    # best with a Gaussian-mixture latent of 512 components (std 0.1): the gaps between components give G
+    # somewhere to jump between modes without bridge samples; its numbers are in the quality-mixture section.
+    # With 128 components (--set mixture=128) grid25 gave 96.0 +- 1.7% high quality over 5 seeds: a few whole
+    # components sat just outside 3 std of their mode, and with more, smaller components that costs less.
     "mixture": dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
-                    lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=128),
+                    lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=512),
     # CI: seconds
     "smoke": dict(steps=50, batch_size=64, g_hidden=[32, 32], d_hidden=[32, 32], latent_dim=4,
                   lr=None, lr_schedule="constant", pack=1, ema=None, d_steps=None, mixture=0),
