@@ -48,11 +48,12 @@ for _ds in ("ring8", "grid25"):
 # data's own dimension) and 40k steps with linear LR decay: `benchmarks/quality.py --preset best`, which
 # reports five seeds. The zoo ships seed 0 for ring8 (all five meet the goal) and, for grid25, the best of
 # the five (see its note). (Latent 8 and G [128, 128] instead: ring8 reverse KL 0.15, 20/25 grid modes.)
+PACGAN2 = ("--steps 40000 -b 512 --lr-schedule linear --set g_hidden=[256,256,256] --set d_hidden=[256,256,256] "
+           "--set latent_dim=2 --set pack=2")
 for _ds, _seed in (("ring8", 0), ("grid25", 1)):
     RECIPES[f"{_ds}-mlp-pacgan2"] = {
         "variant": "mlp", "objective": "non-saturating", "data": _ds, "seed": _seed,
-        "train": "--steps 40000 -b 512 --lr-schedule linear --set g_hidden=[256,256,256] "
-                 "--set d_hidden=[256,256,256] --set latent_dim=2 --set pack=2",
+        "train": PACGAN2,
         "summary": f"PacGAN2 MLP on {_ds}: D sees pairs of samples (non-saturating, 2-D latent, 40k steps"
                    + (", best of 5 seeds)" if _seed else ")"),
         "note": "Training seed 1 is the best of the five seeds of `python benchmarks/quality.py --preset best` "
@@ -64,8 +65,7 @@ for _ds, _seed in (("ring8", 0), ("grid25", 1)):
 # picked: the preset's five seeds are in BENCHMARKS.md (quality-mixture).
 RECIPES["grid25-mlp-mixture"] = {
     "variant": "mlp", "objective": "non-saturating", "data": "grid25", "seed": 0,
-    "train": "--steps 40000 -b 512 --lr-schedule linear --set g_hidden=[256,256,256] "
-             "--set d_hidden=[256,256,256] --set latent_dim=2 --set pack=2 --set mixture=512",
+    "train": f"{PACGAN2} --set mixture=512",
     "summary": "PacGAN2 MLP on grid25 with a 512-component Gaussian-mixture latent (non-saturating, 40k steps)",
     "note": "Training seed 0, not picked: `python benchmarks/quality.py --preset mixture` trains this recipe "
             "with seeds 0-4 (BENCHMARKS.md, section quality-mixture).",
