@@ -11,7 +11,7 @@ Each run trains the ``mlp`` variant through :func:`ganzoo.train` and scores it w
 ``quality`` section of BENCHMARKS.md (the ``baseline`` and ``smoke`` presets) or the
 ``quality-PRESET`` section (any other preset, e.g. ``quality-best``). A *preset* names a whole
 training configuration (steps, batch, widths, latent size, learning rate, schedule, PacGAN packing,
-Gaussian-mixture latent);
+Gaussian-mixture latent, self-conditioning on k-means clusters);
 ``--set KEY=VALUE`` overrides one key.
 """
 
@@ -39,20 +39,25 @@ GOAL = {"hq": 0.97, "rkl": 0.02}
 PRESETS = {
     # the objectives' own defaults on a mid-sized MLP: shows where each objective stands
     "baseline": dict(steps=5000, batch_size=256, g_hidden=[128, 128], d_hidden=[128, 128], latent_dim=16,
-                     lr=None, lr_schedule="constant", pack=1, ema=None, d_steps=None, mixture=0),
-    # the best configuration found so far (zoo: *-mlp-pacgan2): PacGAN2, three hidden layers in G and D, a 2-D
-    # latent (the data's own dimension), 40k steps, linear LR decay; its numbers are in the quality-best section
+                     lr=None, lr_schedule="constant", pack=1, ema=None, d_steps=None, mixture=0, clusters=0),
+    # the best plain (unconditioned) configuration (zoo: *-mlp-pacgan2): PacGAN2, three hidden layers in G and D, a
+    # 2-D latent (the data's own dimension), 40k steps, linear LR decay; its numbers are in the quality-best section
     "best": dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
-                 lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=0),
+                 lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=0, clusters=0),
     # best with a Gaussian-mixture latent of 512 components (std 0.1): the gaps between components give G
     # somewhere to jump between modes without bridge samples; its numbers are in the quality-mixture section.
     # With 128 components (--set mixture=128) grid25 gave 96.0 +- 1.7% high quality over 5 seeds: a few whole
     # components sat just outside 3 std of their mode, and with more, smaller components that costs less.
     "mixture": dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
-                    lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=512),
+                    lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=512, clusters=0),
+    # best made self-conditioned (Liu et al. 2020): G and D take the k-means cluster (of 50) of each training
+    # point as a label, and the model draws its cluster from the clusters' shares when sampled; one
+    # configuration for both datasets (50 clusters is neither's number of modes); half best's steps.
+    "selfcond": dict(steps=20000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
+                     lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=0, clusters=50),
     # CI: seconds
     "smoke": dict(steps=50, batch_size=64, g_hidden=[32, 32], d_hidden=[32, 32], latent_dim=4,
-                  lr=None, lr_schedule="constant", pack=1, ema=None, d_steps=None, mixture=0),
+                  lr=None, lr_schedule="constant", pack=1, ema=None, d_steps=None, mixture=0, clusters=0),
 }
 
 # (modes, % high quality, reverse KL); None = not reported
@@ -82,13 +87,14 @@ def run_one(job: dict) -> dict:
         config["pack"] = p["pack"]
     if p.get("mixture"):
         config["mixture"] = p["mixture"]
+    clusters = {"conditional": True, "data_options": {"clusters": p["clusters"]}} if p.get("clusters") else {}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ganzoo-quality-") as d:
         model = ganzoo.train("mlp", job["objective"], data=job["dataset"], out=Path(d) / "run", steps=p["steps"],
                              batch_size=p["batch_size"], lr=p.get("lr"), lr_schedule=p.get("lr_schedule"),
                              d_steps=p.get("d_steps"), ema=p.get("ema"), seed=job["seed"], device="cpu",
                              progress=False, log_every=max(1, min(500, p["steps"])), sample_every=p["steps"],
-                             checkpoint_every=p["steps"], config=config)
+                             checkpoint_every=p["steps"], config=config, **clusters)
         m = evaluate(model, job["dataset"], seed=job["seed"])["metrics"]["modes"]
     return dict(job, preset=None, modes=m["modes"], modes_total=m["modes_total"], hq=m["hq_fraction"],
                 rkl=m["reverse_kl"], spread=m["spread"], seconds=time.perf_counter() - t0)

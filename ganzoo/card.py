@@ -66,6 +66,9 @@ def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Option
         + (f" on **{dataset}**" if dataset else "") + ", published with [ganzoo](https://github.com/ganzoo/ganzoo).",
         "",
         f"- latent size: {config.get('latent_dim', '?')}, sample shape: {shape}",
+        *([f"- self-conditioned: G and D take one of {len(config['label_prior'])} k-means clusters of the "
+           "training images (no class labels used); the model draws its cluster from their shares unless "
+           "given a label"] if config.get("label_prior") else []),
         f"- components: {', '.join(f'`{c}.safetensors`' for c in components) or '(none)'}",
         f"- ganzoo version: {config.get('ganzoo_version', '?')} (config format {config.get('format', '?')})",
         "",

@@ -71,7 +71,7 @@ MODEL_KEYS = {
     "format": str, "ganzoo_version": str, "variant": str, "objective": str, "objective_config": dict,
     "config": dict, "dataset": (str, type(None)), "latent_dim": int, "sample_shape": list,
     "num_classes": int, "output_range": (list, type(None)), "components": dict, "training": dict,
-    "metrics": dict, "labels": (list, type(None)),
+    "metrics": dict, "labels": (list, type(None)), "label_prior": (list, type(None)),
 }
 REQUIRED_KEYS = ("format", "variant", "objective", "config")
 
@@ -88,6 +88,11 @@ def validate_model_config(cfg, where: str = "config.json") -> dict:
             raise ConfigError(f"{where}: unknown key {key!r}")
         if not isinstance(value, MODEL_KEYS[key]) or isinstance(value, bool):
             raise ConfigError(f"{where}: {key} has the wrong type ({type(value).__name__})")
+    prior = cfg.get("label_prior")
+    if prior is not None:
+        ok = all(isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 1 for p in prior)
+        if not ok or len(prior) != cfg.get("num_classes") or abs(sum(prior) - 1) > 1e-6:
+            raise ConfigError(f"{where}: label_prior must be num_classes shares in [0, 1] that sum to 1")
     if cfg["format"] != FORMAT:
         raise ConfigError(f"{where}: format {cfg['format']!r} is not {FORMAT!r}; upgrade ganzoo")
     for comp, info in cfg.get("components", {}).items():

@@ -22,7 +22,7 @@ from .registry import resolve
 
 COMPONENTS = ("generator", "discriminator", "encoder")
 COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder}
-META_KEYS = ("dataset", "labels", "training", "metrics")
+META_KEYS = ("dataset", "labels", "label_prior", "training", "metrics")
 
 
 class Model(nn.Module):
@@ -82,7 +82,24 @@ class Model(nn.Module):
     def forward(self, z, y=None):
         return self.generator(z, y)
 
+    @property
+    def label_prior(self) -> Optional[torch.Tensor]:
+        """For a self-conditioned model (trained on k-means cluster labels, ``--data-opt clusters=K``):
+        the clusters' shares, from which it draws its labels when sampled without any."""
+        prior = self.meta.get("label_prior")
+        return torch.tensor(prior, dtype=torch.float64) if prior else None
+
+    def draw_labels(self, n: int, seed: Optional[int] = None) -> Optional[torch.Tensor]:
+        """``n`` labels from :attr:`label_prior` (None for a model without one); same seed, same labels."""
+        prior = self.label_prior
+        if prior is None:
+            return None
+        gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
+        return torch.multinomial(prior, n, replacement=True, generator=gen)
+
     def sample(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
+        if y is None and self.num_classes:
+            y = self.draw_labels(n, None if seed is None else seed + 1)
         return self.generator.sample(n, seed=seed, y=y)
 
     def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
@@ -163,7 +180,8 @@ def objective(name: str, **config):
 
 
 def create(variant: str, objective: Optional[str] = None, *, objective_config: Optional[dict] = None,
-           dataset: Optional[str] = None, labels=None, training=None, metrics=None, **config) -> Model:
+           dataset: Optional[str] = None, labels=None, label_prior=None, training=None, metrics=None,
+           **config) -> Model:
     """Build a fresh model of ``variant`` trained with ``objective`` (default: the variant's).
 
     ``config`` keys are the variant's (see ``ganzoo info --variant NAME``); unknown keys, wrong
@@ -189,7 +207,7 @@ def create(variant: str, objective: Optional[str] = None, *, objective_config: O
         if name not in comps:
             raise PluginError(f"variant {variant!r} ({spec.kind}) built no {name}")
     return Model(variant=variant, objective=objective, config=cfg, components=comps, objective_config=ocfg,
-                 dataset=dataset, labels=labels, training=training, metrics=metrics)
+                 dataset=dataset, labels=labels, label_prior=label_prior, training=training, metrics=metrics)
 
 
 def read_config(folder) -> dict:

@@ -18,7 +18,10 @@ pass ``reuse_fake=False`` (``--fresh-noise``) for that. With ``K > 1`` fresh noi
 
 **Conditional models** (``conditional=True``): the discriminator steps generate fakes for the real
 batch's labels (the objective protocol passes one label vector to D); the generator step draws its
-labels uniformly (or reuses the D step's with ``reuse_fake``).
+labels uniformly (or reuses the D step's with ``reuse_fake``). With ``data_options={"clusters": K}``
+the labels are the k-means clusters of the data (a self-conditioned GAN, :mod:`ganzoo.data.clusters`):
+the generator step draws them from the clusters' shares, and the model keeps those shares
+(``label_prior``) to draw its own clusters when it is sampled without labels.
 
 **Output folder**: ``config.json`` + ``<component>.safetensors`` (a model folder that
 :func:`ganzoo.load` and ``ganzoo sample`` accept; with EMA the generator saved is the EMA one),
@@ -326,6 +329,9 @@ class Trainer:
             raise ConfigError(f"--data {a['data']}: the dataset is empty")
         if a["conditional"] and (data.y is None or data.num_classes < 1):
             raise ConfigError(f"--conditional: dataset {a['data']!r} has no class labels")
+        if data.label_source == "clusters" and not a["conditional"]:
+            raise ConfigError("--data-opt clusters=K labels the data by k-means clusters for a self-conditioned "
+                              "GAN; add --conditional to train on them")
         return data
 
     def _build(self):
@@ -348,6 +354,10 @@ class Trainer:
             cfg["num_classes"] = data.num_classes
         torch.manual_seed(a["seed"])
         meta = dict(dataset=a["data"], labels=data.labels if a["conditional"] else None)
+        if a["conditional"] and data.label_source == "clusters":
+            from .data.clusters import label_prior
+
+            meta["label_prior"] = label_prior(data)
         try:
             model = create(self.vspec.name, a["objective"], objective_config=a["objective_config"], **meta, **cfg)
         except GanzooError:
@@ -419,6 +429,8 @@ class Trainer:
             self.model.to(dev)
         self.X = x.to(dev).contiguous(memory_format=self.memory_format)
         self.Y = self.data.y.to(dev) if (self.data.y is not None and self.num_classes) else None
+        prior = self.model.label_prior if self.num_classes else None
+        self.label_prior = prior.float().to(dev) if prior is not None else None
         self.data_gen = torch.Generator().manual_seed(a["seed"])
         self.perm, self.shard, self.pos, self.epoch = None, None, 0, 0
 
@@ -511,7 +523,10 @@ class Trainer:
             obj.after_discriminator_step(self.D)
         if not self.args["reuse_fake"]:
             z = torch.randn(M, self.latent_dim, device=dev)
-            y = torch.randint(self.num_classes, (M,), device=dev) if self.num_classes else None
+            if self.label_prior is not None:
+                y = torch.multinomial(self.label_prior, M, replacement=True)
+            else:
+                y = torch.randint(self.num_classes, (M,), device=dev) if self.num_classes else None
             with self._amp():
                 fake = G(z, y)
         for p in self.d_params:  # D's weight gradients are not needed in the G step
@@ -729,7 +744,13 @@ class Trainer:
             if isinstance(self.data, Mixture):
                 z = torch.randn(MIXTURE_EVAL_SAMPLES, self.latent_dim,
                                 generator=torch.Generator().manual_seed(self.args["seed"] + 1)).to(self.device)
-                pts = G(z).float().cpu()
+                ym = None
+                if self.num_classes:  # clusters drawn from their shares, or balanced class labels
+                    ym = self.model.draw_labels(MIXTURE_EVAL_SAMPLES, self.args["seed"] + 2)
+                    if ym is None:
+                        ym = torch.arange(MIXTURE_EVAL_SAMPLES) % self.num_classes
+                    ym = ym.to(self.device)
+                pts = G(z, ym).float().cpu()
                 rec = {"step": self.step, "event": "eval", **mixture_stats(pts, self.data.centres, self.data.std)}
                 self._log(rec)
                 img = images.scatter(pts[:1000], self.data.centres, title=f"step {self.step}")
@@ -875,7 +896,8 @@ class Trainer:
             metrics = dict(metrics or {}, **{k: v for k, v in last.items() if k not in ("step", "event")})
         out = Model(variant=m.variant, objective=m.objective, config=m.config, components=comps,
                     objective_config=m.objective_config, dataset=m.meta.get("dataset"),
-                    labels=m.meta.get("labels"), training=training, metrics=metrics)
+                    labels=m.meta.get("labels"), label_prior=m.meta.get("label_prior"), training=training,
+                    metrics=metrics)
         return out
 
 

@@ -38,11 +38,12 @@ def test_benchmarks_smoke_write_both_sections(tmp_path):
     assert "ganzoo mlp / non-saturating" in quality and "PacGAN2 (published)" in quality
 
     # re-running one script replaces only its own section
-    _run("quality.py", out, "--set", "steps=5", "--set", "mixture=4", "--objectives", "hinge")
+    _run("quality.py", out, "--set", "steps=5", "--set", "mixture=4", "--set", "clusters=4", "--objectives", "hinge")
     again = out.read_text(encoding="utf-8")
     assert again.count("<!-- quality:begin -->") == 1
     assert again.split("<!-- speed:begin -->")[1].split("<!-- speed:end -->")[0] == speed
     assert '"steps": 5' in again and '"mixture": 4' in again and "ganzoo mlp / hinge" in again
+    assert '"clusters": 4' in again                 # self-conditioned on 4 k-means clusters
 
 
 def test_mnist_peer_smoke_scores_the_peer_and_the_zoo(tmp_path, mnist_dir):

@@ -130,6 +130,9 @@ RESUME_CASES = {
     # conv + BatchNorm, class-conditional, fake batch reused in the G step
     "dcgan-conditional": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
                               conditional=True, g_width=8, d_width=8, latent_dim=8),
+    # self-conditioned on k-means clusters (recomputed on resume), G-step clusters drawn from their shares
+    "mlp-selfcond-fresh-noise": dict(variant="mlp", data="ring8", data_options={"n": 500, "clusters": 8},
+                                     batch_size=64, conditional=True, reuse_fake=False, g_hidden=[32], d_hidden=[32]),
     # VAE: the reparameterisation noise must resume too
     "vae": dict(variant="vae", data="digits", batch_size=64, hidden=[32], latent_dim=4),
 }

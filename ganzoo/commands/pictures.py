@@ -117,6 +117,8 @@ def _label(m, label, n):
         if label is not None:
             raise ConfigError("this model is not class-conditional; drop --label")
         return None
+    if label is None and m.label_prior is not None:  # self-conditioned: one cluster drawn from their shares
+        label = int(m.draw_labels(1, 0)[0])
     if label is None or not 0 <= label < m.num_classes:
         raise ConfigError(f"this model is class-conditional; pass --label 0..{m.num_classes - 1}")
     return torch.full((n,), label, dtype=torch.long)

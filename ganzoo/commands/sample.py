@@ -13,7 +13,8 @@ import click
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="FILE.png (image grid, or scatter for 2-D data) or FILE.npy (float32 array).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same samples).")
-@click.option("--label", type=int, default=None, help="Class label for a class-conditional model.")
+@click.option("--label", type=int, default=None, help="Class label for a class-conditional model "
+              "(a cluster for a self-conditioned one, which draws them itself when --label is left out).")
 @click.option("--interpolate", is_flag=True, help="N latent walks (rows) between random points, --steps columns each.")
 @click.option("--steps", default=10, show_default=True, type=click.IntRange(2, 64), help="Points per walk.")
 def sample_cmd(model, n, output, seed, label, interpolate, steps):
@@ -26,7 +27,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     Examples:
       ganzoo sample ring8-mlp-nonsat -n 2500 -o ring.png
       ganzoo sample digits-dcgan-nonsat -n 64 -o digits.npy --seed 1
-      ganzoo sample mnist-dcgan-nonsat --interpolate -n 8 --steps 10 -o walks.png
+      ganzoo sample mnist-dcgan-selfcond --interpolate -n 8 --steps 10 -o walks.png
     """
     from ..errors import ConfigError
 
@@ -42,7 +43,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     m = load(model, components=["generator"])
     if label is not None and m.num_classes == 0:
         raise ConfigError(f"{model} is not class-conditional; drop --label")
-    if m.num_classes and label is None:
+    if m.num_classes and label is None and m.label_prior is None:
         raise ConfigError(f"{model} is class-conditional; pass --label 0..{m.num_classes - 1}")
     if label is not None and not 0 <= label < m.num_classes:
         raise ConfigError(f"--label must be in 0..{m.num_classes - 1}")
@@ -82,7 +83,11 @@ def _walks(m, n, steps, seed, label):
     t = torch.linspace(0, 1, steps)[None, :, None]
     z = (torch.sin((1 - t) * omega) * z0[:, None] + torch.sin(t * omega) * z1[:, None]) / torch.sin(omega)
     z = z.reshape(n * steps, -1)
-    y = None if label is None else torch.full((n * steps,), label, dtype=torch.long)
+    if label is not None:
+        y = torch.full((n * steps,), label, dtype=torch.long)
+    else:  # a self-conditioned model walks inside one cluster per row, drawn from its clusters' shares
+        y = m.draw_labels(n, seed + 2)
+        y = None if y is None else y.repeat_interleave(steps)
     with torch.no_grad():
         g.eval()
         return to_unit(g(z, y), g.output_range)

@@ -21,12 +21,16 @@ def register_datasets(register):
 
 
 def load_dataset(ref: str, **options):
-    """``load_dataset("mnist:../shared/data/mnist", split="test")`` -> :class:`TensorData`."""
+    """``load_dataset("mnist:../shared/data/mnist", split="test")`` -> :class:`TensorData`.
+
+    Options every dataset takes: ``subset="START:STOP"`` (a fixed slice) and ``clusters=K`` (labels
+    replaced by k-means clusters, after the subset; see :mod:`ganzoo.data.clusters`)."""
     from ganzoo.errors import ConfigError
     from ganzoo.plugins import get_registry
     from ganzoo.registry import resolve
 
     subset = options.pop("subset", None)
+    clusters = options.pop("clusters", None)
     name, sep, arg = str(ref).partition(":")
     spec = get_registry().dataset(name)
     if spec.needs_argument and not arg:
@@ -37,6 +41,10 @@ def load_dataset(ref: str, **options):
     data.name = ref
     if subset is not None:
         data = _subset(data, subset)
+    if clusters is not None:
+        from .clusters import with_cluster_labels
+
+        data = with_cluster_labels(data, clusters)
     return data
 
 

@@ -18,7 +18,10 @@ MAX_IDX_ITEMS = 10_000_000
 
 
 class TensorData:
-    """An in-memory dataset: ``x`` (N, *sample_shape), optional labels ``y`` (N,)."""
+    """An in-memory dataset: ``x`` (N, *sample_shape), optional labels ``y`` (N,): classes, or k-means
+    clusters where ``label_source`` is ``"clusters"`` (see :mod:`ganzoo.data.clusters`)."""
+
+    label_source = "classes"
 
     def __init__(self, x: torch.Tensor, y: Optional[torch.Tensor] = None, *, num_classes: int = 0,
                  labels: Optional[list] = None, name: str = ""):
@@ -47,8 +50,10 @@ class TensorData:
         return self.subset(perm[:k]), self.subset(perm[k:])
 
     def subset(self, idx) -> "TensorData":
-        return TensorData(self.x[idx], self.y[idx] if self.y is not None else None,
-                          num_classes=self.num_classes, labels=self.labels, name=self.name)
+        out = TensorData(self.x[idx], self.y[idx] if self.y is not None else None,
+                         num_classes=self.num_classes, labels=self.labels, name=self.name)
+        out.label_source = self.label_source
+        return out
 
 
 class Mixture(TensorData):

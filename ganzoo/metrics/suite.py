@@ -57,7 +57,8 @@ def balanced_labels(n: int, num_classes: int) -> Optional[torch.Tensor]:
 @torch.no_grad()
 def generate(model, n: int, seed: int = 0, *, batch: int = 500) -> torch.Tensor:
     """``n`` samples in [0, 1] (images) or as generated (vectors): the latents of
-    ``model.sample(n, seed=seed)`` run in batches; class-conditional models get balanced labels."""
+    ``model.sample(n, seed=seed)`` run in batches; class-conditional models get balanced labels,
+    self-conditioned ones (trained on k-means clusters) labels drawn from their clusters' shares."""
     from ganzoo.model import to_unit
 
     def make():
@@ -66,7 +67,10 @@ def generate(model, n: int, seed: int = 0, *, batch: int = 500) -> torch.Tensor:
         g.eval()
         try:
             z = g.sample_latent(n, seed=seed)
-            y = balanced_labels(n, g.num_classes)
+            draw = getattr(model, "draw_labels", None)
+            y = draw(n, seed + 1) if draw is not None else None
+            if y is None:
+                y = balanced_labels(n, g.num_classes)
             out = [g(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device)).cpu()
                    for i in range(0, n, batch)]
         finally:
