@@ -733,6 +733,7 @@ class Trainer:
     def _eval_and_plots(self, *, final: bool, initial: bool = False):
         from . import images
         from .data.sources import Mixture
+        from .metrics.suite import eval_labels
         from .model import to_unit
 
         G = self._sampler()
@@ -744,13 +745,8 @@ class Trainer:
             if isinstance(self.data, Mixture):
                 z = torch.randn(MIXTURE_EVAL_SAMPLES, self.latent_dim,
                                 generator=torch.Generator().manual_seed(self.args["seed"] + 1)).to(self.device)
-                ym = None
-                if self.num_classes:  # clusters drawn from their shares, or balanced class labels
-                    ym = self.model.draw_labels(MIXTURE_EVAL_SAMPLES, self.args["seed"] + 2)
-                    if ym is None:
-                        ym = torch.arange(MIXTURE_EVAL_SAMPLES) % self.num_classes
-                    ym = ym.to(self.device)
-                pts = G(z, ym).float().cpu()
+                ym = eval_labels(self.model, MIXTURE_EVAL_SAMPLES, self.args["seed"] + 1)
+                pts = G(z, None if ym is None else ym.to(self.device)).float().cpu()
                 rec = {"step": self.step, "event": "eval", **mixture_stats(pts, self.data.centres, self.data.std)}
                 self._log(rec)
                 img = images.scatter(pts[:1000], self.data.centres, title=f"step {self.step}")

@@ -54,6 +54,14 @@ def balanced_labels(n: int, num_classes: int) -> Optional[torch.Tensor]:
     return torch.arange(n) % num_classes if num_classes else None
 
 
+def eval_labels(model, n: int, seed: int = 0) -> Optional[torch.Tensor]:
+    """Labels for ``n`` samples scored without labels: a self-conditioned model's clusters drawn from
+    their shares (seeded with ``seed + 1``, as :meth:`Model.sample` does), balanced labels for a
+    class-conditional model, None for an unconditional one."""
+    y = model.draw_labels(n, seed + 1)
+    return y if y is not None else balanced_labels(n, model.num_classes)
+
+
 @torch.no_grad()
 def generate(model, n: int, seed: int = 0, *, batch: int = 500) -> torch.Tensor:
     """``n`` samples in [0, 1] (images) or as generated (vectors): the latents of
@@ -67,10 +75,7 @@ def generate(model, n: int, seed: int = 0, *, batch: int = 500) -> torch.Tensor:
         g.eval()
         try:
             z = g.sample_latent(n, seed=seed)
-            draw = getattr(model, "draw_labels", None)
-            y = draw(n, seed + 1) if draw is not None else None
-            if y is None:
-                y = balanced_labels(n, g.num_classes)
+            y = eval_labels(model, n, seed)
             out = [g(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device)).cpu()
                    for i in range(0, n, batch)]
         finally:
