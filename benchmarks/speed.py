@@ -297,7 +297,9 @@ def bench_training(args, tmp: Path) -> str:
              "`softplus` on logits (one backward of the summed D loss); the MLP reference uses "
              "`BCEWithLogitsLoss`. The differences above are float rounding (fused vs foreach Adam, "
              "different kernel order). What the engine saves: no D weight gradients in the G step, fused "
-             "Adam, set_to_none gradients, statistics kept on the device between log lines."]
+             "Adam, set_to_none gradients, statistics kept on the device between log lines, and for a D "
+             "without batch statistics (the MLP's) one D call on the real and fake batches joined instead "
+             "of two (the DCGAN's BatchNorm D keeps two, as the reference)."]
     return "\n".join(text)
 
 

@@ -85,7 +85,15 @@ class Generator(_Component):
 
 
 class Discriminator(_Component):
-    """``forward(x, y=None) -> scores`` of shape (N,)."""
+    """``forward(x, y=None) -> scores`` of shape (N,).
+
+    ``batch_independent``: set True when a sample's score depends on that sample alone (or on its
+    PacGAN group of ``pack`` consecutive samples) -- no batch statistics such as BatchNorm in
+    training mode, no minibatch features. The objectives then score a real and a fake batch in one
+    call on both (the same numbers, half the calls); left False, they make two calls."""
+
+    batch_independent = False
+    pack = 1
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError

@@ -29,7 +29,8 @@ the generator step draws them from the clusters' shares, and the model keeps tho
 ``checkpoints/`` (see :mod:`ganzoo.checkpoint`).
 
 **Speed**: no host synchronisation per step (statistics stay on the device until a log interval),
-fused Adam, ``set_to_none`` gradients, no weight gradients for D during the G step, channels-last
+fused Adam, ``set_to_none`` gradients, no weight gradients for D during the G step, one D call on
+real and fake joined where D declares ``batch_independent`` (the objectives do it), channels-last
 for conv variants (``channels_last=False`` to opt out), optional ``torch.compile``, bf16 autocast on
 CUDA. ``benchmarks/speed.py`` measures the engine against plain PyTorch loops (BENCHMARKS.md).
 

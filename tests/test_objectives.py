@@ -115,7 +115,31 @@ def test_wgan_gp_penalty_matches_hand_computation():
     assert stats["gp"].item() > 0
 
 
-def test_gaussian_kl_closed_form():
+@pytest.mark.parametrize("variant,config,joint", [
+    ("mlp", {"sample_shape": [1, 8, 8], "g_hidden": [16], "d_hidden": [16]}, True),
+    ("mlp", {"sample_shape": [1, 8, 8], "g_hidden": [16], "d_hidden": [16], "pack": 2}, True),
+    ("mlp", {"sample_shape": [1, 8, 8], "g_hidden": [16], "d_hidden": [16], "num_classes": 3}, True),
+    ("dcgan", {"sample_shape": [1, 8, 8], "g_width": 4, "d_width": 4, "d_norm": "layer"}, True),
+    ("dcgan", {"sample_shape": [1, 8, 8], "g_width": 4, "d_width": 4}, False),   # BatchNorm: batch statistics
+])
+def test_batch_independent_discriminators_score_real_and_fake_in_one_call(variant, config, joint):
+    """A D without batch statistics scores the real and the fake batch in one call, with the same
+    numbers as two calls; a BatchNorm D keeps two calls (joined, its batch statistics would mix them)."""
+    torch.manual_seed(0)
+    D = ganzoo.create(variant, **config).discriminator.train()
+    assert D.batch_independent is joint
+    real, fake = torch.rand(6, 1, 8, 8), torch.rand(6, 1, 8, 8)
+    y = torch.tensor([0, 1, 2, 0, 1, 2]) if D.num_classes else None
+    calls = []
+    D.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    obj = ganzoo.objective("non-saturating")
+    loss, stats = obj.discriminator_step_loss(D, real, fake, y)
+    assert calls == ([12] if joint else [6, 6])
+    calls.clear()
+    want_real, want_fake = D(real, y), D(fake, y)
+    assert torch.allclose(stats["d_real"], want_real, atol=1e-6) and torch.allclose(stats["d_fake"], want_fake, atol=1e-6)
+    assert loss.item() == pytest.approx(obj.d_loss(want_real, want_fake).item(), abs=1e-6)
+
     mu = torch.tensor([[0.5, -1.0]])
     logvar = torch.log(torch.tensor([[2.0, 0.25]]))
     want = sum(0.5 * (m**2 + v - 1 - math.log(v)) for m, v in [(0.5, 2.0), (-1.0, 0.25)])

@@ -28,7 +28,7 @@ class GANObjective:
 
     # -- what the engine calls ---------------------------------------------------------------
     def discriminator_step_loss(self, D, real_x, fake_x, y=None):
-        real_s, fake_s = D(real_x, y), D(fake_x, y)
+        real_s, fake_s = scores(D, real_x, fake_x, y)
         return self.d_loss(real_s, fake_s), {"d_real": real_s.detach(), "d_fake": fake_s.detach()}
 
     def generator_step_loss(self, D, fake_x, y=None):
@@ -41,6 +41,17 @@ class GANObjective:
     def report(self, scores: torch.Tensor) -> torch.Tensor:
         """What the progress bar shows as D(.): a probability where the scores are logits."""
         return torch.sigmoid(scores) if self.probabilistic else scores
+
+
+def scores(D, real_x, fake_x, y=None):
+    """D's scores of a real and a fake batch (both with labels ``y`` where conditional): one call on
+    the two batches joined when D declares ``batch_independent`` and the join keeps its PacGAN
+    groups whole, else one call each."""
+    n = real_x.shape[0]
+    if getattr(D, "batch_independent", False) and fake_x.shape[0] == n and n % getattr(D, "pack", 1) == 0:
+        both = D(torch.cat([real_x, fake_x]), None if y is None else torch.cat([y, y]))
+        return both[:n], both[n:]
+    return D(real_x, y), D(fake_x, y)
 
 
 class Minimax(GANObjective):

@@ -38,6 +38,7 @@ class DCGANDiscriminator(Discriminator):
         super().__init__(sample_shape, num_classes)
         channels, size = _square(self.sample_shape)
         self.pack = check_pack(pack, "dcgan")
+        self.batch_independent = norm != "batch"  # layer norm / none: no batch statistics
         if pack > 1 and num_classes:
             raise ValueError("dcgan: pack > 1 does not combine with a class-conditional D; use pack=1 with --conditional")
         self.trunk = DownConv(channels * pack, size, width, norm)

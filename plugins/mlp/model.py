@@ -56,6 +56,8 @@ class MLPDiscriminator(Discriminator):
     """Scores (N,). With ``pack`` > 1 (PacGAN) consecutive groups of ``pack`` samples are judged
     jointly and the group's score is given to each of its members."""
 
+    batch_independent = True
+
     def __init__(self, sample_shape, hidden, num_classes=0, pack=1):
         super().__init__(sample_shape, num_classes)
         self.pack = check_pack(pack, "mlp")
