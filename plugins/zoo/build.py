@@ -99,11 +99,13 @@ RECIPES.update({
                  "--set d_hidden=[512,256] --set pack=4",
         "summary": "PacGAN4 MLP GAN on MNIST (the 10,000-image test split)",
     },
-    "mnist-cdcgan-nonsat": {
-        "variant": "dcgan", "objective": "non-saturating", "data": MNIST,
+    # The hinge loss (Lim & Ye 2017; Miyato et al. 2018 with the projection D) instead of the non-saturating
+    # one: Frechet ratio 2.81 against 3.13 at 16k steps, 1.88 against 2.32 at 64k (the earlier zoo model).
+    "mnist-cdcgan-hinge": {
+        "variant": "dcgan", "objective": "hinge", "data": MNIST,
         "train": "--steps 64000 -b 64 --lr-schedule linear --ema 0.999 --conditional --set g_width=32 --set d_width=32 "
                  "--set latent_dim=64",
-        "summary": "Class-conditional DCGAN on MNIST: ganzoo sample NAME --label 7",
+        "summary": "Class-conditional DCGAN on MNIST (hinge loss): ganzoo sample NAME --label 7",
     },
     # Self-conditioned (Liu et al. 2020): the DCGAN conditioned on the k-means cluster (of 50, on raw pixels; no
     # class labels) of each training image, as the class-conditional DCGAN is on its class (projection D);
