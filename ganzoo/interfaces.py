@@ -90,7 +90,7 @@ class Discriminator(_Component):
     ``batch_independent``: set True when a sample's score depends on that sample alone (or on its
     PacGAN group of ``pack`` consecutive samples) -- no batch statistics such as BatchNorm in
     training mode, no minibatch features. The objectives then score a real and a fake batch in one
-    call on both (the same numbers, half the calls); left False, they make two calls."""
+    call on both (the same scores up to float rounding, half the calls); left False, two calls."""
 
     batch_independent = False
     pack = 1
