@@ -36,25 +36,24 @@ GOAL = {"hq": 0.97, "rkl": 0.02}
 
 # A preset is one training configuration for all objectives; None means "the objective's default"
 # (e.g. d_steps 5 and RMSprop for wgan, lr 1e-4 / Adam(0, 0.9) for wgan-gp).
+BEST = dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
+            lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=0, clusters=0)
 PRESETS = {
     # the objectives' own defaults on a mid-sized MLP: shows where each objective stands
     "baseline": dict(steps=5000, batch_size=256, g_hidden=[128, 128], d_hidden=[128, 128], latent_dim=16,
                      lr=None, lr_schedule="constant", pack=1, ema=None, d_steps=None, mixture=0, clusters=0),
     # the best plain (unconditioned) configuration (zoo: *-mlp-pacgan2): PacGAN2, three hidden layers in G and D, a
     # 2-D latent (the data's own dimension), 40k steps, linear LR decay; its numbers are in the quality-best section
-    "best": dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
-                 lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=0, clusters=0),
+    "best": BEST,
     # best with a Gaussian-mixture latent of 512 components (std 0.1): the gaps between components give G
     # somewhere to jump between modes without bridge samples; its numbers are in the quality-mixture section.
     # With 128 components (--set mixture=128) grid25 gave 96.0 +- 1.7% high quality over 5 seeds: a few whole
     # components sat just outside 3 std of their mode, and with more, smaller components that costs less.
-    "mixture": dict(steps=40000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
-                    lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=512, clusters=0),
+    "mixture": dict(BEST, mixture=512),
     # best made self-conditioned (Liu et al. 2020): G and D take the k-means cluster (of 50) of each training
     # point as a label, and the model draws its cluster from the clusters' shares when sampled; one
     # configuration for both datasets (50 clusters is neither's number of modes); half best's steps.
-    "selfcond": dict(steps=20000, batch_size=512, g_hidden=[256, 256, 256], d_hidden=[256, 256, 256], latent_dim=2,
-                     lr=None, lr_schedule="linear", pack=2, ema=None, d_steps=None, mixture=0, clusters=50),
+    "selfcond": dict(BEST, steps=20000, clusters=50),
     # CI: seconds
     "smoke": dict(steps=50, batch_size=64, g_hidden=[32, 32], d_hidden=[32, 32], latent_dim=4,
                   lr=None, lr_schedule="constant", pack=1, ema=None, d_steps=None, mixture=0, clusters=0),
