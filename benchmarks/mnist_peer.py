@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-ZOO = ("mnist-mlp-nonsat", "mnist-dcgan-selfcond", "mnist-cdcgan-hinge")
+ZOO = ("mnist-mlp-selfcond", "mnist-dcgan-selfcond", "mnist-cdcgan-hinge")
 GOAL = {"class_kl": 0.05, "fd_ratio": 2.0}
 KEYS = ("classes", "class_kl", "fd_ratio", "recall", "coverage")
 

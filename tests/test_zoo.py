@@ -32,7 +32,7 @@ def cli(*args):
 def test_the_zoo_has_the_promised_models():
     want = {f"{d}-mlp-{o}" for d in ("ring8", "grid25") for o in ("nonsat", "minimax", "wgan", "wgangp", "hinge", "lsgan")}
     want |= {"ring8-mlp-pacgan2", "grid25-mlp-pacgan2", "ring8-mlp-selfcond", "grid25-mlp-selfcond"}
-    want |= {"digits-dcgan-nonsat", "digits-vae", "digits-ae", "mnist-mlp-nonsat", "mnist-dcgan-selfcond",
+    want |= {"digits-dcgan-nonsat", "digits-vae", "digits-ae", "mnist-mlp-selfcond", "mnist-dcgan-selfcond",
              "mnist-cdcgan-hinge", "mnist-vae-2d", "mnist-vae-16d", "mnist-ae"}
     missing = sorted(want - set(ENTRIES))
     assert not missing, f"not in the zoo yet: {missing}"
@@ -164,17 +164,32 @@ def test_the_class_conditional_mnist_gan_meets_the_bar(mnist_dir):
     assert m["fd_ratio"] == pytest.approx(entry.metrics["fd_ratio"], abs=1e-3)
 
 
-def test_self_conditioned_zoo_model_samples_every_digit_without_labels(mnist_dir, tmp_path):
-    """mnist-dcgan-selfcond was trained on k-means clusters, not classes; sampled without a label it
-    draws its clusters from their shares, and the MNIST judge finds every digit in near-equal shares."""
+@pytest.mark.parametrize("name", ["mnist-dcgan-selfcond", "mnist-mlp-selfcond"])
+def test_the_unconditional_mnist_gans_measure_as_their_cards_say(name, mnist_dir):
+    """The MNIST GANs trained without labels (self-conditioned), measured afresh: all 10 classes and class
+    KL <= 0.05 as issue 6 asks; their Frechet ratios (under 3, but above the bar of 2, as the README
+    says) are the ones registry.yaml records."""
+    from ganzoo.metrics import evaluate
+
+    entry = get_registry().model(name)
+    m = evaluate(name, f"mnist:{mnist_dir}", metrics=["judge"])["metrics"]["judge"]
+    assert m["classes"] == 10 and m["class_kl"] <= 0.05 and m["fd_ratio"] < 3.0, m
+    assert m["fd_ratio"] == pytest.approx(entry.metrics["fd_ratio"], abs=1e-3)
+
+
+@pytest.mark.parametrize("name", ["mnist-dcgan-selfcond", "mnist-mlp-selfcond"])
+def test_self_conditioned_zoo_model_samples_every_digit_without_labels(name, mnist_dir, tmp_path):
+    """The self-conditioned MNIST GANs were trained on k-means clusters, not classes; sampled without a
+    label they draw their clusters from their shares, and the MNIST judge finds every digit in
+    near-equal shares."""
     from ganzoo.metrics.judge import load_judge
 
-    model = ganzoo.load("mnist-dcgan-selfcond", components=["generator"])
+    model = ganzoo.load(name, components=["generator"])
     assert model.num_classes == 50 and model.label_prior is not None and model.meta.get("labels") is None
     x = model.sample_unit(2000, seed=0)
     with torch.no_grad():
         p = torch.bincount(load_judge("mnist")(x).argmax(1), minlength=10).double() / len(x)
     assert p.min() >= 0.05, p
     assert float((p * (p * 10).log()).sum()) <= 0.05      # class KL to uniform, the issue's bar
-    out = cli("sample", "mnist-dcgan-selfcond", "-n", "16", "-o", str(tmp_path / "s.png"))   # no --label needed
+    out = cli("sample", name, "-n", "16", "-o", str(tmp_path / "s.png"))   # no --label needed
     assert out.returncode == 0, out.stderr
