@@ -135,11 +135,12 @@ def test_batch_independent_discriminators_score_real_and_fake_in_one_call(varian
     obj = ganzoo.objective("non-saturating")
     loss, stats = obj.discriminator_step_loss(D, real, fake, y)
     assert calls == ([12] if joint else [6, 6])
-    calls.clear()
     want_real, want_fake = D(real, y), D(fake, y)
     assert torch.allclose(stats["d_real"], want_real, atol=1e-6) and torch.allclose(stats["d_fake"], want_fake, atol=1e-6)
     assert loss.item() == pytest.approx(obj.d_loss(want_real, want_fake).item(), abs=1e-6)
 
+
+def test_gaussian_kl_closed_form():
     mu = torch.tensor([[0.5, -1.0]])
     logvar = torch.log(torch.tensor([[2.0, 0.25]]))
     want = sum(0.5 * (m**2 + v - 1 - math.log(v)) for m, v in [(0.5, 2.0), (-1.0, 0.25)])
