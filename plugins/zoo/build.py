@@ -73,6 +73,16 @@ for _ds in ("ring8", "grid25"):
         "note": "Training seed 0, not picked: `python benchmarks/quality.py --preset selfcond` trains this recipe "
                 "with seeds 0-4 on both datasets (BENCHMARKS.md, section quality-selfcond).",
     }
+# The MNIST models that learn without labels: G and D see the k-means cluster (of 50, on raw pixels) of
+# each training image, as the class-conditional DCGAN sees its class; sampled, a model draws its cluster
+# from the clusters' shares.
+MNIST_SELFCOND = "-b 64 --lr-schedule linear --ema 0.999 --conditional --data-opt clusters=50"
+
+
+def _selfcond_summary(what: str) -> str:
+    return f"Self-conditioned {what} on MNIST: G and D see one of 50 k-means clusters, no class labels"
+
+
 RECIPES.update({
     "digits-dcgan-nonsat": {
         "variant": "dcgan", "objective": "non-saturating", "data": "digits",
@@ -93,18 +103,17 @@ RECIPES.update({
         "eval": "--data-opt subset=1500: --metric recon",
         "summary": "Autoencoder on 8x8 digits (first 1,500 images); its encoder gives 8-d features",
     },
-    # Self-conditioned MLP GAN: G and D see one of 50 k-means clusters (of raw pixels; no class labels), hinge
-    # loss, BatchNorm in G, no packing. Frechet ratio 7.3 at 20k steps, 3.06 at 48k, 2.89 at 64k, 2.70 at
-    # 80k, 5.70 at 160k (recall 0.71; 1,000 epochs of 10,000 images). It replaced the zoo's
-    # mnist-mlp-nonsat, a PacGAN4 MLP GAN: `ganzoo train mlp --objective non-saturating --data <MNIST> --steps
-    # 20000 -b 64 --lr-schedule linear --ema 0.999 --set latent_dim=64 --set g_hidden=[256,512] --set
-    # d_hidden=[512,256] --set pack=4`: 42.1 (with --objective hinge --set g_norm=true: 44.9; with
-    # --conditional --data-opt clusters=50 but its loss, no BatchNorm: 51.2).
+    # Self-conditioned MLP GAN (MNIST_SELFCOND): hinge loss, BatchNorm in G, no packing. Frechet ratio 7.3 at 20k steps,
+    # 3.06 at 48k, 2.89 at 64k, 2.70 at 80k, 5.70 at 160k (recall 0.71; 1,000 epochs of 10,000 images). It replaced the
+    # zoo's mnist-mlp-nonsat, a PacGAN4 MLP GAN: `ganzoo train mlp --objective non-saturating --data <MNIST> --steps
+    # 20000 -b 64 --lr-schedule linear --ema 0.999 --set latent_dim=64 --set g_hidden=[256,512] --set d_hidden=[512,256]
+    # --set pack=4`: 42.1 (with --objective hinge --set g_norm=true: 44.9; with --conditional --data-opt clusters=50 but
+    # its loss, no BatchNorm: 51.2).
     "mnist-mlp-selfcond": {
         "variant": "mlp", "objective": "hinge", "data": MNIST,
-        "train": "--steps 80000 -b 64 --lr-schedule linear --ema 0.999 --conditional --data-opt clusters=50 "
-                 "--set latent_dim=64 --set g_hidden=[256,512] --set d_hidden=[512,256] --set g_norm=true",
-        "summary": "Self-conditioned MLP GAN on MNIST: G and D see one of 50 k-means clusters, no class labels",
+        "train": f"--steps 80000 {MNIST_SELFCOND} --set latent_dim=64 --set g_hidden=[256,512] "
+                 "--set d_hidden=[512,256] --set g_norm=true",
+        "summary": _selfcond_summary("MLP GAN"),
     },
     # The hinge loss (Lim & Ye 2017; Miyato et al. 2018 with the projection D) instead of the non-saturating
     # one: Frechet ratio 2.81 against 3.13 at 16k steps, 1.88 against 2.32 at 64k (the earlier zoo model).
@@ -114,17 +123,14 @@ RECIPES.update({
                  "--set latent_dim=64",
         "summary": "Class-conditional DCGAN on MNIST (hinge loss): ganzoo sample NAME --label 7",
     },
-    # Self-conditioned (Liu et al. 2020): the DCGAN conditioned on the k-means cluster (of 50, on raw pixels; no
-    # class labels) of each training image, as the class-conditional DCGAN is on its class (projection D);
-    # sampled, it draws its cluster from the clusters' shares. 100 clusters (16k steps): Frechet ratio 15.0,
-    # recall 0.09 (too few images per cluster); 50 clusters, 16k steps: 6.5, 32k steps: 3.9 (the non-saturating
-    # loss, the zoo's model until the hinge loss at 64k steps gave 2.93). It replaced the zoo's plain
+    # Self-conditioned DCGAN (Liu et al. 2020; MNIST_SELFCOND, with the projection D). 100 clusters (16k steps): Frechet
+    # ratio 15.0, recall 0.09 (too few images per cluster); 50 clusters, 16k steps: 6.5, 32k steps: 3.9 (the
+    # non-saturating loss, the zoo's model until the hinge loss at 64k steps gave 2.93). It replaced the zoo's plain
     # unconditional DCGAN (the same networks with --set pack=8 instead of the clusters, 16k steps: 29.2).
     "mnist-dcgan-selfcond": {
         "variant": "dcgan", "objective": "hinge", "data": MNIST,
-        "train": "--steps 64000 -b 64 --lr-schedule linear --ema 0.999 --conditional --data-opt clusters=50 "
-                 "--set g_width=32 --set d_width=32 --set latent_dim=64",
-        "summary": "Self-conditioned DCGAN on MNIST: G and D see one of 50 k-means clusters, no class labels",
+        "train": f"--steps 64000 {MNIST_SELFCOND} --set g_width=32 --set d_width=32 --set latent_dim=64",
+        "summary": _selfcond_summary("DCGAN"),
     },
     "mnist-vae-2d": {
         "variant": "vae", "objective": "elbo", "data": MNIST,
