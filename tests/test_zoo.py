@@ -152,28 +152,19 @@ def test_conditional_zoo_model_follows_the_label(mnist_dir):
     assert hits / 200 >= 0.8
 
 
-def test_the_class_conditional_mnist_gan_meets_the_bar(mnist_dir):
-    """Issue 6's bar for the MNIST GANs, measured afresh for mnist-cdcgan-hinge: all 10 classes, class
-    KL <= 0.05 and a judge Frechet distance within 2x of the distance between two real halves; the
-    numbers are the ones its card and registry.yaml record."""
-    from ganzoo.metrics import evaluate
-
-    entry = get_registry().model("mnist-cdcgan-hinge")
-    m = evaluate("mnist-cdcgan-hinge", f"mnist:{mnist_dir}", metrics=["judge"])["metrics"]["judge"]
-    assert m["classes"] == 10 and m["class_kl"] <= 0.05 and m["fd_ratio"] <= 2.0, m
-    assert m["fd_ratio"] == pytest.approx(entry.metrics["fd_ratio"], abs=1e-3)
-
-
-@pytest.mark.parametrize("name", ["mnist-dcgan-selfcond", "mnist-mlp-selfcond"])
-def test_the_unconditional_mnist_gans_measure_as_their_cards_say(name, mnist_dir):
-    """The MNIST GANs trained without labels (self-conditioned), measured afresh: all 10 classes and class
-    KL <= 0.05 as issue 6 asks; their Frechet ratios (under 3, but above the bar of 2, as the README
-    says) are the ones registry.yaml records."""
+@pytest.mark.parametrize("name,meets_the_bar", [("mnist-cdcgan-hinge", True), ("mnist-dcgan-selfcond", False),
+                                                 ("mnist-mlp-selfcond", False)])
+def test_the_mnist_gans_measure_as_their_cards_say(name, meets_the_bar, mnist_dir):
+    """Issue 6's bar for the MNIST GANs, measured afresh: all 10 classes, class KL <= 0.05 and a judge
+    Frechet distance within 2x of the distance between two real halves. The class-conditional DCGAN
+    meets it; the ones trained without labels (self-conditioned) stay under 3, above the bar, as the
+    README says. The Frechet ratios are the ones the cards and registry.yaml record."""
     from ganzoo.metrics import evaluate
 
     entry = get_registry().model(name)
     m = evaluate(name, f"mnist:{mnist_dir}", metrics=["judge"])["metrics"]["judge"]
-    assert m["classes"] == 10 and m["class_kl"] <= 0.05 and m["fd_ratio"] < 3.0, m
+    assert m["classes"] == 10 and m["class_kl"] <= 0.05, m
+    assert (m["fd_ratio"] <= 2.0 if meets_the_bar else m["fd_ratio"] < 3.0), m
     assert m["fd_ratio"] == pytest.approx(entry.metrics["fd_ratio"], abs=1e-3)
 
 
