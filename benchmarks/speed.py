@@ -4,10 +4,12 @@ loading and sampling, and how cost grows with batch size and DDP processes.
     python benchmarks/speed.py                 # full run (about 10 minutes on 2 CPU cores)
     python benchmarks/speed.py --smoke         # seconds; what CI runs (numbers meaningless)
     python benchmarks/speed.py --only train,cli --output /tmp/B.md
+    python benchmarks/speed.py --device cuda   # the training table on a GPU (about 2 minutes on an H200)
 
 Every comparison is measured in one process (or one series of subprocesses), interleaved
 (A B A B ...), after a warm-up; the tables give medians of the repeats and their ratios. The
-results replace the ``speed`` section of BENCHMARKS.md.
+results replace the ``speed`` section of BENCHMARKS.md (with ``--device``: the ``speed-gpu`` section;
+``--profile`` also prints torch.profiler tables of a few loops to stderr).
 
 Training throughput counts real images consumed per second: generator iterations x batch (K = 1).
 ganzoo's side is the engine itself: a :class:`ganzoo.train.Trainer` set up on an in-memory
@@ -85,12 +87,15 @@ class RefLoop:
     optimizerD.step(); then G through D(fake) with label 1, optimizerG.step(). ``probs`` selects
     BCELoss on a Sigmoid output (the DCGAN example) or BCEWithLogitsLoss (the MLP reference)."""
 
-    def __init__(self, G, D, *, nz: int, batch: int, data: torch.Tensor, conv: bool, probs: bool):
+    def __init__(self, G, D, *, nz: int, batch: int, data: torch.Tensor, conv: bool, probs: bool,
+                 device: str = "cpu"):
+        self.dev = torch.device(device)
+        G, D = G.to(self.dev), D.to(self.dev)
         self.G, self.D, self.nz, self.batch, self.conv = G, D, nz, batch, conv
         self.crit = nn.BCELoss() if probs else nn.BCEWithLogitsLoss()
         self.optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        self.data = data * 2 - 1            # [0, 1] -> [-1, 1], as the example's Normalize(0.5, 0.5)
+        self.data = data.to(self.dev) * 2 - 1  # [0, 1] -> [-1, 1], as the example's Normalize(0.5, 0.5)
         if not conv:
             self.data = self.data.flatten(1)
         self.i = 0
@@ -107,11 +112,12 @@ class RefLoop:
         G, D, b = self.G, self.D, self.batch
         real = self.next_real() if real is None else real
         D.zero_grad()
-        label = torch.full((b,), 1.0)
+        label = torch.full((b,), 1.0, device=self.dev)
         output = D(real).view(-1)
         errD_real = self.crit(output, label)
         errD_real.backward()
-        noise = torch.randn(b, self.nz, 1, 1) if self.conv else torch.randn(b, self.nz)
+        shape = (b, self.nz, 1, 1) if self.conv else (b, self.nz)
+        noise = torch.randn(shape, device=self.dev)
         fake = G(noise)
         label.fill_(0.0)
         output = D(fake.detach()).view(-1)
@@ -132,19 +138,20 @@ class RefLoop:
 class EngineLoop:
     """A :class:`ganzoo.train.Trainer`, stepped like ``Trainer._run`` does (without checkpoints/plots)."""
 
-    def __init__(self, variant: str, config: dict, data: torch.Tensor, *, batch: int, tmp: Path, **kw):
+    def __init__(self, variant: str, config: dict, data: torch.Tensor, *, batch: int, tmp: Path,
+                 device: str = "cpu", **kw):
         from ganzoo.data.sources import TensorData
         from ganzoo.train import Trainer
 
         out = Path(tempfile.mkdtemp(dir=tmp))
-        self.t = Trainer(variant=variant, objective="non-saturating", data=TensorData(data, name="synthetic"),
-                         out=out / "run", steps=10**9, batch_size=batch, seed=0, device="cpu", progress=False,
+        self.t = Trainer(variant=variant, objective="non-saturating", data=TensorData(data.cpu(), name="synthetic"),
+                         out=out / "run", steps=10**9, batch_size=batch, seed=0, device=device, progress=False,
                          config=config, **kw)
         self.t._setup()
         self.t.out.mkdir(parents=True, exist_ok=True)
         self.t.model.train()
         self.t._rows, self.t._row_start, self.t._t0 = [], 0, time.perf_counter()
-        self.it = self.t._gan_iteration
+        self.it = self.t.iterate
 
     def step(self):
         t = self.t
@@ -156,6 +163,11 @@ class EngineLoop:
             t._flush()
 
 
+def _sync() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()  # GPU work is asynchronous: time what was done, not what was queued
+
+
 def images_per_s(loops: dict, *, batch: int, per: int, repeats: int, warmup: int) -> dict:
     for loop in loops.values():
         for _ in range(warmup):
@@ -164,9 +176,11 @@ def images_per_s(loops: dict, *, batch: int, per: int, repeats: int, warmup: int
     for r in range(repeats):
         order = list(loops) if r % 2 == 0 else list(reversed(loops))  # ABBA: no side always goes first
         for k in order:
+            _sync()
             t0 = time.perf_counter()
             for _ in range(per):
                 loops[k].step()
+            _sync()
             times[k].append(time.perf_counter() - t0)
     return {k: batch * per / common.median(v) for k, v in times.items()}
 
@@ -187,11 +201,14 @@ def copy_weights(src: nn.Module, dst: nn.Module) -> None:
 def verify_same_maths(cfg: dict, tmp: Path, steps: int = 3) -> dict:
     """Same initial weights, same real batches, same noise: do ganzoo's engine and the reference loop
     produce the same losses and weights? (Float tolerance: different kernels, fused Adam.)"""
-    eng = EngineLoop(cfg["variant"], cfg["config"], cfg["data"], batch=cfg["batch"], tmp=tmp, **cfg["engine"])
+    dev = cfg.get("device", "cpu")
+    engine = dict(cfg["engine"], **({"precision": "fp32"} if dev != "cpu" else {}))  # the reference is fp32
+    eng = EngineLoop(cfg["variant"], cfg["config"], cfg["data"], batch=cfg["batch"], tmp=tmp, device=dev, **engine)
     G, D = cfg["ref"]()
     copy_weights(eng.t.model.generator, G)
     copy_weights(eng.t.model.discriminator, D)
-    ref = RefLoop(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"], conv=cfg["conv"], probs=cfg["probs"])
+    ref = RefLoop(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"], conv=cfg["conv"], probs=cfg["probs"],
+                  device=dev)
     n_params = (sum(p.numel() for p in eng.t.model.generator.parameters()),
                 sum(p.numel() for p in eng.t.model.discriminator.parameters()))
     ref_params = (sum(p.numel() for p in G.parameters()), sum(p.numel() for p in D.parameters()))
@@ -300,6 +317,102 @@ def bench_training(args, tmp: Path) -> str:
              "Adam, set_to_none gradients, statistics kept on the device between log lines, and for a D "
              "without batch statistics (the MLP's) one D call on the real and fake batches joined instead "
              "of two (the DCGAN's BatchNorm D keeps two, as the reference)."]
+    return "\n".join(text)
+
+
+def bench_training_gpu(args, tmp: Path) -> str:
+    """The training comparison on a CUDA device: the fp32 reference loops against the engine in fp32,
+    with its CUDA defaults (bf16 autocast, channels-last), compiled, and compiled with CUDA graphs."""
+    dev = args.device
+    if not torch.cuda.is_available():
+        raise SystemExit(f"--device {dev}: no CUDA device is available here; run without --device for the CPU tables")
+    smoke = args.smoke
+    torch.manual_seed(0)
+    size, width, n = (16, 8, 64) if smoke else (64, 64, 256)
+    hidden = [32, 32] if smoke else [256, 256]
+    per = {"conv": 2 if smoke else args.gpu_iters, "mlp": 2 if smoke else 4 * args.gpu_iters}
+    warmup = 3 if smoke else 20  # cudnn.benchmark's search, compilation and the CUDA graphs' recording
+    repeats = 2 if smoke else args.repeats
+    configs = {
+        f"DCGAN 3x{size}x{size} (nz 100, ngf=ndf={width}, batch 64)": dict(
+            variant="dcgan", nz=100, batch=64, conv=True, probs=True, device=dev, per=per["conv"],
+            config={"sample_shape": [3, size, size], "latent_dim": 100, "g_width": width, "d_width": width},
+            data=torch.rand(n, 3, size, size), ref=lambda: ref_dcgan(3, size, 100, width, width), engine={}),
+        f"MLP GAN 1x28x28 (z 64, hidden {'-'.join(map(str, hidden))}, batch 64)": dict(
+            variant="mlp", nz=64, batch=64, conv=False, probs=False, device=dev, per=per["mlp"],
+            config={"sample_shape": [1, 28, 28], "latent_dim": 64, "g_hidden": hidden, "d_hidden": hidden},
+            data=torch.rand(50 * 64, 1, 28, 28), ref=lambda: ref_mlp(784, 64, hidden), engine={}),
+    }
+    variants = {"ganzoo --precision fp32": {"precision": "fp32"},
+                "ganzoo --precision fp32, contiguous": {"precision": "fp32", "channels_last": False},
+                "ganzoo (CUDA defaults: bf16 autocast; channels-last for convolutions)": {},
+                "ganzoo, contiguous": {"channels_last": False},
+                "ganzoo --compile": {"compile": True},
+                "ganzoo --cuda-graphs": {"cuda_graphs": True},
+                "ganzoo --cuda-graphs --precision fp32": {"cuda_graphs": True, "precision": "fp32"},
+                "ganzoo --compile --cuda-graphs": {"compile": True, "cuda_graphs": True}}
+    if args.no_compile:
+        variants = {k: v for k, v in variants.items() if "compile" not in k}
+    rows, checks, notes = [], [], []
+    for name, cfg in configs.items():
+        v = verify_same_maths(cfg, tmp)
+        checks.append([name, f"{v['first'][0]:.1e} / {v['first'][1]:.1e}", f"{v['d_loss']:.1e}", f"{v['g_loss']:.1e}",
+                       f"{v['weights']:.1e}"])
+        torch.manual_seed(0)
+        G, D = cfg["ref"]()
+        loops = {"reference (fp32, eager)": RefLoop(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"],
+                                                    conv=cfg["conv"], probs=cfg["probs"], device=dev)}
+        for label, kw in variants.items():
+            if "contiguous" in label and not cfg["conv"]:
+                continue  # the memory format only matters for convolutions
+            t0 = time.perf_counter()
+            try:
+                loop = EngineLoop(cfg["variant"], cfg["config"], cfg["data"], batch=cfg["batch"], tmp=tmp,
+                                  device=dev, **kw)
+                for _ in range(3):
+                    loop.step()
+                _sync()
+            except Exception as exc:  # noqa: BLE001 -- one option failing must not hide the others' numbers
+                first = (str(exc).splitlines() or [""])[0][:200]
+                notes.append(f"{name}, {label}: FAILED ({type(exc).__name__}: {first})")
+                print(f"[speed] {name} {label}: {exc!r}", file=sys.stderr, flush=True)
+                continue
+            loops[label] = loop
+            if kw.get("compile"):
+                notes.append(f"{name}, {label}: the first 3 steps (compilation) took "
+                             f"{time.perf_counter() - t0:.1f} s")
+        ips = images_per_s(loops, batch=cfg["batch"], per=cfg["per"], repeats=repeats, warmup=warmup)
+        base = ips["reference (fp32, eager)"]
+        for k, val in ips.items():
+            rows.append([name, k, val, f"{val / base:.2f}x"])
+            print(f"[speed] {name} | {k} | {val:,.0f} images/s | {val / base:.2f}x", file=sys.stderr, flush=True)
+        if args.profile:  # where the GPU time goes (stderr only)
+            from torch.profiler import ProfilerActivity, profile
+
+            for k in [k for k in loops if k.startswith(("reference", "ganzoo (CUDA defaults", "ganzoo --cuda-graphs"))]:
+                with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+                    for _ in range(5):
+                        loops[k].step()
+                    _sync()
+                try:
+                    table = prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=12,
+                                                      max_name_column_width=70)
+                except Exception as exc:  # noqa: BLE001 -- a diagnostic only
+                    table = f"(no table: {exc!r})"
+                print(f"[profile] {name} | {k}\n{table}", file=sys.stderr, flush=True)
+    text = ["### Training throughput on the GPU: engine vs the fp32 plain PyTorch reference", "",
+            f"Images/s (real images per second, K = 1), median of {repeats} interleaved repeats (ABBA order) of "
+            f"{per['conv']} (DCGAN) / {per['mlp']} (MLP) iterations after {warmup} warm-up iterations per loop, "
+            "with `torch.cuda.synchronize()` around each timed block; ratio = loop / reference. The reference is "
+            "the pytorch/examples loop as written (fp32, eager; PyTorch's defaults: cuDNN may use TF32 for "
+            "convolutions, matrix products stay fp32; `cudnn.benchmark` on, as the example sets it). Goal: "
+            "ganzoo >= 2x the fp32 reference.", "",
+            common.table(["model", "loop", "images/s", "vs reference"], rows), ""]
+    text += [f"- {x}" for x in notes]
+    text += ["", "**Same maths on the GPU** (engine in fp32 against the reference, same weights, batches and "
+             "noise for 3 steps; absolute differences):", "",
+             common.table(["model", "step 1: Δ D loss / Δ G loss", "3 steps: max Δ D loss", "max Δ G loss",
+                           "max Δ weight"], checks)]
     return "\n".join(text)
 
 
@@ -510,8 +623,17 @@ def main(argv=None):
     p.add_argument("--ddp-repeats", type=int, default=3)
     p.add_argument("--no-ddp", action="store_true")
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows (slow to compile)")
-    p.add_argument("--only", default="train,cli,load,scaling", help="comma list of parts")
+    p.add_argument("--only", default=None, help="comma list of parts (default train,cli,load,scaling; with "
+                   "--device: train)")
+    p.add_argument("--device", default=None, help="cuda, cuda:1, ...: the training comparison on that GPU instead "
+                   "(writes the speed-gpu section)")
+    p.add_argument("--profile", action="store_true", help="with --device: print torch.profiler tables to stderr")
+    p.add_argument("--gpu-iters", type=int, default=50, help="DCGAN iterations per timed repeat on the GPU (MLP: 4x)")
     args = p.parse_args(argv)
+    if args.device is not None and args.device.split(":")[0] != "cuda":
+        p.error(f"--device takes a CUDA device (cuda, cuda:1), not {args.device!r}; the CPU tables need no --device")
+    if args.only is None:
+        args.only = "train" if args.device else "train,cli,load,scaling"
     started, load0 = time.perf_counter(), common.loadavg()
     cores = os.cpu_count() or 1
     busy = float(load0.split("/")[0]) > cores / 2 if load0 != "n/a" else False
@@ -523,7 +645,8 @@ def main(argv=None):
     torch.set_num_threads(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)  # subprocesses (CLI, cold loads, 1-process DDP) too
     parts = [x.strip() for x in args.only.split(",") if x.strip()]
-    funcs = {"train": lambda tmp: bench_training(args, tmp), "cli": lambda tmp: bench_cli(args),
+    funcs = {"train": lambda tmp: (bench_training_gpu if args.device else bench_training)(args, tmp),
+             "cli": lambda tmp: bench_cli(args),
              "load": lambda tmp: bench_load(args, tmp), "scaling": lambda tmp: bench_scaling(args, tmp)}
     for part in parts:
         if part not in funcs:
@@ -541,6 +664,17 @@ def main(argv=None):
                 failed.append(part)
                 body.append(f"### {part}: FAILED\n\n`{type(exc).__name__}: {str(exc).splitlines()[0][:300]}`")
             print(f"[speed] {part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    if args.device:
+        head = common.preamble(title="Speed on a GPU", threads=threads, started=started, load_start=load0,
+                               smoke=args.smoke, extra={"device": f"{args.device}: {torch.cuda.get_device_name()}, "
+                                                        f"CUDA {torch.version.cuda}, cuDNN "
+                                                        f"{torch.backends.cudnn.version()}",
+                                                        "repeats": str(args.repeats)})
+        path = common.write_section(args.output, "speed-gpu", head + "\n" + "\n\n".join(body))
+        print(f"wrote the speed-gpu section of {path}")
+        if failed:
+            sys.exit(f"failed parts: {', '.join(failed)}")
+        return
     head = common.preamble(title="Speed", threads=threads, started=started, load_start=load0, smoke=args.smoke,
                            extra={"threads": f"{threads} ({why}), the same for the engine and the references",
                                   "repeats": f"{args.repeats} (training, loading), {args.cli_repeats} (CLI)"})

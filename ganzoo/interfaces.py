@@ -38,7 +38,8 @@ class _Component(nn.Module):
         y = torch.as_tensor(y, dtype=torch.long)
         if y.shape != (n,):
             raise ValueError(f"labels must have shape ({n},), got {tuple(y.shape)}")
-        if n and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+        capturing = y.is_cuda and torch.cuda.is_current_stream_capturing()  # (a CUDA graph cannot read values)
+        if n and not capturing and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
             raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
         return y
 

@@ -32,7 +32,9 @@ the generator step draws them from the clusters' shares, and the model keeps tho
 fused Adam, ``set_to_none`` gradients, no weight gradients for D during the G step, one D call on
 real and fake joined where D declares ``batch_independent`` (the objectives do it), channels-last
 for conv variants (``channels_last=False`` to opt out), optional ``torch.compile``, bf16 autocast on
-CUDA. ``benchmarks/speed.py`` measures the engine against plain PyTorch loops (BENCHMARKS.md).
+CUDA, and on CUDA optional CUDA graphs (``cuda_graphs=True``: each whole iteration, both optimiser steps
+included, replays as one captured graph; see ``_graphed``). ``benchmarks/speed.py`` measures the engine
+against plain PyTorch loops (BENCHMARKS.md).
 
 **Data parallel**: under ``torchrun`` (WORLD_SIZE > 1) each process trains on its own shard of the
 data (gloo on CPU, NCCL on GPU) with G, D and the encoder wrapped in DistributedDataParallel; only
@@ -77,7 +79,7 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, out=None,
           lr: Optional[float] = None, g_lr: Optional[float] = None, d_lr: Optional[float] = None, betas=None,
           lr_schedule: Optional[str] = None, seed: Optional[int] = None, ema: Optional[float] = None, conditional: Optional[bool] = None,
           reuse_fake: Optional[bool] = None, resume: bool = False, device: str = "auto", compile: bool = False,
-          precision: str = "auto", channels_last: Optional[bool] = None, log_every: int = 50,
+          cuda_graphs: bool = False, precision: str = "auto", channels_last: Optional[bool] = None, log_every: int = 50,
           sample_every: Optional[int] = None, checkpoint_every: Optional[int] = None, keep: int = 2,
           progress: Optional[bool] = None, data_options: Optional[dict] = None,
           objective_config: Optional[dict] = None, config: Optional[dict] = None, **config_kw):
@@ -91,7 +93,8 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, out=None,
                       batch_size=batch_size, d_steps=d_steps, lr=lr, g_lr=g_lr, d_lr=d_lr, betas=betas,
                       lr_schedule=lr_schedule, seed=seed,
                       ema=ema, conditional=conditional, reuse_fake=reuse_fake, resume=resume, device=device,
-                      compile=compile, precision=precision, channels_last=channels_last, log_every=log_every,
+                      compile=compile, cuda_graphs=cuda_graphs, precision=precision, channels_last=channels_last,
+                      log_every=log_every,
                       sample_every=sample_every, checkpoint_every=checkpoint_every, keep=keep, progress=progress,
                       data_options=data_options, objective_config=objective_config, config=cfg)
     return trainer.run()
@@ -139,8 +142,8 @@ class Trainer:
     def __init__(self, *, variant=None, objective=None, data=None, out=None, steps=None, epochs=None,
                  batch_size=None, d_steps=None, lr=None, g_lr=None, d_lr=None, betas=None, lr_schedule=None,
                  seed=None, ema=None,
-                 conditional=None, reuse_fake=None, resume=False, device="auto", compile=False, precision="auto",
-                 channels_last=None, log_every=50, sample_every=None, checkpoint_every=None, keep=2,
+                 conditional=None, reuse_fake=None, resume=False, device="auto", compile=False, cuda_graphs=False,
+                 precision="auto", channels_last=None, log_every=50, sample_every=None, checkpoint_every=None, keep=2,
                  progress=None, data_options=None, objective_config=None, config=None):
         from .model import Model
 
@@ -152,6 +155,7 @@ class Trainer:
         self.log_every = _positive("log_every", log_every, integer=True)
         self.keep = _positive("keep", keep, integer=True)
         self.compile = bool(compile)
+        self.cuda_graphs = bool(cuda_graphs)  # the whole iteration replayed as one CUDA graph (_graphed)
         self._base_model = None
         self._data_obj = data if not isinstance(data, (str, type(None))) else None
         self._names: list = []
@@ -270,6 +274,9 @@ class Trainer:
         args["lr_schedule"] = args.get("lr_schedule") or "constant"
         if args["lr_schedule"] not in LR_SCHEDULES:
             raise ConfigError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not {args['lr_schedule']!r}")
+        if self.cuda_graphs and args["lr_schedule"] != "constant":
+            raise ConfigError("--cuda-graphs replays a fixed learning rate; use --lr-schedule constant or drop "
+                              "--cuda-graphs")
         ema = args.get("ema")
         if ema is not None and ema != 0:
             if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1:
@@ -307,6 +314,10 @@ class Trainer:
                 self.device = torch.device("cuda", self.local_rank)
             torch.cuda.set_device(self.device)
             torch.backends.cudnn.benchmark = True
+        if self.cuda_graphs and self.device.type != "cuda":
+            raise ConfigError("--cuda-graphs needs a CUDA device (--device cuda); on CPU drop it")
+        if self.cuda_graphs and self.world > 1:
+            raise ConfigError("--cuda-graphs is not supported with several processes (torchrun); drop it")
         if precision not in ("auto", "fp32", "bf16"):
             raise ConfigError(f"--precision must be auto, fp32 or bf16, not {precision!r}")
         if precision == "bf16" and self.device.type != "cuda":
@@ -377,10 +388,12 @@ class Trainer:
     def _optimizer(self, params, lr):
         a = self.args
         params = [p for p in params if p.requires_grad]
-        if a["optimizer"] == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr, foreach=self.device.type == "cuda")
         fused = self.device.type in ("cpu", "cuda")
-        return torch.optim.Adam(params, lr=lr, betas=tuple(a["betas"]), fused=fused or None)
+        # capturable: the step count lives on the GPU, so the update can be replayed inside a CUDA graph
+        if a["optimizer"] == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr, foreach=self.device.type == "cuda", capturable=self.cuda_graphs)
+        return torch.optim.Adam(params, lr=lr, betas=tuple(a["betas"]), fused=fused or None,
+                                capturable=self.cuda_graphs)
 
     def _setup(self):
         from .model import Model
@@ -422,7 +435,11 @@ class Trainer:
         conv = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in self.model.modules())
         # channels-last for conv models (oneDNN and cuDNN convolutions prefer it; resume stays bit-exact because
         # restored optimiser moments get their parameter's layout, see _match_state_layout)
-        cl = self.channels_last if self.channels_last is not None else (conv and dev.type in ("cuda", "cpu"))
+        # (not by default when compiled on CUDA: torch 2.11's inductor mispredicts the weight-gradient layout of
+        # channels-last convolutions on 1x1 maps, such as DCGAN's first and last layers, and stops on its own
+        # stride check; seen on an H200)
+        cl = self.channels_last if self.channels_last is not None else (
+            conv and (dev.type == "cpu" or (dev.type == "cuda" and not self.compile)))
         self.memory_format = torch.channels_last if (cl and x.dim() == 4) else torch.contiguous_format
         if x.dim() == 4:
             self.model.to(dev, memory_format=self.memory_format)
@@ -481,6 +498,8 @@ class Trainer:
                 self.G_run, self.D_run = torch.compile(self.G_run), torch.compile(self.D_run)
             else:
                 self.AE_run = torch.compile(self.AE_run)
+        step = self._gan_iteration if self.kind == "gan" else self._ae_iteration
+        self.iterate = self._graphed(step) if self.cuda_graphs else step
 
     # -- data ----------------------------------------------------------------------------------------
     def _new_epoch(self):
@@ -502,7 +521,10 @@ class Trainer:
 
     # -- one iteration --------------------------------------------------------------------------------
     def _amp(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.autocast else contextlib.nullcontext()
+        if not self.autocast:
+            return contextlib.nullcontext()
+        # (a CUDA graph must not keep autocast's cast-weight cache, which is freed when the region ends)
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not self.cuda_graphs)
 
     def _gan_iteration(self):
         G, D, obj, M, dev = self.G_run, self.D_run, self.objective, self.M, self.device
@@ -574,6 +596,65 @@ class Trainer:
         for b_ema, b in self._ema_buffers:
             b_ema.copy_(b)
 
+    # -- CUDA graphs ------------------------------------------------------------------------------------
+    GRAPH_WARMUP = 3
+
+    def _graphed(self, step):
+        """``step`` (one training iteration) replayed as one CUDA graph: G and D steps, optimiser updates
+        and EMA launch as a single graph instead of hundreds of kernels from Python, which is what a small
+        GAN is limited by on a GPU. The first GRAPH_WARMUP iterations run eagerly on a side stream (real
+        training steps, which also create the optimiser state and settle cuDNN's algorithm choices, as
+        torch.cuda.graph asks), the next is captured; then each iteration copies its real batches into
+        the graph's static input buffers and replays. Noise is drawn inside the graph (fresh each replay)."""
+        n_batches = self.K if self.kind == "gan" else 1
+        st = {"graph": None, "warm": 0, "bufs": None, "i": 0, "out": None}
+        eager_next = self._next_batch
+
+        def static_next():
+            pair = st["bufs"][st["i"]]
+            st["i"] += 1
+            return pair
+
+        def run():
+            batches = [eager_next() for _ in range(n_batches)]
+            if st["bufs"] is None:
+                st["bufs"] = [(x.clone(memory_format=torch.preserve_format), None if y is None else y.clone())
+                              for x, y in batches]
+            else:
+                for (sx, sy), (x, y) in zip(st["bufs"], batches):
+                    sx.copy_(x)
+                    if sy is not None:
+                        sy.copy_(y)
+            st["i"] = 0
+            if st["graph"] is not None:
+                st["graph"].replay()
+                return st["out"]
+            self._next_batch = static_next
+            try:
+                if st["warm"] < self.GRAPH_WARMUP:
+                    side = torch.cuda.Stream(self.device)
+                    side.wait_stream(torch.cuda.current_stream(self.device))
+                    with torch.cuda.stream(side):
+                        out = step()
+                    torch.cuda.current_stream(self.device).wait_stream(side)
+                    st["warm"] += 1
+                    return out
+                graph = torch.cuda.CUDAGraph()
+                try:
+                    with torch.cuda.graph(graph):
+                        st["out"] = step()
+                except Exception as exc:
+                    first = (str(exc).strip().splitlines() or [""])[0]
+                    raise TrainingError(f"--cuda-graphs: this model and objective cannot be captured as a CUDA "
+                                        f"graph ({type(exc).__name__}: {first}); train without --cuda-graphs") from exc
+                st["graph"] = graph
+                graph.replay()
+                return st["out"]
+            finally:
+                del self._next_batch  # back to the method
+
+        return run
+
     # -- the loop --------------------------------------------------------------------------------------
     def run(self):
         self._setup()
@@ -596,7 +677,7 @@ class Trainer:
         show = self.is_main and (self.progress if self.progress is not None else True)
         bar = tqdm(total=self.steps, initial=self.step, disable=not show, unit="step", dynamic_ncols=True,
                    desc=f"{self.vspec.name}/{self.args['objective']}", file=sys.stderr, smoothing=0.1)
-        iteration = self._gan_iteration if self.kind == "gan" else self._ae_iteration
+        iteration = self.iterate
         self._rows, self._row_start, self._t0 = [], self.step, time.perf_counter()
         self._stop = False
         old_handler = self._install_sigint()

@@ -306,6 +306,66 @@ def test_cli_reports_non_finite_and_exits_nonzero(tmp_path):
                                 "(--lr) or try another objective, then --resume"), r.stderr
 
 
+# -- CUDA graphs: the wrapper's bookkeeping, on the CPU -----------------------------------------------------
+@pytest.mark.parametrize("variant,objective,d_steps", [("mlp", "wgan-gp", 2), ("vae", None, None)])
+def test_cuda_graph_wrapper_feeds_the_captured_step_on_cpu(tmp_path, monkeypatch, variant, objective, d_steps):
+    """Trainer._graphed with torch's graph API replaced by stand-ins (the capture runs the step once, as
+    the real capture plus its first replay do; later replays run nothing here): the warm-up steps and the
+    captured step see the same batches and give the same losses as the plain engine, K batches per
+    iteration reach the graph's static buffers in order, and the replays return the captured outputs.
+    tests/test_gpu.py runs the real thing where there is a GPU."""
+    import contextlib
+
+    from ganzoo.train import Trainer
+
+    replays = []
+
+    class Stream:
+        def __init__(self, *a):
+            pass
+
+        def wait_stream(self, other):
+            pass
+
+    class Graph:
+        def replay(self):
+            replays.append(1)
+
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda *a: Stream())
+    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
+    monkeypatch.setattr(torch.cuda, "graph", lambda g: contextlib.nullcontext())
+    rows, batches = {}, {}
+    for mode in ("eager", "graph"):
+        t = Trainer(variant=variant, objective=objective, data="digits" if variant == "vae" else "ring8",
+                    out=tmp_path / mode, steps=100, batch_size=16, seed=0, device="cpu", d_steps=d_steps)
+        t._setup()
+        seen = batches[mode] = []
+        plain_next = t._next_batch
+
+        def spy(plain_next=plain_next, seen=seen):
+            x, y = plain_next()
+            seen.append(x.clone())
+            return x, y
+
+        t._next_batch = spy
+        step = t._gan_iteration if t.kind == "gan" else t._ae_iteration
+        if mode == "graph":
+            t.cuda_graphs = True
+            it = t._graphed(step)
+        else:
+            it = step
+        rows[mode] = [[float(v) for v in it()[1]] for _ in range(Trainer.GRAPH_WARMUP + 3)]
+    n = Trainer.GRAPH_WARMUP + 1  # eager warm-up steps, then the capture
+    assert rows["graph"][:n] == rows["eager"][:n]
+    assert rows["graph"][n:] == [rows["graph"][n - 1]] * 2  # replays hand back the captured outputs
+    assert len(replays) == 3  # after the capture and at each later iteration
+    k = d_steps or 1
+    assert len(batches["graph"]) == len(batches["eager"]) == (n + 2) * k  # K fresh batches per iteration
+    assert all(torch.equal(a, b) for a, b in zip(batches["graph"], batches["eager"]))
+
+
 # -- errors a user can cause ----------------------------------------------------------------------------
 @pytest.mark.reliability("input")
 def test_clear_errors(tmp_path):
@@ -334,7 +394,13 @@ def test_clear_errors(tmp_path):
         train("mlp", data="ring8", out=tmp_path / "h")
     with pytest.raises(ConfigError, match="unknown config key"):
         train("mlp", data="ring8", out=tmp_path / "i", steps=1, nonsense=3)
-    assert not any((tmp_path / x).exists() for x in "abcdefghi")  # nothing written before validation
+    with pytest.raises(ConfigError, match=r"^--cuda-graphs needs a CUDA device \(--device cuda\); on CPU drop it$"):
+        train("mlp", data="ring8", out=tmp_path / "j", steps=1, device="cpu", cuda_graphs=True)
+    with pytest.raises(ConfigError, match=r"^--cuda-graphs replays a fixed learning rate; use --lr-schedule constant"):
+        train("mlp", data="ring8", out=tmp_path / "j", steps=1, cuda_graphs=True, lr_schedule="linear")
+    with pytest.raises(ConfigError, match=r"^--precision bf16 needs a CUDA device"):
+        train("mlp", data="ring8", out=tmp_path / "k", steps=1, device="cpu", precision="bf16")
+    assert not any((tmp_path / x).exists() for x in "abcdefghijk")  # nothing written before validation
 
 
 def test_cli_train_epochs_and_sample(tmp_path):

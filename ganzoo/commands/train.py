@@ -38,6 +38,8 @@ from . import key_values
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1, ... (auto: CUDA if present).")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile G and D.")
+@click.option("--cuda-graphs", is_flag=True,
+              help="CUDA only: replay each training iteration as one captured CUDA graph (constant --lr-schedule).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="auto: bf16 autocast on CUDA, fp32 on CPU.")
 @click.option("--log-every", default=50, show_default=True, type=int, help="Steps between metric lines.")
@@ -46,8 +48,8 @@ from . import key_values
 @click.option("--keep", default=2, show_default=True, type=int, help="Checkpoints to keep.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps, lr, g_lr, d_lr, betas, lr_schedule, seed, ema,
-              conditional, sets, objective_sets, data_opts, fresh_noise, resume, device, compile_, precision,
-              log_every, sample_every, checkpoint_every, keep, no_progress):
+              conditional, sets, objective_sets, data_opts, fresh_noise, resume, device, compile_, cuda_graphs,
+              precision, log_every, sample_every, checkpoint_every, keep, no_progress):
     """Train VARIANT with an objective on a dataset; write a model folder to --out.
 
     \b
@@ -71,7 +73,8 @@ def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps,
     model = train(variant, objective, data=data, out=out, steps=steps, epochs=epochs, batch_size=batch_size,
                   d_steps=d_steps, lr=lr, g_lr=g_lr, d_lr=d_lr, betas=beta_list, lr_schedule=lr_schedule, seed=seed, ema=ema,
                   conditional=conditional, reuse_fake=None if fresh_noise is None else not fresh_noise,
-                  resume=resume, device=device, compile=compile_, precision=precision, log_every=log_every,
+                  resume=resume, device=device, compile=compile_, cuda_graphs=cuda_graphs, precision=precision,
+                  log_every=log_every,
                   sample_every=sample_every, checkpoint_every=checkpoint_every, keep=keep,
                   progress=False if no_progress else None, data_options=key_values(data_opts, "--data-opt"),
                   objective_config=key_values(objective_sets, "--objective-set") or None,

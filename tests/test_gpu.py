@@ -1,0 +1,65 @@
+"""The engine on a CUDA device: bf16 autocast, channels-last and whole-iteration CUDA graphs.
+
+Skipped where torch sees no GPU (CI's machine); run on a GPU machine with ``pytest tests/test_gpu.py``.
+"""
+
+import json
+
+import pytest
+import torch
+
+from ganzoo.train import Trainer
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the GPU tests need one")
+
+CASES = {  # variant, objective, data, extra training arguments
+    "mlp-nonsat": ("mlp", "non-saturating", "ring8", {}),
+    "dcgan-nonsat": ("dcgan", "non-saturating", "digits", {"config": {"g_width": 16, "d_width": 16}}),
+    "mlp-wgan-gp-k2": ("mlp", "wgan-gp", "ring8", {"d_steps": 2}),
+    "dcgan-hinge-conditional-ema": ("dcgan", "hinge", "digits",
+                                    {"conditional": True, "ema": 0.999, "config": {"g_width": 16, "d_width": 16}}),
+    "vae": ("vae", None, "digits", {}),
+}
+
+
+def _losses(folder):
+    rows = [json.loads(x) for x in (folder / "metrics.jsonl").read_text().splitlines()]
+    keys = ("d_loss", "g_loss") if any("d_loss" in r for r in rows) else ("loss",)
+    return [tuple(r[k] for k in keys) for r in rows if keys[0] in r]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_cuda_graphs_train_like_the_eager_engine(tmp_path, case):
+    """fp32, same seed: the eager warm-up steps of the CUDA-graph run equal the eager run's; the replays
+    then go on training (new losses every step, weights that move), stay in the eager run's range, and the
+    result loads and samples on the CPU."""
+    variant, objective, data, extra = CASES[case]
+    kw = dict(variant=variant, objective=objective, data=data, steps=12, batch_size=32, seed=0, device="cuda",
+              precision="fp32", log_every=1, sample_every=12, checkpoint_every=12, progress=False, **extra)
+    Trainer(out=tmp_path / "eager", **kw).run()
+    t = Trainer(out=tmp_path / "graphs", cuda_graphs=True, **kw)
+    t.run()
+    eager, graphs = _losses(tmp_path / "eager"), _losses(tmp_path / "graphs")
+    assert len(eager) == len(graphs) == 12
+    warm = Trainer.GRAPH_WARMUP
+    assert max(abs(a - b) for e, g in zip(eager[:warm], graphs[:warm]) for a, b in zip(e, g)) < 1e-4, (eager, graphs)
+    replayed = graphs[warm:]
+    assert len(set(replayed)) == len(replayed), f"replays repeated a loss row: {replayed}"
+    assert all(abs(v) < 1e4 for row in graphs for v in row)
+    spread = max(abs(v) for row in eager for v in row) + 1.0
+    assert max(abs(a - b) for e, g in zip(eager, graphs) for a, b in zip(e, g)) < spread, (eager, graphs)
+    import ganzoo
+
+    m = ganzoo.load(str(tmp_path / "graphs"), device="cpu")
+    x = m.sample(8, seed=0, y=torch.arange(8) if extra.get("conditional") else None)
+    assert torch.isfinite(x).all() and x.device.type == "cpu"
+
+
+def test_bf16_channels_last_and_cuda_graphs_on_the_gpu(tmp_path):
+    t = Trainer(variant="dcgan", objective="hinge", data="digits", out=tmp_path / "bf16", steps=20, batch_size=32,
+                seed=0, device="cuda", cuda_graphs=True, progress=False, config={"g_width": 16, "d_width": 16})
+    t.run()
+    assert t.autocast and t.memory_format == torch.channels_last
+    assert next(t.model.generator.parameters()).dtype == torch.float32  # autocast keeps fp32 master weights
+    losses = _losses(tmp_path / "bf16")
+    assert losses and all(abs(v) < 1e3 for row in losses for v in row)
