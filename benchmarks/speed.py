@@ -185,6 +185,17 @@ def images_per_s(loops: dict, *, batch: int, per: int, repeats: int, warmup: int
     return {k: batch * per / common.median(v) for k, v in times.items()}
 
 
+def flops_per_step(loop) -> int:
+    """Floating-point operations of one training step of ``loop`` (matrix products and convolutions,
+    forward and backward, as torch.utils.flop_counter counts them), after one uncounted step."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    loop.step()
+    with FlopCounterMode(display=False) as counter:
+        loop.step()
+    return counter.get_total_flops()
+
+
 def copy_weights(src: nn.Module, dst: nn.Module) -> None:
     """Copy parameters and buffers by position (same architecture, different module names)."""
     s, d = list(src.state_dict().values()), dst.state_dict()
@@ -284,6 +295,11 @@ def bench_training(args, tmp: Path) -> str:
             if label == "compile":
                 loop.step()
                 compile_s = time.perf_counter() - t0
+        work = {k: flops_per_step(loops[k]) for k in ("reference", "ganzoo")}
+        notes.append(f"{name}: arithmetic per iteration (torch.utils.flop_counter): reference "
+                     f"{work['reference'] / 1e9:.3g} GFLOP, ganzoo {work['ganzoo'] / 1e9:.3g} GFLOP, so skipping work "
+                     f"alone can give at most {work['reference'] / work['ganzoo']:.2f}x; the rest of any gain must "
+                     "come from faster kernels or less overhead per kernel")
         reps = repeats if cfg["conv"] or smoke else args.repeats
         ips = images_per_s(loops, batch=cfg["batch"], per=cfg["per"], repeats=reps, warmup=warmup if cfg["conv"] else 3)
         base = ips["reference"]
