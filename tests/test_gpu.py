@@ -63,3 +63,15 @@ def test_bf16_channels_last_and_cuda_graphs_on_the_gpu(tmp_path):
     assert next(t.model.generator.parameters()).dtype == torch.float32  # autocast keeps fp32 master weights
     losses = _losses(tmp_path / "bf16")
     assert losses and all(abs(v) < 1e3 for row in losses for v in row)
+
+
+def test_cuda_graphs_resume(tmp_path):
+    """A --cuda-graphs run checkpoints (its optimiser state lives on the GPU) and resumes with graphs."""
+    kw = dict(variant="mlp", objective="non-saturating", data="ring8", batch_size=32, seed=0, device="cuda",
+              cuda_graphs=True, log_every=1, sample_every=8, checkpoint_every=8, progress=False)
+    Trainer(out=tmp_path / "run", steps=8, **kw).run()
+    t = Trainer(out=tmp_path / "run", steps=16, resume=True, **kw)
+    t.run()
+    assert t.step == 16
+    losses = _losses(tmp_path / "run")
+    assert len(losses) == 16 and len(set(losses[8:])) == 8 and all(abs(v) < 1e4 for row in losses for v in row)
