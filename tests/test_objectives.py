@@ -7,7 +7,7 @@ import torch
 
 import ganzoo
 from ganzoo.objectives.autoencoding import gaussian_kl, log_likelihood
-from ganzoo.objectives.gan import gradient_penalty
+from ganzoo.objectives.gan import gradient_penalty, r1_penalty
 
 GAN = ["minimax", "non-saturating", "wgan", "wgan-gp", "hinge", "lsgan"]
 
@@ -113,6 +113,29 @@ def test_wgan_gp_penalty_matches_hand_computation():
     loss.backward()
     assert D.w.grad is not None and torch.isfinite(D.w.grad).all()
     assert stats["gp"].item() > 0
+
+
+def test_hinge_r1_penalty_matches_hand_computation():
+    D = Linear2([3.0, 4.0])
+    real = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]])
+    penalty, real_s = r1_penalty(D, real)
+    # grad_x D = w + x on the real rows: [4, 4] and [3, 6]; squared norms 32 and 45
+    assert penalty.item() == pytest.approx((32 + 45) / 2)
+    plain, _ = ganzoo.objective("hinge").discriminator_step_loss(D, real, fake)
+    obj = ganzoo.objective("hinge", r1=0.1)
+    loss, stats = obj.discriminator_step_loss(D, real, fake)
+    assert loss.item() == pytest.approx(plain.item() + 0.05 * 38.5, rel=1e-6)
+    assert stats["r1"].item() == pytest.approx(38.5) and torch.equal(stats["d_real"], real_s.detach())
+    loss.backward()   # the penalty is differentiable w.r.t. D's parameters: d/dw 0.05 E||w + x||^2 = 0.1 E(w + x)
+    want = torch.autograd.grad(plain_loss(D, real, fake), D.w)[0] + 0.1 * torch.tensor([3.5, 5.0])
+    assert torch.allclose(D.w.grad, want)
+    with pytest.raises(ganzoo.GanzooError, match="r1 must be a weight >= 0"):
+        ganzoo.objective("hinge", r1=-1.0)
+
+
+def plain_loss(D, real, fake):
+    return ganzoo.objective("hinge").discriminator_step_loss(D, real, fake)[0]
 
 
 @pytest.mark.parametrize("variant,config,joint", [

@@ -28,7 +28,7 @@ def register_objectives(register):
         variant_defaults={"d_norm": "layer"}))
     register(ObjectiveSpec(
         "hinge", "Hinge GAN loss (Lim & Ye 2017; Miyato et al. 2018)", "gan",
-        f"{gan}:Hinge", d_steps=1, optimizer=ADAM))
+        f"{gan}:Hinge", d_steps=1, defaults={"r1": 0.0}, optimizer=ADAM))
     register(ObjectiveSpec(
         "lsgan", "Least-squares GAN, targets a=0, b=c=1 (Mao et al. 2017)", "gan",
         f"{gan}:LSGAN", d_steps=1, optimizer=ADAM))

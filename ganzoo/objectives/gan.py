@@ -117,8 +117,33 @@ class WGANGP(WGAN):
         pass
 
 
+def r1_penalty(D, real_x, y=None):
+    """R1 (Mescheder et al. 2018): E ||grad_x D(x)||^2 on real data, and D's scores of ``real_x``."""
+    x = real_x.detach().requires_grad_(True)
+    real_s = D(x, y)
+    (grad,) = torch.autograd.grad(real_s.sum(), x, create_graph=True)
+    return grad.flatten(1).square().sum(1).mean(), real_s
+
+
 class Hinge(GANObjective):
+    """Hinge loss; ``r1 = gamma > 0`` adds gamma/2 E ||grad_x D(x)||^2 on real data (R1) to D's loss."""
+
     probabilistic = False
+
+    def __init__(self, r1: float = 0.0):
+        if isinstance(r1, bool) or not isinstance(r1, (int, float)) or not r1 >= 0:
+            from ganzoo.errors import ConfigError
+
+            raise ConfigError(f"--objective-set r1 must be a weight >= 0, such as r1=0.1; not {r1!r}")
+        self.r1 = float(r1)
+
+    def discriminator_step_loss(self, D, real_x, fake_x, y=None):
+        if not self.r1:
+            return super().discriminator_step_loss(D, real_x, fake_x, y)
+        penalty, real_s = r1_penalty(D, real_x, y)
+        fake_s = D(fake_x, y)
+        stats = {"d_real": real_s.detach(), "d_fake": fake_s.detach(), "r1": penalty.detach()}
+        return self.d_loss(real_s, fake_s) + 0.5 * self.r1 * penalty, stats
 
     def d_loss(self, real, fake):
         return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
