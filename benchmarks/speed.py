@@ -163,6 +163,11 @@ class EngineLoop:
             t._flush()
 
 
+def _first_line(exc: BaseException, limit: int) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]
+
+
 def _sync() -> None:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.synchronize()  # GPU work is asynchronous: time what was done, not what was queued
@@ -389,8 +394,7 @@ def bench_training_gpu(args, tmp: Path) -> str:
                     loop.step()
                 _sync()
             except Exception as exc:  # noqa: BLE001 -- one option failing must not hide the others' numbers
-                first = (str(exc).splitlines() or [""])[0][:200]
-                notes.append(f"{name}, {label}: FAILED ({type(exc).__name__}: {first})")
+                notes.append(f"{name}, {label}: FAILED ({type(exc).__name__}: {_first_line(exc, 200)})")
                 print(f"[speed] {name} {label}: {exc!r}", file=sys.stderr, flush=True)
                 continue
             loops[label] = loop
@@ -478,7 +482,7 @@ def bench_load(args, tmp: Path) -> str:
             m = ganzoo.load(name)
             m.sample(64)
         except Exception as exc:  # noqa: BLE001 -- report, don't fail the benchmark
-            zoo_note += f" Zoo model {name!r} skipped: {str(exc).splitlines()[0][:120]}."
+            zoo_note += f" Zoo model {name!r} skipped: {_first_line(exc, 120)}."
             continue
         usable.append((m.kind != "gan", name))
     if usable:
@@ -678,24 +682,21 @@ def main(argv=None):
 
                 traceback.print_exc()
                 failed.append(part)
-                body.append(f"### {part}: FAILED\n\n`{type(exc).__name__}: {str(exc).splitlines()[0][:300]}`")
+                body.append(f"### {part}: FAILED\n\n`{type(exc).__name__}: {_first_line(exc, 300)}`")
             print(f"[speed] {part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     if args.device:
-        head = common.preamble(title="Speed on a GPU", threads=threads, started=started, load_start=load0,
-                               smoke=args.smoke, extra={"device": f"{args.device}: {torch.cuda.get_device_name()}, "
-                                                        f"CUDA {torch.version.cuda}, cuDNN "
-                                                        f"{torch.backends.cudnn.version()}",
-                                                        "repeats": str(args.repeats)})
-        path = common.write_section(args.output, "speed-gpu", head + "\n" + "\n\n".join(body))
-        print(f"wrote the speed-gpu section of {path}")
-        if failed:
-            sys.exit(f"failed parts: {', '.join(failed)}")
-        return
-    head = common.preamble(title="Speed", threads=threads, started=started, load_start=load0, smoke=args.smoke,
-                           extra={"threads": f"{threads} ({why}), the same for the engine and the references",
-                                  "repeats": f"{args.repeats} (training, loading), {args.cli_repeats} (CLI)"})
-    path = common.write_section(args.output, "speed", head + "\n" + "\n\n".join(body))
-    print(f"wrote the speed section of {path}")
+        title, section = "Speed on a GPU", "speed-gpu"
+        extra = {"device": f"{args.device}: {torch.cuda.get_device_name()}, CUDA {torch.version.cuda}, cuDNN "
+                           f"{torch.backends.cudnn.version()}",
+                 "repeats": str(args.repeats)}
+    else:
+        title, section = "Speed", "speed"
+        extra = {"threads": f"{threads} ({why}), the same for the engine and the references",
+                 "repeats": f"{args.repeats} (training, loading), {args.cli_repeats} (CLI)"}
+    head = common.preamble(title=title, threads=threads, started=started, load_start=load0, smoke=args.smoke,
+                           extra=extra)
+    path = common.write_section(args.output, section, head + "\n" + "\n\n".join(body))
+    print(f"wrote the {section} section of {path}")
     if failed:
         sys.exit(f"failed parts: {', '.join(failed)}")
 

@@ -375,9 +375,8 @@ class Trainer:
         except GanzooError:
             raise
         except (ValueError, RuntimeError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"variant {self.vspec.name!r} cannot be built with this config for samples of shape "
-                              f"{list(data.sample_shape)} from {a['data']}: {first}") from None
+                              f"{list(data.sample_shape)} from {a['data']}: {_first_line(exc)}") from None
         if self._base_model is not None:
             model.load_state_dict(self._base_model.state_dict())
         if tuple(model.sample_shape) != tuple(data.sample_shape):
@@ -644,9 +643,9 @@ class Trainer:
                     with torch.cuda.graph(graph):
                         st["out"] = step()
                 except Exception as exc:
-                    first = (str(exc).strip().splitlines() or [""])[0]
                     raise TrainingError(f"--cuda-graphs: this model and objective cannot be captured as a CUDA "
-                                        f"graph ({type(exc).__name__}: {first}); train without --cuda-graphs") from exc
+                                        f"graph ({type(exc).__name__}: {_first_line(exc)}); train without "
+                                        "--cuda-graphs") from exc
                 st["graph"] = graph
                 graph.replay()
                 return st["out"]
@@ -941,8 +940,7 @@ class Trainer:
                 opt.load_state_dict(ckpt.join_optimizer(f"opt.{key}", meta["opt"][key], tensors))
                 _match_state_layout(opt)
         except (RuntimeError, KeyError, ValueError) as exc:
-            first = str(exc).splitlines()[0]
-            raise TrainingError(f"checkpoint {folder} does not fit this model: {first}") from None
+            raise TrainingError(f"checkpoint {folder} does not fit this model: {_first_line(exc)}") from None
         torch.set_rng_state(tensors[f"rng.torch.{self.rank}"])
         if self.device.type == "cuda" and f"rng.cuda.{self.rank}" in tensors:
             torch.cuda.set_rng_state(tensors[f"rng.cuda.{self.rank}"], self.device)
@@ -977,6 +975,12 @@ class Trainer:
                     labels=m.meta.get("labels"), label_prior=m.meta.get("label_prior"), training=training,
                     metrics=metrics)
         return out
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name if the message is empty)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _match_state_layout(opt) -> None:

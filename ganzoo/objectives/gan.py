@@ -91,14 +91,20 @@ class WGAN(GANObjective):
             p.clamp_(-self.clip, self.clip)
 
 
+def _input_gradient(D, x, y=None):
+    """D's scores at ``x`` and their gradient with respect to ``x``, kept differentiable (for penalties)."""
+    x = x.detach().requires_grad_(True)
+    scores = D(x, y)
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
+    return grad, scores
+
+
 def gradient_penalty(D, real_x, fake_x, y=None, *, alpha=None):
     """E[(||grad_x D(x_hat)||_2 - 1)^2] at x_hat = alpha x + (1 - alpha) G(z)."""
     n = real_x.shape[0]
     if alpha is None:
         alpha = torch.rand(n, *([1] * (real_x.dim() - 1)), device=real_x.device, dtype=real_x.dtype)
-    x_hat = (alpha * real_x.detach() + (1 - alpha) * fake_x.detach()).requires_grad_(True)
-    scores = D(x_hat, y)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    grad, _ = _input_gradient(D, alpha * real_x.detach() + (1 - alpha) * fake_x.detach(), y)
     norms = grad.flatten(1).norm(2, dim=1)
     return ((norms - 1.0) ** 2).mean()
 
@@ -119,9 +125,7 @@ class WGANGP(WGAN):
 
 def r1_penalty(D, real_x, y=None):
     """R1 (Mescheder et al. 2018): E ||grad_x D(x)||^2 on real data, and D's scores of ``real_x``."""
-    x = real_x.detach().requires_grad_(True)
-    real_s = D(x, y)
-    (grad,) = torch.autograd.grad(real_s.sum(), x, create_graph=True)
+    grad, real_s = _input_gradient(D, real_x, y)
     return grad.flatten(1).square().sum(1).mean(), real_s
 
 
