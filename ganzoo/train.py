@@ -59,17 +59,18 @@ import torch
 from torch import nn
 
 from . import checkpoint as ckpt
+from .augment import Augmented, parse_policy
 from .errors import ConfigError, GanzooError, TrainingError
 
 # Arguments that define a run: --resume refuses to change them.
 FIXED_ON_RESUME = ("variant", "objective", "objective_config", "data", "data_options", "config", "conditional",
                    "batch_size", "d_steps", "g_lr", "d_lr", "betas", "seed", "ema", "reuse_fake", "world_size",
-                   "lr_schedule")
+                   "lr_schedule", "augment")
 CLI_FLAG = {"objective": "--objective", "data": "--data", "batch_size": "--batch-size", "d_steps": "--d-steps",
             "g_lr": "--g-lr/--lr", "d_lr": "--d-lr/--lr", "betas": "--betas", "seed": "--seed", "ema": "--ema",
             "config": "--set", "conditional": "--conditional", "reuse_fake": "--fresh-noise/--reuse-fake",
             "world_size": "the number of processes", "data_options": "--data-opt", "variant": "VARIANT",
-            "objective_config": "--objective-set", "lr_schedule": "--lr-schedule"}
+            "objective_config": "--objective-set", "lr_schedule": "--lr-schedule", "augment": "--augment"}
 MIXTURE_EVAL_SAMPLES = 2000
 LR_SCHEDULES = ("constant", "linear")  # linear: decay to 0 at the last step
 
@@ -78,7 +79,7 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, out=None,
           epochs: Optional[float] = None, batch_size: Optional[int] = None, d_steps: Optional[int] = None,
           lr: Optional[float] = None, g_lr: Optional[float] = None, d_lr: Optional[float] = None, betas=None,
           lr_schedule: Optional[str] = None, seed: Optional[int] = None, ema: Optional[float] = None, conditional: Optional[bool] = None,
-          reuse_fake: Optional[bool] = None, resume: bool = False, device: str = "auto", compile: bool = False,
+          reuse_fake: Optional[bool] = None, augment=None, resume: bool = False, device: str = "auto", compile: bool = False,
           cuda_graphs: bool = False, precision: str = "auto", channels_last: Optional[bool] = None, log_every: int = 50,
           sample_every: Optional[int] = None, checkpoint_every: Optional[int] = None, keep: int = 2,
           progress: Optional[bool] = None, data_options: Optional[dict] = None,
@@ -92,7 +93,8 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, out=None,
     trainer = Trainer(variant=variant, objective=objective, data=data, out=out, steps=steps, epochs=epochs,
                       batch_size=batch_size, d_steps=d_steps, lr=lr, g_lr=g_lr, d_lr=d_lr, betas=betas,
                       lr_schedule=lr_schedule, seed=seed,
-                      ema=ema, conditional=conditional, reuse_fake=reuse_fake, resume=resume, device=device,
+                      ema=ema, conditional=conditional, reuse_fake=reuse_fake, augment=augment, resume=resume,
+                      device=device,
                       compile=compile, cuda_graphs=cuda_graphs, precision=precision, channels_last=channels_last,
                       log_every=log_every,
                       sample_every=sample_every, checkpoint_every=checkpoint_every, keep=keep, progress=progress,
@@ -142,7 +144,7 @@ class Trainer:
     def __init__(self, *, variant=None, objective=None, data=None, out=None, steps=None, epochs=None,
                  batch_size=None, d_steps=None, lr=None, g_lr=None, d_lr=None, betas=None, lr_schedule=None,
                  seed=None, ema=None,
-                 conditional=None, reuse_fake=None, resume=False, device="auto", compile=False, cuda_graphs=False,
+                 conditional=None, reuse_fake=None, augment=None, resume=False, device="auto", compile=False, cuda_graphs=False,
                  precision="auto", channels_last=None, log_every=50, sample_every=None, checkpoint_every=None, keep=2,
                  progress=None, data_options=None, objective_config=None, config=None):
         from .model import Model
@@ -168,7 +170,8 @@ class Trainer:
                      getattr(data, "name", None) or "<TensorData>", data_options=data_options,
                      objective_config=objective_config, config=config or None, conditional=conditional,
                      batch_size=batch_size, d_steps=d_steps, seed=seed, ema=ema, reuse_fake=reuse_fake,
-                     betas=list(betas) if betas is not None else None, lr_schedule=lr_schedule)
+                     betas=list(betas) if betas is not None else None, lr_schedule=lr_schedule,
+                     augment=list(parse_policy(augment)) or None)
         self.resume_from = None
         if resume:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
@@ -289,6 +292,9 @@ class Trainer:
         args["reuse_fake"] = bool(args["d_steps"] == 1) if reuse is None else bool(reuse)
         if self.kind != "gan":
             args["reuse_fake"] = False
+        args["augment"] = list(parse_policy(args.get("augment")))
+        if args["augment"] and self.kind != "gan":
+            raise ConfigError(f"--augment transforms what a GAN's discriminator sees; {vspec.name!r} is a {self.kind}")
         if args.get("steps") is not None and args.get("epochs") is not None:
             raise ConfigError("pass --steps or --epochs, not both")
         if args.get("steps") is None and args.get("epochs") is None:
@@ -341,6 +347,9 @@ class Trainer:
             raise ConfigError(f"--data {a['data']}: the dataset is empty")
         if a["conditional"] and (data.y is None or data.num_classes < 1):
             raise ConfigError(f"--conditional: dataset {a['data']!r} has no class labels")
+        if a["augment"] and not data.is_image:
+            raise ConfigError(f"--augment {','.join(a['augment'])} transforms images; {a['data']!r} holds points, "
+                              "so drop --augment")
         if data.label_source == "clusters" and not a["conditional"]:
             raise ConfigError("--data-opt clusters=K labels the data by k-means clusters for a self-conditioned "
                               "GAN; add --conditional to train on them")
@@ -475,7 +484,7 @@ class Trainer:
         self._wrap()
         self.training_meta = {k: a[k] for k in ("objective", "data", "data_options", "batch_size", "d_steps",
                                                 "optimizer", "g_lr", "d_lr", "betas", "lr_schedule", "seed", "steps", "ema",
-                                                "reuse_fake", "conditional", "config", "world_size")}
+                                                "reuse_fake", "augment", "conditional", "config", "world_size")}
 
     def _wrap(self):
         G = self.model.generator
@@ -497,6 +506,8 @@ class Trainer:
                 self.G_run, self.D_run = torch.compile(self.G_run), torch.compile(self.D_run)
             else:
                 self.AE_run = torch.compile(self.AE_run)
+        if self.kind == "gan":  # what D sees goes through the --augment policy, if any
+            self.D_judge = Augmented(self.D_run, self.args["augment"]) if self.args["augment"] else self.D_run
         step = self._gan_iteration if self.kind == "gan" else self._ae_iteration
         self.iterate = self._graphed(step) if self.cuda_graphs else step
 
@@ -526,7 +537,7 @@ class Trainer:
         return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not self.cuda_graphs)
 
     def _gan_iteration(self):
-        G, D, obj, M, dev = self.G_run, self.D_run, self.objective, self.M, self.device
+        G, D, obj, M, dev = self.G_run, self.D_judge, self.objective, self.M, self.device
         fake = y = None
         for k in range(self.K):
             x, y = self._next_batch()
@@ -554,7 +565,7 @@ class Trainer:
         for p in self.d_params:  # D's weight gradients are not needed in the G step
             p.requires_grad_(False)
         try:
-            with self._amp(), (D.no_sync() if self.dist is not None else contextlib.nullcontext()):
+            with self._amp(), (self.D_run.no_sync() if self.dist is not None else contextlib.nullcontext()):
                 g_loss, g_stats = obj.generator_step_loss(D, fake, y)
             self.g_opt.zero_grad(set_to_none=True)
             g_loss.backward()

@@ -130,6 +130,9 @@ RESUME_CASES = {
     # conv + BatchNorm, class-conditional, fake batch reused in the G step
     "dcgan-conditional": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
                               conditional=True, g_width=8, d_width=8, latent_dim=8),
+    # the same with DiffAugment: the augmentation's random shifts and holes must resume too
+    "dcgan-augment": dict(variant="dcgan", objective="hinge", data="digits", batch_size=32, augment="translation,cutout",
+                          g_width=8, d_width=8, latent_dim=8),
     # self-conditioned on k-means clusters (recomputed on resume), G-step clusters drawn from their shares
     "mlp-selfcond-fresh-noise": dict(variant="mlp", data="ring8", data_options={"n": 500, "clusters": 8},
                                      batch_size=64, conditional=True, reuse_fake=False, g_hidden=[32], d_hidden=[32]),
@@ -178,6 +181,8 @@ def test_resume_refuses_incompatible_arguments(tmp_path):
         train(out=out, resume=True, steps=8, batch_size=16)
     with pytest.raises(ConfigError, match="--objective"):
         train("mlp", "hinge", out=out, resume=True, steps=8)
+    with pytest.raises(ConfigError, match=r'--augment \["translation"\] differs from the checkpoint'):
+        train(out=out, resume=True, steps=8, augment="translation")
     with pytest.raises(ConfigError, match="already holds a training run"):
         train("mlp", data="ring8", out=out, steps=4, progress=False)
     with pytest.raises(ConfigError, match="no checkpoint"):
@@ -400,7 +405,13 @@ def test_clear_errors(tmp_path):
         train("mlp", data="ring8", out=tmp_path / "j", steps=1, cuda_graphs=True, lr_schedule="linear")
     with pytest.raises(ConfigError, match=r"^--precision bf16 needs a CUDA device"):
         train("mlp", data="ring8", out=tmp_path / "k", steps=1, device="cpu", precision="bf16")
-    assert not any((tmp_path / x).exists() for x in "abcdefghijk")  # nothing written before validation
+    with pytest.raises(ConfigError, match=r"^--augment translation transforms images; 'ring8' holds points"):
+        train("mlp", data="ring8", out=tmp_path / "l", steps=1, augment="translation")
+    with pytest.raises(ConfigError, match=r"^--augment transforms what a GAN's discriminator sees; 'vae' is a vae"):
+        train("vae", data="digits", out=tmp_path / "m", steps=1, augment="cutout")
+    with pytest.raises(ConfigError, match=r"^--augment: unknown policy 'flip'; choose from translation, cutout"):
+        train("dcgan", data="digits", out=tmp_path / "n", steps=1, augment="translation,flip")
+    assert not any((tmp_path / x).exists() for x in "abcdefghijklmn")  # nothing written before validation
 
 
 def test_cli_train_epochs_and_sample(tmp_path):

@@ -35,6 +35,8 @@ from . import key_values
 @click.option("--fresh-noise/--reuse-fake", "fresh_noise", default=None,
               help="G step on fresh noise (Goodfellow) or on the D step's fake batch (pytorch DCGAN; "
                    "the default when K == 1).")
+@click.option("--augment", metavar="POLICY", help="Differentiable augmentation of every image D sees, real and "
+              "generated (DiffAugment): translation, cutout or both, e.g. --augment translation,cutout.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1, ... (auto: CUDA if present).")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile G and D.")
@@ -48,7 +50,7 @@ from . import key_values
 @click.option("--keep", default=2, show_default=True, type=int, help="Checkpoints to keep.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps, lr, g_lr, d_lr, betas, lr_schedule, seed, ema,
-              conditional, sets, objective_sets, data_opts, fresh_noise, resume, device, compile_, cuda_graphs,
+              conditional, sets, objective_sets, data_opts, fresh_noise, augment, resume, device, compile_, cuda_graphs,
               precision, log_every, sample_every, checkpoint_every, keep, no_progress):
     """Train VARIANT with an objective on a dataset; write a model folder to --out.
 
@@ -73,7 +75,7 @@ def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps,
     model = train(variant, objective, data=data, out=out, steps=steps, epochs=epochs, batch_size=batch_size,
                   d_steps=d_steps, lr=lr, g_lr=g_lr, d_lr=d_lr, betas=beta_list, lr_schedule=lr_schedule, seed=seed, ema=ema,
                   conditional=conditional, reuse_fake=None if fresh_noise is None else not fresh_noise,
-                  resume=resume, device=device, compile=compile_, cuda_graphs=cuda_graphs, precision=precision,
+                  augment=augment, resume=resume, device=device, compile=compile_, cuda_graphs=cuda_graphs, precision=precision,
                   log_every=log_every,
                   sample_every=sample_every, checkpoint_every=checkpoint_every, keep=keep,
                   progress=False if no_progress else None, data_options=key_values(data_opts, "--data-opt"),
