@@ -130,7 +130,7 @@ RESUME_CASES = {
     # conv + BatchNorm, class-conditional, fake batch reused in the G step
     "dcgan-conditional": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
                               conditional=True, g_width=8, d_width=8, latent_dim=8),
-    # the same with DiffAugment: the augmentation's random shifts and holes must resume too
+    # an unconditional hinge DCGAN with DiffAugment: the augmentation's random shifts and holes must resume too
     "dcgan-augment": dict(variant="dcgan", objective="hinge", data="digits", batch_size=32, augment="translation,cutout",
                           g_width=8, d_width=8, latent_dim=8),
     # self-conditioned on k-means clusters (recomputed on resume), G-step clusters drawn from their shares
