@@ -53,6 +53,8 @@ def _jsonable(value):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, torch.Tensor) and value.numel() == 1:  # a learning rate kept on the GPU (--cuda-graphs)
+        return float(value)
     raise TrainingError(f"checkpoint: cannot store optimiser value of type {type(value).__name__}")
 
 

@@ -277,9 +277,6 @@ class Trainer:
         args["lr_schedule"] = args.get("lr_schedule") or "constant"
         if args["lr_schedule"] not in LR_SCHEDULES:
             raise ConfigError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not {args['lr_schedule']!r}")
-        if self.cuda_graphs and args["lr_schedule"] != "constant":
-            raise ConfigError("--cuda-graphs replays a fixed learning rate; use --lr-schedule constant or drop "
-                              "--cuda-graphs")
         ema = args.get("ema")
         if ema is not None and ema != 0:
             if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1:
@@ -399,9 +396,21 @@ class Trainer:
         fused = self.device.type in ("cpu", "cuda")
         # capturable: the step count lives on the GPU, so the update can be replayed inside a CUDA graph
         if a["optimizer"] == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr, foreach=self.device.type == "cuda", capturable=self.cuda_graphs)
-        return torch.optim.Adam(params, lr=lr, betas=tuple(a["betas"]), fused=fused or None,
-                                capturable=self.cuda_graphs)
+            opt = torch.optim.RMSprop(params, lr=lr, foreach=self.device.type == "cuda", capturable=self.cuda_graphs)
+        else:
+            opt = torch.optim.Adam(params, lr=lr, betas=tuple(a["betas"]), fused=fused or None,
+                                   capturable=self.cuda_graphs)
+        self._lr_on_device(opt)
+        return opt
+
+    def _lr_on_device(self, opt) -> None:
+        """Under CUDA graphs each group's learning rate is a tensor on the GPU that the captured update
+        reads on every replay, so ``_scale_lr`` (the linear schedule) can change it in place; a float
+        would be frozen into the graph at capture. Also after a checkpoint load (which stores floats)."""
+        if self.cuda_graphs:
+            for group in opt.param_groups:
+                if not torch.is_tensor(group["lr"]):
+                    group["lr"] = torch.tensor(float(group["lr"]), device=self.device)
 
     def _setup(self):
         from .model import Model
@@ -722,7 +731,10 @@ class Trainer:
         for opt, key in ((self.g_opt, "g_lr"), (getattr(self, "d_opt", None), "d_lr")):
             if opt is not None:
                 for group in opt.param_groups:
-                    group["lr"] = self.args[key] * factor
+                    if torch.is_tensor(group["lr"]):  # --cuda-graphs: the captured update reads it
+                        group["lr"].fill_(self.args[key] * factor)
+                    else:
+                        group["lr"] = self.args[key] * factor
 
     def _install_sigint(self):
         import threading
@@ -950,6 +962,7 @@ class Trainer:
             for key, opt in self.opts.items():
                 opt.load_state_dict(ckpt.join_optimizer(f"opt.{key}", meta["opt"][key], tensors))
                 _match_state_layout(opt)
+                self._lr_on_device(opt)
         except (RuntimeError, KeyError, ValueError) as exc:
             raise TrainingError(f"checkpoint {folder} does not fit this model: {_first_line(exc)}") from None
         torch.set_rng_state(tensors[f"rng.torch.{self.rank}"])

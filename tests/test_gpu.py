@@ -65,13 +65,48 @@ def test_bf16_channels_last_and_cuda_graphs_on_the_gpu(tmp_path):
     assert losses and all(abs(v) < 1e3 for row in losses for v in row)
 
 
-def test_cuda_graphs_resume(tmp_path):
-    """A --cuda-graphs run checkpoints (its optimiser state lives on the GPU) and resumes with graphs."""
+@pytest.mark.parametrize("schedule", ["constant", "linear"])
+def test_cuda_graphs_resume(tmp_path, schedule):
+    """A --cuda-graphs run checkpoints (its optimiser state, learning rate included, lives on the GPU) and
+    resumes with graphs; under the linear schedule the resumed learning rate is again a GPU tensor that
+    ends at lr * 1/16."""
     kw = dict(variant="mlp", objective="non-saturating", data="ring8", batch_size=32, seed=0, device="cuda",
-              cuda_graphs=True, log_every=1, sample_every=8, checkpoint_every=8, progress=False)
+              cuda_graphs=True, lr_schedule=schedule, log_every=1, sample_every=8, checkpoint_every=8,
+              progress=False)
     Trainer(out=tmp_path / "run", steps=8, **kw).run()
     t = Trainer(out=tmp_path / "run", steps=16, resume=True, **kw)
     t.run()
     assert t.step == 16
     losses = _losses(tmp_path / "run")
     assert len(losses) == 16 and len(set(losses[8:])) == 8 and all(abs(v) < 1e4 for row in losses for v in row)
+    lr = t.g_opt.param_groups[0]["lr"]
+    assert torch.is_tensor(lr) and lr.device.type == "cuda"
+    want = t.args["g_lr"] * (1 / 16 if schedule == "linear" else 1.0)
+    assert abs(float(lr) - want) < 1e-6 * want
+
+
+def test_cuda_graphs_replay_the_scheduled_learning_rate(tmp_path):
+    """The captured optimiser updates read the learning rate that the schedule writes before each replay:
+    at lr 0 a replayed iteration leaves G and D exactly as they were, at the full rate it moves them (a
+    float learning rate would be frozen into the graph at capture)."""
+    t = Trainer(variant="mlp", objective="non-saturating", data="ring8", out=tmp_path / "run", steps=100,
+                batch_size=32, seed=0, device="cuda", cuda_graphs=True, lr_schedule="linear", precision="fp32",
+                progress=False)
+    t._setup()
+    t.model.train()
+    for _ in range(Trainer.GRAPH_WARMUP + 2):  # eager warm-up, the capture, one replay
+        t.iterate()
+
+    def weights():
+        torch.cuda.synchronize()
+        return [p.detach().clone() for p in t.model.components.parameters()]
+
+    t._scale_lr(0.0)
+    before = weights()
+    t.iterate()
+    still = weights()
+    assert all(torch.equal(a, b) for a, b in zip(before, still))
+    t._scale_lr(1.0)
+    t.iterate()
+    moved = weights()
+    assert sum(not torch.equal(a, b) for a, b in zip(still, moved)) == len(moved)

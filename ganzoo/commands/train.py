@@ -41,7 +41,7 @@ from . import key_values
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1, ... (auto: CUDA if present).")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile G and D.")
 @click.option("--cuda-graphs", is_flag=True,
-              help="CUDA only: replay each training iteration as one captured CUDA graph (constant --lr-schedule).")
+              help="CUDA only: replay each training iteration as one captured CUDA graph.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="auto: bf16 autocast on CUDA, fp32 on CPU.")
 @click.option("--log-every", default=50, show_default=True, type=int, help="Steps between metric lines.")
