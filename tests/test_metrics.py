@@ -39,6 +39,19 @@ def _model(generator, variant="mlp"):
     return Model(variant=variant, objective="non-saturating", config={}, components={"generator": generator})
 
 
+def _replay(data):
+    """A 'generator' of real images: z picks one of ``data``'s images."""
+    class Replay(Generator):
+        def __init__(self):
+            super().__init__(1, list(data.sample_shape), output_range=(0.0, 1.0))
+
+        def forward(self, z, y=None):
+            idx = (torch.special.ndtr(z[:, 0]) * len(data)).long().clamp(max=len(data) - 1)
+            return data.x[idx]
+
+    return _model(Replay(), variant="dcgan")
+
+
 @pytest.mark.parametrize("name,k,kl_max", [("ring8", 8, 0.01), ("grid25", 25, 0.02)])
 def test_true_mixture_scores_near_perfect(name, k, kl_max):
     from ganzoo.data import load_dataset
@@ -246,22 +259,47 @@ def test_judge_metrics_on_real_images_pass_the_bar():
     from ganzoo.metrics import evaluate
 
     data = load_dataset("digits")
-
-    class Replay(Generator):
-        def __init__(self):
-            super().__init__(1, [1, 8, 8], output_range=(0.0, 1.0))
-
-        def forward(self, z, y=None):
-            idx = (torch.special.ndtr(z[:, 0]) * len(data)).long().clamp(max=len(data) - 1)
-            return data.x[idx]
-
-    out = evaluate(_model(Replay(), variant="dcgan"), data, metrics=["judge", "prdc"])["metrics"]
+    out = evaluate(_replay(data), data, metrics=["judge", "prdc"])["metrics"]
     assert out["judge"]["fd_ratio"] < 2.0 and out["judge"]["class_kl"] < 0.05
     assert out["judge"]["classes"] == out["judge"]["classes_real"] == 10
     assert out["prdc"]["recall"] > 0.8 and out["prdc"]["coverage"] > 0.8
 
 
 # -- VAE likelihood ----------------------------------------------------------------------------
+def test_judge_frechet_ratio_averages_draws_by_hand():
+    """fd and fd_real_halves are means over draws: draw r scores the samples of seed `seed + r` against
+    half B of real split r, and the floor is FD(A_r, B_r). One draw is the single split 0 and seed."""
+    pytest.importorskip("sklearn")
+    from ganzoo.data import load_dataset
+    from ganzoo.metrics import evaluate
+    from ganzoo.metrics.judge import load_judge
+    from ganzoo.metrics.suite import generate, real_halves
+
+    data, judge = load_dataset("digits"), load_judge("digits")
+    model = _replay(data)
+    fds, refs = [], []
+    for r in range(3):
+        a, b, _ = real_halves(data, r)
+        fb = judge.predict(b)[0]
+        fds.append(frechet_distance(judge.predict(generate(model, 300, 5 + r))[0], fb))
+        refs.append(frechet_distance(judge.predict(a)[0], fb))
+    assert len({round(x, 6) for x in refs}) == len({round(x, 6) for x in fds}) == 3   # splits and draws differ
+    three = evaluate(model, data, n=300, seed=5, metrics=["judge"], options={"judge": {"draws": 3}})["metrics"]["judge"]
+    assert three["draws"] == 3 and three["n"] == 300
+    assert three["fd"] == pytest.approx(sum(fds) / 3, rel=1e-4)
+    assert three["fd_real_halves"] == pytest.approx(sum(refs) / 3, rel=1e-4)
+    assert three["fd_ratio"] == pytest.approx(sum(fds) / sum(refs), rel=1e-4)
+    ratios = torch.tensor(fds, dtype=torch.float64) / torch.tensor(refs, dtype=torch.float64)
+    assert three["fd_ratio_sd"] == pytest.approx(float(ratios.std()), rel=1e-4) and three["fd_ratio_sd"] > 0
+    one = evaluate(model, data, n=300, seed=5, metrics=["judge"], options={"judge": {"draws": 1}})["metrics"]["judge"]
+    assert one["fd_ratio"] == pytest.approx(fds[0] / refs[0], rel=1e-4) and one["fd_ratio_sd"] == 0
+    default = evaluate(model, data, n=300, seed=5, metrics=["judge"])["metrics"]["judge"]
+    assert default["draws"] == 20
+    for bad in (0, 1.5, True):
+        with pytest.raises(ConfigError, match="judge draws must be a whole number"):
+            evaluate(model, data, n=300, metrics=["judge"], options={"judge": {"draws": bad}})
+
+
 def test_iwae_bounds_elbo_and_grows_with_k():
     pytest.importorskip("sklearn")
     import ganzoo
@@ -344,6 +382,12 @@ def test_eval_cli_on_saved_models(tmp_path, capsys):
     assert {"n", "n_real", "classes", "class_kl", "max_prob", "fd", "fd_real_halves", "fd_ratio"} <= set(metrics["judge"])
     assert {"precision", "recall", "density", "coverage", "k"} <= set(metrics["prdc"])
     assert metrics["judge"]["n"] == 200 and metrics["elbo"]["iwae_k"] == 5 and metrics["elbo"]["n"] == 200
+    assert metrics["judge"]["draws"] == 20 and metrics["judge"]["fd_ratio_sd"] > 0
+    code, out, err = _run(capsys, ["eval", str(tmp_path / "vae"), "--data", "digits", "--json", "-n", "200", "--metric",
+                                   "judge", "--draws", "2"])
+    assert code == 0, err
+    two = json.loads(out)["metrics"]["judge"]
+    assert two["draws"] == 2 and two["fd_ratio"] != metrics["judge"]["fd_ratio"]
     assert metrics["elbo"]["iwae"] >= metrics["elbo"]["elbo"] - 0.5
 
     code, out, _ = _run(capsys, ["eval", str(tmp_path / "gan"), "--data", "ring8", "-n", "100"])

@@ -153,12 +153,13 @@ def test_conditional_zoo_model_follows_the_label(mnist_dir):
 
 
 @pytest.mark.parametrize("name,meets_the_bar", [("mnist-cdcgan-hinge", True), ("mnist-dcgan-selfcond", False),
-                                                 ("mnist-mlp-selfcond", False)])
+                                                 ("mnist-mlp-selfcond", True)])
 def test_the_mnist_gans_measure_as_their_cards_say(name, meets_the_bar, mnist_dir):
     """Issue 6's bar for the MNIST GANs, measured afresh: all 10 classes, class KL <= 0.05 and a judge
-    Frechet distance within 2x of the distance between two real halves. The class-conditional DCGAN
-    meets it; the ones trained without labels (self-conditioned) stay under 3, above the bar, as the
-    README says. The Frechet ratios are the ones the cards and registry.yaml record."""
+    Frechet distance within 2x of the distance between two real halves (both means over the judge
+    metric's 20 draws). The class-conditional DCGAN and the self-conditioned MLP GAN meet it; the
+    self-conditioned DCGAN stays under 3, above the bar, as the README says. The Frechet ratios are the
+    ones the cards and registry.yaml record."""
     from ganzoo.metrics import evaluate
 
     entry = get_registry().model(name)

@@ -17,9 +17,11 @@ import click
 @click.option("--inception", default=None, type=click.Path(dir_okay=False),
               help="Inception-v3 TorchScript file for FID (else $GANZOO_INCEPTION_WEIGHTS).")
 @click.option("--iwae-k", default=None, type=click.IntRange(1, 100_000), help="Importance samples for the VAE IWAE estimate [100].")
+@click.option("--draws", default=None, type=click.IntRange(1, 100),
+              help="Judge Fréchet ratio: average this many sample draws, each against its own real split [20].")
 @click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE",
               help="Dataset option, e.g. --data-opt subset=8000: to score held-out items only.")
-def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, data_opts):
+def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, data_opts):
     """Evaluate MODEL (zoo name, hf://org/repo[@rev] or folder) on DATA.
 
     \b
@@ -44,6 +46,8 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, data_opt
         options["fid"] = {"inception": inception}
     if iwae_k:
         options["elbo"] = {"k": iwae_k}
+    if draws:
+        options["judge"] = {"draws": draws}
     chosen = list(metrics)
     if inception and chosen and "fid" not in chosen:
         chosen.append("fid")
