@@ -161,7 +161,8 @@ def main(argv=None):
                "zoo": "the bundled models, loaded by name; each card has its recipe",
                "scoring": "`ganzoo.metrics.evaluate(model, data, metrics=['judge', 'prdc'])` for every row; classes = "
                           "judge classes with at least 1% of the samples; Fréchet ratio = judge-feature FD to the real "
-                          "half B over FD(real half A, real half B)",
+                          "half B over FD(real half A, real half B), both means over the judge metric's 20 draws (each "
+                          "a sample draw against its own random split of the real images)",
                "beats the peer": "all 10 classes, lower class KL than the peer's worst seed and lower Fréchet ratio "
                                  "than its best seed",
                "goal (issue)": f"class KL <= {GOAL['class_kl']}, Fréchet ratio <= {GOAL['fd_ratio']}"})

@@ -13,7 +13,7 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
            confidence), ``fd`` (Fréchet distance of judge features, generated vs real half B),
            ``fd_real_halves`` (real half A vs B: the floor) and ``fd_ratio`` = fd / fd_real_halves
            (the zoo's quality bar is <= 2); ``*_real`` are the same numbers for real images.
-           One draw's ratio is noisy (0.1 to 0.3 between sample seeds at n = 1,000), so fd and
+           One draw's ratio is noisy (per-draw spread 0.4 to 0.7 for the MNIST GANs), so fd and
            fd_real_halves are means over ``draws`` = 20 draws (sample seeds seed, seed + 1, ...), each
            against its own random split of the real pool; ``fd_ratio_sd`` is the per-draw spread
            (``--draws 1``: the single split 0 and seed). Class statistics pool the draws.
@@ -28,10 +28,10 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
            the TorchScript ``inception-2015-12-05.pt``; otherwise a one-line 'not available' error.
 
 Every metric dict has ``n`` (generated samples or images used; for images the default is the
-size of real half B). Real references use a fixed split (seed 0; the judge's draws use seeds 0, 1,
-...) of at most 10,000 real images into halves A and B; images the judge was trained on are left out of that pool when at least 1,000
-others remain (``real_excludes_judge_train`` = 1), because a judge's features of its own training
-images are tighter than of new ones. ``seed`` only changes the generated samples.
+size of real half B). Real references use a fixed split (seed 0; the judge's draws use seeds 0,
+1, ...) of at most 10,000 real images into halves A and B; images the judge was trained on are
+left out of that pool when at least 1,000 others remain (``real_excludes_judge_train`` = 1),
+because a judge's features of its own training images are tighter than of new ones. ``seed`` only changes the generated samples.
 Class-conditional models are sampled with balanced labels.
 
 :func:`evaluate` returns ``{"format": "ganzoo-eval/1", "model", "variant", "objective", "kind",
