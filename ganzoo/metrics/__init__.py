@@ -31,7 +31,8 @@ Every metric dict has ``n`` (generated samples or images used; for images the de
 size of real half B). Real references use a fixed split (seed 0; the judge's draws use seeds 0,
 1, ...) of at most 10,000 real images into halves A and B; images the judge was trained on are
 left out of that pool when at least 1,000 others remain (``real_excludes_judge_train`` = 1),
-because a judge's features of its own training images are tighter than of new ones. ``seed`` only changes the generated samples.
+because a judge's features of its own training images are tighter than of new ones. ``seed``
+only changes the generated samples.
 Class-conditional models are sampled with balanced labels.
 
 :func:`evaluate` returns ``{"format": "ganzoo-eval/1", "model", "variant", "objective", "kind",

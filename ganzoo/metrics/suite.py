@@ -162,7 +162,8 @@ def _judge_outputs(model, data, n, seed, split: int = 0):
         raise ConfigError(f"the {data.name.partition(':')[0]} judge scores images of shape "
                           f"{[judge.channels, judge.size, judge.size]}; this model makes {list(model.sample_shape)}")
     fa, fb = _real_judge_outputs(judge, data, ia), _real_judge_outputs(judge, data, ib)
-    ff = _cached(("judge", "fake", id(model), n, seed + split), lambda: judge.predict(generate(model, n, seed + split)))
+    ff = _cached(("judge", "fake", id(model), n, seed + split),
+                 lambda: judge.predict(generate(model, n, seed + split)))
     return n, fa, fb, ff, excluded
 
 

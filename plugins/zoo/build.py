@@ -136,9 +136,10 @@ RECIPES.update({
         "summary": "Class-conditional DCGAN on MNIST (hinge loss): ganzoo sample NAME --label 7",
     },
     # Self-conditioned DCGAN (Liu et al. 2020; MNIST_SELFCOND, with the projection D). Single draws until "20 draws":
-    # 100 clusters (16k steps): Frechet ratio 15.0, recall 0.09 (too few images per cluster); 50 clusters, 16k steps: 6.5, 32k steps: 3.9 (the
-    # non-saturating loss, the zoo's model until the hinge loss at 64k steps gave 2.93). It replaced the zoo's plain
-    # unconditional DCGAN (the same networks with --set pack=8 instead of the clusters, 16k steps: 29.2).
+    # 100 clusters (16k steps): Frechet ratio 15.0, recall 0.09 (too few images per cluster); 50 clusters, 16k
+    # steps: 6.5, 32k steps: 3.9 (the non-saturating loss, the zoo's model until the hinge loss at 64k steps gave
+    # 2.93). It replaced the zoo's plain unconditional DCGAN (the same networks with --set pack=8 instead of the
+    # clusters, 16k steps: 29.2).
     # --augment translation,cutout (DiffAugment) at 64k steps: 4.06, recall 0.58 (worse); 20 clusters: 4.58. On an
     # H200 (--device cuda --cuda-graphs --precision fp32): --objective-set r1=0.1 3.56, with --set d_norm=layer 3.43;
     # 128k steps 3.15. With the judge metric's 20 draws: 2.61; --ema 0.99995 3.16 (recall 0.76).
