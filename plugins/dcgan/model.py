@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.interfaces import Discriminator, Generator
 from ganzoo.layers import DownConv, UpConv, check_pack, dcgan_init, one_hot, pack_groups, unpack_scores
+
+
+NORMS = ("batch", "layer", "spectral", "none")
 
 
 def _square(sample_shape):
@@ -32,20 +36,28 @@ class DCGANDiscriminator(Discriminator):
     """Conv trunk, then a base x base conv to one score; conditional D adds a projection term
     <embed(y), features> (Miyato & Koyama 2018). With ``pack`` > 1 (PacGAN, Lin et al. 2018)
     consecutive groups of ``pack`` images are stacked along the channels and judged jointly; the
-    group's score is given to each of its members."""
+    group's score is given to each of its members. ``norm="spectral"`` (SNGAN, Miyato et al. 2018)
+    has no norm layers; instead every weight (convolutions, head, class embedding) is divided by
+    its largest singular value, estimated by one power iteration per training-mode call."""
 
     def __init__(self, sample_shape, width=64, num_classes=0, norm="batch", pack=1):
         super().__init__(sample_shape, num_classes)
         channels, size = _square(self.sample_shape)
         self.pack = check_pack(pack, "dcgan")
-        self.batch_independent = norm != "batch"  # layer norm / none: no batch statistics
+        if norm not in NORMS:
+            raise ValueError(f"dcgan: unknown d_norm {norm!r}; use {', '.join(NORMS)}")
+        self.batch_independent = norm != "batch"  # layer / spectral / none: no batch statistics
         if pack > 1 and num_classes:
             raise ValueError("dcgan: pack > 1 does not combine with a class-conditional D; use pack=1 with --conditional")
-        self.trunk = DownConv(channels * pack, size, width, norm)
+        self.trunk = DownConv(channels * pack, size, width, "none" if norm == "spectral" else norm)
         c, b = self.trunk.out_channels, self.trunk.base
         self.head = nn.Conv2d(c, 1, b, 1, 0, bias=False)
         self.embed = nn.Embedding(num_classes, c * b * b) if num_classes else None
         dcgan_init(self)
+        if norm == "spectral":
+            for m in list(self.modules()):
+                if isinstance(m, (nn.Conv2d, nn.Embedding)):
+                    spectral_norm(m)
 
     def forward(self, x, y=None):
         y = self._check_labels(y, x.shape[0])
