@@ -10,7 +10,7 @@ import struct
 import zlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ganzoo
@@ -112,6 +112,7 @@ def _idx(magic: int, dims, body: bytes) -> bytes:
        labels=st.binary(max_size=50) | st.builds(_idx, st.just(0x801), st.lists(st.integers(0, 12), max_size=2),
                                                   st.binary(max_size=20)),
        gz=st.sampled_from(["none", "gzip", "junk-gzip"]))
+@example(images=_idx(0x803, [0, 0xD7000000, 0x98690000], b""), labels=b"", gz="none")   # once a ValueError
 def test_fuzz_mnist_idx_files(tmp_path_factory, images, labels, gz):
     reliability.tried("fuzz: MNIST idx file")
     folder = tmp_path_factory.mktemp("idx")

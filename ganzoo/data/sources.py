@@ -104,6 +104,8 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
             count = math.prod(dims)
             if count > MAX_IDX_ITEMS * 28 * 28:
                 raise ConfigError(f"{path}: claims {dims}, too large")
+            if count == 0:   # a zero size beside huge ones: numpy cannot even shape the empty array
+                raise ConfigError(f"{path}: claims {dims}, which holds no items")
             raw = fh.read(count)
     except (OSError, EOFError, struct.error, zlib.error) as exc:
         raise ConfigError(f"{path}: cannot read idx file: {exc}") from None
