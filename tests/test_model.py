@@ -87,7 +87,8 @@ def test_dcgan_spectral_norm_discriminator(tmp_path):
     m.discriminator.train()(x, y)
     m.save(tmp_path / "sn")
     back = ganzoo.load(tmp_path / "sn")
-    m.discriminator.eval(), back.discriminator.eval()
+    m.discriminator.eval()
+    back.discriminator.eval()
     with torch.no_grad():
         assert torch.equal(back.discriminator(x, y), m.discriminator(x, y))
     with pytest.raises(ValueError, match="unknown d_norm 'spectre'; use batch, layer, spectral, none"):
