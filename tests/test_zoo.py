@@ -158,14 +158,14 @@ def test_the_mnist_gans_measure_as_their_cards_say(name, meets_the_bar, mnist_di
     """Issue 6's bar for the MNIST GANs, measured afresh: all 10 classes, class KL <= 0.05 and a judge
     Frechet distance within 2x of the distance between two real halves (both means over the judge
     metric's 20 draws). The class-conditional DCGAN and the self-conditioned MLP GAN meet it; the
-    self-conditioned DCGAN stays under 3, above the bar, as the README says. The Frechet ratios are the
+    self-conditioned DCGAN (2.32) stays under 2.5, above the bar, as the README says. The Frechet ratios are the
     ones the cards and registry.yaml record."""
     from ganzoo.metrics import evaluate
 
     entry = get_registry().model(name)
     m = evaluate(name, f"mnist:{mnist_dir}", metrics=["judge"])["metrics"]["judge"]
     assert m["classes"] == 10 and m["class_kl"] <= 0.05, m
-    assert (m["fd_ratio"] <= 2.0 if meets_the_bar else m["fd_ratio"] < 3.0), m
+    assert (m["fd_ratio"] <= 2.0 if meets_the_bar else m["fd_ratio"] < 2.5), m
     assert m["fd_ratio"] == pytest.approx(entry.metrics["fd_ratio"], abs=1e-3)
 
 
