@@ -453,3 +453,29 @@ def test_cli_train_epochs_and_sample(tmp_path):
     assert m.generator.output_range == (-1.0, 1.0)   # tanh for images: data were mapped to [-1, 1]
     r = CliRunner().invoke(cli, ["sample", str(out), "-o", str(tmp_path / "x.png"), "--label", "3"])
     assert r.exit_code == 0, r.output
+
+
+@pytest.mark.reliability("input")
+def test_cli_resume_takes_data_and_objective_options_from_the_checkpoint(tmp_path):
+    """`ganzoo train --resume --out DIR --steps N` needs only those flags: the options a run was started
+    with (--data-opt, --objective-set, --set, --conditional) come from the checkpoint. Changing one is refused."""
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    out = tmp_path / "run"
+    first = ["train", "mlp", "--objective", "wgan-gp", "--data", "ring8", "--data-opt", "n=500",
+             "--data-opt", "clusters=8", "--conditional", "--objective-set", "gp_weight=5", "--out", str(out),
+             "--steps", "6", "--checkpoint-every", "3", "--batch-size", "32", "--set", "g_hidden=[32]",
+             "--set", "d_hidden=[32]", "--no-progress"]
+    r = CliRunner().invoke(cli, first)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["train", "--resume", "--out", str(out), "--steps", "9", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    m = ganzoo.load(out)
+    assert m.meta["training"]["steps_done"] == 9 and m.num_classes == 8
+    r = CliRunner().invoke(cli, ["train", "--resume", "--out", str(out), "--steps", "12", "--data-opt", "n=400",
+                                 "--no-progress"])
+    assert isinstance(r.exception, ConfigError) and "--data-opt" in str(r.exception)
+    assert "differs from the checkpoint" in str(r.exception)
+    assert ganzoo.load(out).meta["training"]["steps_done"] == 9

@@ -78,7 +78,7 @@ def train_cmd(variant, objective, data, out, steps, epochs, batch_size, d_steps,
                   augment=augment, resume=resume, device=device, compile=compile_, cuda_graphs=cuda_graphs, precision=precision,
                   log_every=log_every,
                   sample_every=sample_every, checkpoint_every=checkpoint_every, keep=keep,
-                  progress=False if no_progress else None, data_options=key_values(data_opts, "--data-opt"),
+                  progress=False if no_progress else None, data_options=key_values(data_opts, "--data-opt") or None,
                   objective_config=key_values(objective_sets, "--objective-set") or None,
                   config=key_values(sets, "--set"))
     import os
