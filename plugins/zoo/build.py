@@ -158,6 +158,8 @@ RECIPES.update({
     # though it led at 30k steps (2.43 against the card's 3.59). A wider D alone (--set d_width=64, G at 32; about
     # 1.8x the time): 3.13 at 30k steps (precision 0.90, recall 0.91), 2.16 at 64k (fd_ratio_sd 0.65, recall 0.95,
     # coverage 0.91, precision 0.86, class KL 0.005): the same as the card, so not swapped in either.
+    # The MLP card's --ema 0.99995 with R1 0.2 (--objective-set r1=0.2): 15.2 at 32k steps (recall 0.57), 2.55 at
+    # 64k (fd_ratio_sd 0.70, recall 0.93, coverage 0.89, precision 0.87, class KL 0.007): worse, not swapped in.
     "mnist-dcgan-selfcond": {
         "variant": "dcgan", "objective": "hinge", "data": MNIST,
         "train": f"--steps 64000 {MNIST_SELFCOND} --ema 0.9999 --set g_width=32 --set d_width=32 --set latent_dim=64 "
