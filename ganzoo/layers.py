@@ -47,35 +47,66 @@ def conv_plan(size: int) -> tuple[int, int]:
     )
 
 
-def norm2d(kind: str, channels: int) -> nn.Module:
+def norm2d(kind: str, channels: int, num_classes: int = 0) -> nn.Module:
+    if kind == "conditional":
+        return ConditionalBatchNorm2d(channels, num_classes)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "layer":  # per-sample normalisation: safe with gradient penalties
         return nn.GroupNorm(1, channels)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown norm {kind!r}; use batch, layer or none")
+    raise ValueError(f"unknown norm {kind!r}; use batch, conditional, layer or none")
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm whose scale and shift are looked up per class (de Vries et al. 2017; the generator
+    of Miyato & Koyama 2018 and BigGAN): the batch is normalised as usual, without affine
+    parameters of its own, then sample i is scaled by ``gain[y_i]`` and shifted by ``bias[y_i]``.
+    The gains start at 1 and the shifts at 0, so at initialisation it is a plain BatchNorm."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        if num_classes < 1:
+            raise ValueError("conditional BatchNorm needs a class-conditional model (num_classes >= 1; --conditional)")
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Embedding(num_classes, channels)
+        self.bias = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.bn(x) * self.gain(y)[:, :, None, None] + self.bias(y)[:, :, None, None]
 
 
 class UpConv(nn.Module):
-    """DCGAN generator trunk: (N, in_dim) -> (N, width, size, size) feature maps."""
+    """DCGAN generator trunk: (N, in_dim) -> (N, width, size, size) feature maps. ``norm="conditional"``
+    uses a ConditionalBatchNorm2d after each convolution, which needs the labels ``y`` in forward."""
 
-    def __init__(self, in_dim: int, size: int, width: int, norm: str = "batch"):
+    def __init__(self, in_dim: int, size: int, width: int, norm: str = "batch", num_classes: int = 0):
         super().__init__()
         base, k = conv_plan(size)
         chans = [width * 2 ** (k - 1 - i) for i in range(k)]  # e.g. 512, 256, 128, 64
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(in_dim, chans[0], base, 1, 0, bias=False),
-            norm2d(norm, chans[0]),
+            norm2d(norm, chans[0], num_classes),
             nn.ReLU(True),
         ]
         for a, b in zip(chans[:-1], chans[1:]):
-            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), norm2d(norm, b), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), norm2d(norm, b, num_classes), nn.ReLU(True)]
         self.net = nn.Sequential(*layers)
         self.out_channels = chans[-1]
+        self.conditional = norm == "conditional"
 
-    def forward(self, z):
-        return self.net(z[:, :, None, None])
+    def forward(self, z, y=None):
+        h = z[:, :, None, None]
+        if not self.conditional:
+            return self.net(h)
+        if y is None:
+            raise ValueError("a conditional-BatchNorm trunk needs labels y")
+        for layer in self.net:
+            h = layer(h, y) if isinstance(layer, ConditionalBatchNorm2d) else layer(h)
+        return h
 
 
 class DownConv(nn.Module):

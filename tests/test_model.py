@@ -95,6 +95,46 @@ def test_dcgan_spectral_norm_discriminator(tmp_path):
         ganzoo.create("dcgan", d_norm="spectre", **kw)
 
 
+def test_dcgan_conditional_batchnorm_generator(tmp_path):
+    """g_norm=conditional: every BatchNorm of G takes its scale and shift from the label, so a class's
+    own gains change that class's samples and no other's, and the label steers G even with its
+    one-hot input channels zeroed; the model survives a strict save/load."""
+    from ganzoo.layers import ConditionalBatchNorm2d
+
+    kw = dict(sample_shape=[1, 28, 28], g_width=8, d_width=8, latent_dim=10, num_classes=3)
+    m = ganzoo.create("dcgan", "hinge", g_norm="conditional", d_norm="spectral", **kw)
+    g = m.generator
+    cbns = [mod for mod in g.modules() if isinstance(mod, ConditionalBatchNorm2d)]
+    assert len(cbns) == 2 and not any(isinstance(mod, torch.nn.BatchNorm2d) and mod.affine for mod in g.modules())
+    assert all(torch.equal(c.gain.weight, torch.ones_like(c.gain.weight)) for c in cbns)
+    z = torch.randn(6, 10, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    g.train()(z, y)                       # running statistics that are not the initial 0 / 1
+    g.eval()
+    with torch.no_grad():
+        before = g(z, y)
+        cbns[1].gain.weight[1].mul_(3.0)
+        cbns[1].bias.weight[1].add_(0.5)
+        after = g(z, y)
+        assert torch.equal(after[y != 1], before[y != 1])
+        assert not torch.allclose(after[y == 1], before[y == 1], atol=1e-3)
+        g.trunk.net[0].weight[10:].zero_()    # the one-hot input channels: the label still matters
+        same_z = z[:1].repeat(3, 1)
+        x = g(same_z, torch.tensor([0, 1, 2]))
+        assert not torch.allclose(x[0], x[1], atol=1e-3)
+    m.save(tmp_path / "cbn")
+    back = ganzoo.load(tmp_path / "cbn")
+    assert back.config["g_norm"] == "conditional"
+    assert torch.equal(back.sample(5, seed=1, y=torch.tensor([0, 1, 2, 1, 0])),
+                       m.sample(5, seed=1, y=torch.tensor([0, 1, 2, 1, 0])))
+    # a plain G keeps its BatchNorm (and the weights of every earlier DCGAN load as before)
+    assert ganzoo.create("dcgan", **kw).config["g_norm"] == "batch"
+    with pytest.raises(ValueError, match="g_norm=conditional needs a class-conditional model; add --conditional"):
+        ganzoo.create("dcgan", g_norm="conditional", sample_shape=[1, 28, 28])
+    with pytest.raises(ValueError, match="unknown g_norm 'cbn'; use batch or conditional"):
+        ganzoo.create("dcgan", g_norm="cbn", **kw)
+
+
 @pytest.mark.parametrize("variant,kwargs", [
     ("mlp", {"sample_shape": [2]}),
     ("mlp", {"sample_shape": [1, 8, 8]}),

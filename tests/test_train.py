@@ -136,6 +136,9 @@ RESUME_CASES = {
     # a spectrally normalised conditional hinge D (SNGAN): its power-iteration vectors must resume too
     "dcgan-spectral": dict(variant="dcgan", objective="hinge", data="digits", batch_size=32, conditional=True,
                            d_norm="spectral", g_width=8, d_width=8, latent_dim=8),
+    # conditional BatchNorm in G (per-class scale and shift) with that D: the self-conditioned DCGAN card's networks
+    "dcgan-cbn": dict(variant="dcgan", objective="hinge", data="digits", batch_size=32, conditional=True,
+                      g_norm="conditional", d_norm="spectral", g_width=8, d_width=8, latent_dim=8),
     # self-conditioned on k-means clusters (recomputed on resume), G-step clusters drawn from their shares
     "mlp-selfcond-fresh-noise": dict(variant="mlp", data="ring8", data_options={"n": 500, "clusters": 8},
                                      batch_size=64, conditional=True, reuse_fake=False, g_hidden=[32], d_hidden=[32]),

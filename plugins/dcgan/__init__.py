@@ -19,6 +19,7 @@ def register_variants(register):
             "g_width": 64,           # ngf
             "d_width": 64,           # ndf
             "num_classes": 0,
+            "g_norm": "batch",       # batch | conditional (per-class BatchNorm scale and shift; --conditional)
             "d_norm": "batch",       # batch | layer | spectral | none (wgan-gp asks for layer)
             "pack": 1,               # PacGAN: D judges `pack` images at once (stacked along the channels)
         },

@@ -9,6 +9,7 @@ from ganzoo.layers import DownConv, UpConv, check_pack, dcgan_init, one_hot, pac
 
 
 NORMS = ("batch", "layer", "spectral", "none")
+G_NORMS = ("batch", "conditional")
 
 
 def _square(sample_shape):
@@ -18,18 +19,28 @@ def _square(sample_shape):
 
 
 class DCGANGenerator(Generator):
-    def __init__(self, sample_shape, latent_dim=100, width=64, num_classes=0):
+    """Transposed-conv trunk with BatchNorm and ReLU, then a Tanh head. A conditional G sees the one-hot
+    label beside z; with ``norm="conditional"`` every BatchNorm also takes its scale and shift from the
+    label (conditional BatchNorm, as the generators of the projection discriminator's paper and BigGAN),
+    so the class steers every layer, not only the first."""
+
+    def __init__(self, sample_shape, latent_dim=100, width=64, num_classes=0, norm="batch"):
         super().__init__(latent_dim, sample_shape, num_classes, output_range=(-1.0, 1.0))
         channels, size = _square(self.sample_shape)
-        self.trunk = UpConv(latent_dim + num_classes, size, width)
+        if norm not in G_NORMS:
+            raise ValueError(f"dcgan: unknown g_norm {norm!r}; use {' or '.join(G_NORMS)}")
+        if norm == "conditional" and not num_classes:
+            raise ValueError("dcgan: g_norm=conditional needs a class-conditional model; add --conditional")
+        self.trunk = UpConv(latent_dim + num_classes, size, width, norm, num_classes)
         self.head = nn.Sequential(nn.ConvTranspose2d(self.trunk.out_channels, channels, 4, 2, 1, bias=False), nn.Tanh())
         dcgan_init(self)
 
     def forward(self, z, y=None):
         y = self._check_labels(y, z.shape[0])
         if y is not None:
-            z = torch.cat([z, one_hot(y.to(z.device), self.num_classes, z.dtype)], 1)
-        return self.head(self.trunk(z))
+            y = y.to(z.device)
+            z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], 1)
+        return self.head(self.trunk(z, y))
 
 
 class DCGANDiscriminator(Discriminator):
@@ -68,8 +79,8 @@ class DCGANDiscriminator(Discriminator):
         return unpack_scores(out, self.pack)
 
 
-def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm, pack=1):
+def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm, pack=1, g_norm="batch"):
     return {
-        "generator": DCGANGenerator(sample_shape, latent_dim, g_width, num_classes),
+        "generator": DCGANGenerator(sample_shape, latent_dim, g_width, num_classes, g_norm),
         "discriminator": DCGANDiscriminator(sample_shape, d_width, num_classes, d_norm, pack),
     }
