@@ -161,7 +161,8 @@ RECIPES.update({
     # The MLP card's --ema 0.99995 with R1 0.2 (--objective-set r1=0.2): 15.2 at 32k steps (recall 0.57), 2.55 at
     # 64k (fd_ratio_sd 0.70, recall 0.93, coverage 0.89, precision 0.87, class KL 0.007): worse, not swapped in.
     # Conditional BatchNorm in G (--set g_norm=conditional) on top of the card: 2.19 (fd_ratio_sd 0.68, recall 0.93,
-    # coverage 0.88, precision 0.875, class KL 0.006), --seed 1 2.26 (recall 0.92, precision 0.89): no gain.
+    # coverage 0.88, precision 0.875, class KL 0.006), --seed 1 2.26 (recall 0.92, precision 0.89): no gain. The card
+    # with --d-steps 2 and --steps 40000 (80k D steps): 2.50 (fd_ratio_sd 0.70, recall 0.92, precision 0.865): worse.
     "mnist-dcgan-selfcond": {
         "variant": "dcgan", "objective": "hinge", "data": MNIST,
         "train": f"--steps 64000 {MNIST_SELFCOND} --ema 0.9999 --set g_width=32 --set d_width=32 --set latent_dim=64 "
