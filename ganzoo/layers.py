@@ -47,6 +47,13 @@ def conv_plan(size: int) -> tuple[int, int]:
     )
 
 
+def check_depth(depth, key: str) -> int:
+    """``depth`` (convolutions per resolution) if it is a whole number >= 1, else a ValueError naming ``key``."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"{key} must be a whole number >= 1 (convolutions per resolution), not {depth!r}")
+    return depth
+
+
 def norm2d(kind: str, channels: int, num_classes: int = 0) -> nn.Module:
     if kind == "conditional":
         return ConditionalBatchNorm2d(channels, num_classes)
@@ -80,20 +87,28 @@ class ConditionalBatchNorm2d(nn.Module):
 
 
 class UpConv(nn.Module):
-    """DCGAN generator trunk: (N, in_dim) -> (N, width, size, size) feature maps. ``norm="conditional"``
-    uses a ConditionalBatchNorm2d after each convolution, which needs the labels ``y`` in forward."""
+    """DCGAN generator trunk: (N, in_dim) -> (N, width, size, size) feature maps (the last upsampling
+    is the caller's head). ``norm="conditional"`` uses a ConditionalBatchNorm2d after each convolution,
+    which needs the labels ``y`` in forward. ``depth`` > 1 follows each resolution's transposed
+    convolution with ``depth - 1`` 3x3 convolutions of the same width (each with norm and ReLU), as the
+    deeper ResNet-free generators of SNGAN's "standard CNN" do; ``depth=1`` is the DCGAN trunk."""
 
-    def __init__(self, in_dim: int, size: int, width: int, norm: str = "batch", num_classes: int = 0):
+    def __init__(self, in_dim: int, size: int, width: int, norm: str = "batch", num_classes: int = 0,
+                 depth: int = 1):
         super().__init__()
         base, k = conv_plan(size)
+        depth = check_depth(depth, "g_depth")
         chans = [width * 2 ** (k - 1 - i) for i in range(k)]  # e.g. 512, 256, 128, 64
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(in_dim, chans[0], base, 1, 0, bias=False),
-            norm2d(norm, chans[0], num_classes),
-            nn.ReLU(True),
-        ]
+
+        def block(conv: nn.Module, c: int) -> list[nn.Module]:
+            out = [conv, norm2d(norm, c, num_classes), nn.ReLU(True)]
+            for _ in range(depth - 1):
+                out += [nn.Conv2d(c, c, 3, 1, 1, bias=False), norm2d(norm, c, num_classes), nn.ReLU(True)]
+            return out
+
+        layers = block(nn.ConvTranspose2d(in_dim, chans[0], base, 1, 0, bias=False), chans[0])
         for a, b in zip(chans[:-1], chans[1:]):
-            layers += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), norm2d(norm, b, num_classes), nn.ReLU(True)]
+            layers += block(nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), b)
         self.net = nn.Sequential(*layers)
         self.out_channels = chans[-1]
         self.conditional = norm == "conditional"
@@ -110,15 +125,26 @@ class UpConv(nn.Module):
 
 
 class DownConv(nn.Module):
-    """DCGAN discriminator trunk: (N, C, size, size) -> (N, width*2^(k-1), base, base)."""
+    """DCGAN discriminator trunk: (N, C, size, size) -> (N, width*2^(k-1), base, base). ``depth`` > 1
+    follows each strided convolution with ``depth - 1`` 3x3 convolutions of the same width (each with
+    norm and LeakyReLU), a deeper D in the manner of SNGAN's "standard CNN"; ``depth=1`` is DCGAN's."""
 
-    def __init__(self, channels: int, size: int, width: int, norm: str = "batch"):
+    def __init__(self, channels: int, size: int, width: int, norm: str = "batch", depth: int = 1):
         super().__init__()
         base, k = conv_plan(size)
+        depth = check_depth(depth, "d_depth")
         chans = [width * 2**i for i in range(k)]  # e.g. 64, 128, 256, 512
+
+        def extra(c: int) -> list[nn.Module]:
+            out: list[nn.Module] = []
+            for _ in range(depth - 1):
+                out += [nn.Conv2d(c, c, 3, 1, 1, bias=False), norm2d(norm, c), nn.LeakyReLU(0.2, True)]
+            return out
+
         layers: list[nn.Module] = [nn.Conv2d(channels, chans[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        layers += extra(chans[0])
         for a, b in zip(chans[:-1], chans[1:]):
-            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), norm2d(norm, b), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(a, b, 4, 2, 1, bias=False), norm2d(norm, b), nn.LeakyReLU(0.2, True)] + extra(b)
         self.net = nn.Sequential(*layers)
         self.out_channels, self.base = chans[-1], base
 

@@ -19,6 +19,12 @@ CASES = {  # variant, objective, data, extra training arguments
     "dcgan-hinge-conditional-ema": ("dcgan", "hinge", "digits",
                                     {"conditional": True, "ema": 0.999, "config": {"g_width": 16, "d_width": 16}}),
     "vae": ("vae", None, "digits", {}),
+    # the self-conditioned DCGAN card's kind of run: spectral D (power iteration replayed), R1's double backward,
+    # EMA, with the 3x3 convolutions of g_depth / d_depth = 2
+    "dcgan-hinge-spectral-r1-deep": ("dcgan", "hinge", "digits",
+                                     {"conditional": True, "ema": 0.999, "objective_config": {"r1": 0.1},
+                                      "config": {"g_width": 16, "d_width": 16, "d_norm": "spectral", "g_depth": 2,
+                                                 "d_depth": 2}}),
 }
 
 

@@ -95,6 +95,51 @@ def test_dcgan_spectral_norm_discriminator(tmp_path):
         ganzoo.create("dcgan", d_norm="spectre", **kw)
 
 
+def test_dcgan_depth_adds_3x3_convolutions_per_resolution(tmp_path):
+    """g_depth / d_depth = 2: each resolution of G's and D's trunks gets one 3x3, stride-1 convolution of
+    the same width after its (transposed) strided one, with the trunk's norm (or the spectral norm of a
+    spectral D); depth 1 is the DCGAN trunk, whose state-dict keys (and so the zoo's weights) are unchanged."""
+    kw = dict(sample_shape=[1, 28, 28], g_width=8, d_width=8, latent_dim=10, num_classes=3, d_norm="spectral")
+    plain = ganzoo.create("dcgan", "hinge", **kw)
+    deep = ganzoo.create("dcgan", "hinge", g_depth=2, d_depth=2, **kw)
+
+    def convs3(module):
+        return [(m.in_channels, m.out_channels) for m in module.modules()
+                if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+
+    assert convs3(plain.generator) == [] and convs3(plain.discriminator) == []
+    assert convs3(deep.generator) == [(16, 16), (8, 8)]      # 7x7 at 2*width, 14x14 at width
+    assert convs3(deep.discriminator) == [(8, 8), (16, 16)]  # 14x14 at width, 7x7 at 2*width
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in deep.generator.modules()) == 4
+    d_convs = [m for m in deep.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(d_convs) == 5 and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in d_convs)
+    assert set(ganzoo.create("dcgan", "hinge", g_depth=1, d_depth=1, **kw).generator.state_dict()) == \
+        set(plain.generator.state_dict())
+    assert "trunk.net.3.weight" in plain.generator.state_dict()  # depth 1: the old layout, ConvTranspose2d at 3
+    y = torch.tensor([0, 1, 2, 0])
+    x = deep.sample(4, seed=0, y=y)
+    assert x.shape == (4, 1, 28, 28) and deep.discriminator(x, y).shape == (4,)
+    for size in (8, 32):
+        m = ganzoo.create("dcgan", sample_shape=[3, size, size], g_width=8, d_width=8, latent_dim=10, g_depth=3,
+                          d_depth=2)
+        s = m.sample(2, seed=0)
+        assert s.shape == (2, 3, size, size) and m.discriminator(s).shape == (2,)
+    deep.discriminator.train()(x, y)
+    deep.save(tmp_path / "deep")
+    back = ganzoo.load(tmp_path / "deep")
+    assert (back.config["g_depth"], back.config["d_depth"]) == (2, 2)
+    deep.eval()
+    back.eval()
+    with torch.no_grad():
+        assert torch.equal(back.sample(4, seed=1, y=y), deep.sample(4, seed=1, y=y))
+        assert torch.equal(back.discriminator(x, y), deep.discriminator(x, y))
+    for key, bad in (("g_depth", 0), ("d_depth", 0)):
+        with pytest.raises(ValueError, match=f"{key} must be a whole number >= 1 .*, not {bad!r}"):
+            ganzoo.create("dcgan", **{key: bad}, **kw)
+    with pytest.raises(ValueError, match="d_depth must be an integer, not 1.5"):
+        ganzoo.create("dcgan", d_depth=1.5, **kw)
+
+
 def test_dcgan_conditional_batchnorm_generator(tmp_path):
     """g_norm=conditional: every BatchNorm of G takes its scale and shift from the label, so a class's
     own gains change that class's samples and no other's, and the label steers G even with its

@@ -21,6 +21,8 @@ def register_variants(register):
             "num_classes": 0,
             "g_norm": "batch",       # batch | conditional (per-class BatchNorm scale and shift; --conditional)
             "d_norm": "batch",       # batch | layer | spectral | none (wgan-gp asks for layer)
+            "g_depth": 1,            # convolutions per resolution in G (2+: 3x3 convs after each upsampling)
+            "d_depth": 1,            # convolutions per resolution in D (2+: 3x3 convs after each downsampling)
             "pack": 1,               # PacGAN: D judges `pack` images at once (stacked along the channels)
         },
     ))

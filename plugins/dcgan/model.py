@@ -24,14 +24,14 @@ class DCGANGenerator(Generator):
     label (conditional BatchNorm, as the generators of the projection discriminator's paper and BigGAN),
     so the class steers every layer, not only the first."""
 
-    def __init__(self, sample_shape, latent_dim=100, width=64, num_classes=0, norm="batch"):
+    def __init__(self, sample_shape, latent_dim=100, width=64, num_classes=0, norm="batch", depth=1):
         super().__init__(latent_dim, sample_shape, num_classes, output_range=(-1.0, 1.0))
         channels, size = _square(self.sample_shape)
         if norm not in G_NORMS:
             raise ValueError(f"dcgan: unknown g_norm {norm!r}; use {' or '.join(G_NORMS)}")
         if norm == "conditional" and not num_classes:
             raise ValueError("dcgan: g_norm=conditional needs a class-conditional model; add --conditional")
-        self.trunk = UpConv(latent_dim + num_classes, size, width, norm, num_classes)
+        self.trunk = UpConv(latent_dim + num_classes, size, width, norm, num_classes, depth)
         self.head = nn.Sequential(nn.ConvTranspose2d(self.trunk.out_channels, channels, 4, 2, 1, bias=False), nn.Tanh())
         dcgan_init(self)
 
@@ -51,7 +51,7 @@ class DCGANDiscriminator(Discriminator):
     has no norm layers; instead every weight (convolutions, head, class embedding) is divided by
     its largest singular value, estimated by one power iteration per training-mode call."""
 
-    def __init__(self, sample_shape, width=64, num_classes=0, norm="batch", pack=1):
+    def __init__(self, sample_shape, width=64, num_classes=0, norm="batch", pack=1, depth=1):
         super().__init__(sample_shape, num_classes)
         channels, size = _square(self.sample_shape)
         self.pack = check_pack(pack, "dcgan")
@@ -60,7 +60,7 @@ class DCGANDiscriminator(Discriminator):
         self.batch_independent = norm != "batch"  # layer / spectral / none: no batch statistics
         if pack > 1 and num_classes:
             raise ValueError("dcgan: pack > 1 does not combine with a class-conditional D; use pack=1 with --conditional")
-        self.trunk = DownConv(channels * pack, size, width, "none" if norm == "spectral" else norm)
+        self.trunk = DownConv(channels * pack, size, width, "none" if norm == "spectral" else norm, depth)
         c, b = self.trunk.out_channels, self.trunk.base
         self.head = nn.Conv2d(c, 1, b, 1, 0, bias=False)
         self.embed = nn.Embedding(num_classes, c * b * b) if num_classes else None
@@ -79,8 +79,9 @@ class DCGANDiscriminator(Discriminator):
         return unpack_scores(out, self.pack)
 
 
-def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm, pack=1, g_norm="batch"):
+def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm, pack=1, g_norm="batch", g_depth=1,
+          d_depth=1):
     return {
-        "generator": DCGANGenerator(sample_shape, latent_dim, g_width, num_classes, g_norm),
-        "discriminator": DCGANDiscriminator(sample_shape, d_width, num_classes, d_norm, pack),
+        "generator": DCGANGenerator(sample_shape, latent_dim, g_width, num_classes, g_norm, g_depth),
+        "discriminator": DCGANDiscriminator(sample_shape, d_width, num_classes, d_norm, pack, d_depth),
     }
