@@ -90,8 +90,8 @@ class UpConv(nn.Module):
     """DCGAN generator trunk: (N, in_dim) -> (N, width, size, size) feature maps (the last upsampling
     is the caller's head). ``norm="conditional"`` uses a ConditionalBatchNorm2d after each convolution,
     which needs the labels ``y`` in forward. ``depth`` > 1 follows each resolution's transposed
-    convolution with ``depth - 1`` 3x3 convolutions of the same width (each with norm and ReLU), as the
-    deeper ResNet-free generators of SNGAN's "standard CNN" do; ``depth=1`` is the DCGAN trunk."""
+    convolution with ``depth - 1`` 3x3 convolutions of the same width (each with norm and ReLU): more
+    layers at each resolution, not more channels; ``depth=1`` is the DCGAN trunk."""
 
     def __init__(self, in_dim: int, size: int, width: int, norm: str = "batch", num_classes: int = 0,
                  depth: int = 1):
