@@ -37,6 +37,8 @@ import common  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from ganzoo.errors import first_line  # noqa: E402
+
 PYTHON = sys.executable
 
 
@@ -161,11 +163,6 @@ class EngineLoop:
         t.step += 1
         if t.step % t.log_every == 0:
             t._flush()
-
-
-def _first_line(exc: BaseException, limit: int) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:limit]
 
 
 def _sync() -> None:
@@ -394,7 +391,7 @@ def bench_training_gpu(args, tmp: Path) -> str:
                     loop.step()
                 _sync()
             except Exception as exc:  # noqa: BLE001 -- one option failing must not hide the others' numbers
-                notes.append(f"{name}, {label}: FAILED ({type(exc).__name__}: {_first_line(exc, 200)})")
+                notes.append(f"{name}, {label}: FAILED ({type(exc).__name__}: {first_line(exc, 200)})")
                 print(f"[speed] {name} {label}: {exc!r}", file=sys.stderr, flush=True)
                 continue
             loops[label] = loop
@@ -482,7 +479,7 @@ def bench_load(args, tmp: Path) -> str:
             m = ganzoo.load(name)
             m.sample(64)
         except Exception as exc:  # noqa: BLE001 -- report, don't fail the benchmark
-            zoo_note += f" Zoo model {name!r} skipped: {_first_line(exc, 120)}."
+            zoo_note += f" Zoo model {name!r} skipped: {first_line(exc, 120)}."
             continue
         usable.append((m.kind != "gan", name))
     if usable:
@@ -682,7 +679,7 @@ def main(argv=None):
 
                 traceback.print_exc()
                 failed.append(part)
-                body.append(f"### {part}: FAILED\n\n`{type(exc).__name__}: {_first_line(exc, 300)}`")
+                body.append(f"### {part}: FAILED\n\n`{type(exc).__name__}: {first_line(exc, 300)}`")
             print(f"[speed] {part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     if args.device:
         title, section = "Speed on a GPU", "speed-gpu"

@@ -114,8 +114,9 @@ def main(argv=None) -> None:
             click.echo(f"ganzoo: error: {where}disk full ({exc.strerror or exc}); free some space and try again",
                        err=True)
             sys.exit(1)
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        click.echo(f"ganzoo: internal error: {type(exc).__name__}: {first} (run with --debug for details)", err=True)
+        from .errors import first_line
+
+        click.echo(f"ganzoo: internal error: {type(exc).__name__}: {first_line(exc)} (run with --debug for details)", err=True)
         sys.exit(2)
 
 

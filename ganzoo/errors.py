@@ -51,6 +51,14 @@ class DiskFullError(GanzooError, OSError):
     previous version of the file is intact. Also an ``OSError``, so ``except OSError`` still sees it."""
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (its type's name when the message is empty),
+    cut to ``limit`` characters: what a one-line error shows of an underlying failure."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text[:limit] if limit else text
+
+
 def did_you_mean(name: str, known, kind: str) -> str:
     """One line: ``unknown <kind> 'x'; did you mean 'y'? Known: a, b, c``."""
     import difflib

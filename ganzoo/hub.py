@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .errors import ConfigError, HubError, IntegrityError, NotFoundError
+from .errors import ConfigError, HubError, IntegrityError, NotFoundError, first_line
 
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -166,8 +166,7 @@ def _map_error(exc: BaseException, *, what: str, repo: str, revision: str, fname
                         f"connection, or run `ganzoo pull {pull}` once online and use HF_HUB_OFFLINE=1")
     if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
         return HubError(f"{what}: the download of {fname} was cut off (gave up after {tries} tries); try again")
-    first = str(exc).splitlines()[0][:200] if str(exc) else ""
-    return HubError(f"{what}: Hub request for {fname} failed: {type(exc).__name__}: {_scrub(first, s)}")
+    return HubError(f"{what}: Hub request for {fname} failed: {type(exc).__name__}: {_scrub(first_line(exc, 200), s)}")
 
 
 def _scrub(text: str, s: Settings) -> str:

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Union
 
-from .errors import ConfigError, NotFoundError, PluginError, did_you_mean
+from .errors import ConfigError, NotFoundError, PluginError, did_you_mean, first_line
 
 Target = Union[str, Callable[..., Any]]
 
@@ -270,7 +270,7 @@ def parse_registry(text: str, *, where: str = "registry.yaml", base=None) -> lis
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise ConfigError(f"{where}: not valid YAML ({first_line(exc)})") from None
     except RecursionError:
         raise ConfigError(f"{where}: nested too deeply") from None
     if not isinstance(doc, dict) or set(doc) - {"version", "models"} or doc.get("version") != 1:

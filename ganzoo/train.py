@@ -60,7 +60,7 @@ from torch import nn
 
 from . import checkpoint as ckpt
 from .augment import Augmented, parse_policy
-from .errors import ConfigError, GanzooError, TrainingError
+from .errors import ConfigError, GanzooError, TrainingError, first_line
 
 # Arguments that define a run: --resume refuses to change them.
 FIXED_ON_RESUME = ("variant", "objective", "objective_config", "data", "data_options", "config", "conditional",
@@ -382,7 +382,7 @@ class Trainer:
             raise
         except (ValueError, RuntimeError) as exc:
             raise ConfigError(f"variant {self.vspec.name!r} cannot be built with this config for samples of shape "
-                              f"{list(data.sample_shape)} from {a['data']}: {_first_line(exc)}") from None
+                              f"{list(data.sample_shape)} from {a['data']}: {first_line(exc)}") from None
         if self._base_model is not None:
             model.load_state_dict(self._base_model.state_dict())
         if tuple(model.sample_shape) != tuple(data.sample_shape):
@@ -664,7 +664,7 @@ class Trainer:
                         st["out"] = step()
                 except Exception as exc:
                     raise TrainingError(f"--cuda-graphs: this model and objective cannot be captured as a CUDA "
-                                        f"graph ({type(exc).__name__}: {_first_line(exc)}); train without "
+                                        f"graph ({type(exc).__name__}: {first_line(exc)}); train without "
                                         "--cuda-graphs") from exc
                 st["graph"] = graph
                 graph.replay()
@@ -964,7 +964,7 @@ class Trainer:
                 _match_state_layout(opt)
                 self._lr_on_device(opt)
         except (RuntimeError, KeyError, ValueError) as exc:
-            raise TrainingError(f"checkpoint {folder} does not fit this model: {_first_line(exc)}") from None
+            raise TrainingError(f"checkpoint {folder} does not fit this model: {first_line(exc)}") from None
         torch.set_rng_state(tensors[f"rng.torch.{self.rank}"])
         if self.device.type == "cuda" and f"rng.cuda.{self.rank}" in tensors:
             torch.cuda.set_rng_state(tensors[f"rng.cuda.{self.rank}"], self.device)
@@ -999,12 +999,6 @@ class Trainer:
                     labels=m.meta.get("labels"), label_prior=m.meta.get("label_prior"), training=training,
                     metrics=metrics)
         return out
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type's name if the message is empty)."""
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _match_state_layout(opt) -> None:

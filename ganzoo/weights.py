@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import WeightsError
+from .errors import WeightsError, first_line
 from .fsutil import atomic_path
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
@@ -115,7 +115,7 @@ def import_legacy(path, module: nn.Module, *, key: str | None = None) -> None:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path}: refused to import legacy checkpoint: {str(exc).splitlines()[0]}") from None
+        raise WeightsError(f"{path}: refused to import legacy checkpoint: {first_line(exc)}") from None
     if key is not None:
         if not isinstance(obj, dict) or key not in obj:
             raise WeightsError(f"{path}: no entry {key!r} in the checkpoint")

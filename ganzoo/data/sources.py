@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ganzoo.errors import ConfigError
+from ganzoo.errors import ConfigError, first_line
 
 MAX_IDX_ITEMS = 10_000_000
 
@@ -179,8 +179,7 @@ def folder(arg, *, image_size: int = 64, channels: int = 3, **_):
             raise
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error,
                 zlib.error, Image.DecompressionBombError) as exc:  # every way PIL reports a bad file
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConfigError(f"folder: cannot read image {path}: {first}") from None
+            raise ConfigError(f"folder: cannot read image {path}: {first_line(exc)}") from None
     x = torch.from_numpy(np.stack(arrays))
     x = x[:, None] if channels == 1 else x.permute(0, 3, 1, 2)
     y = torch.tensor([c for _, c in files]) if classes else None

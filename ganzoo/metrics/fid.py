@@ -18,7 +18,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ganzoo.errors import NotFoundError, WeightsError
+from ganzoo.errors import NotFoundError, WeightsError, first_line
 
 ENV = "GANZOO_INCEPTION_WEIGHTS"
 SIZE = 299
@@ -52,7 +52,7 @@ def load_inception(path=None):
                 net = torch.jit.load(str(p), map_location="cpu")
         except Exception as exc:
             raise WeightsError(f"FID: {p} is not a TorchScript Inception feature extractor "
-                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+                               f"({type(exc).__name__}: {first_line(exc)})") from None
         net.eval()
         _NETS[key] = net
     return _NETS[key]
