@@ -177,3 +177,8 @@ def judge_splits(data_ref: str):
 def accuracy(judge: Judge, x: torch.Tensor, y: torch.Tensor) -> float:
     _, p = judge.predict(x)
     return float((p.argmax(1) == y).float().mean())
+
+
+if __name__ == "__main__":  # the training command moved out of the package
+    raise SystemExit("ganzoo: error: judges are trained and checked with tools/train_judge.py in a ganzoo checkout, "
+                     "e.g. python tools/train_judge.py train --data digits")
