@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import ganzoo
@@ -97,9 +98,80 @@ def test_sample_vectors_and_bad_outputs(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_conditional_sampling_needs_a_label(tmp_path):
-    _save_tiny(tmp_path / "c", sample_shape=[1, 8, 8], g_width=4, d_width=4, num_classes=10)
-    out = run("sample", str(tmp_path / "c"), "-o", str(tmp_path / "c.npy"))
-    assert out.returncode == 1 and "pass --label" in out.stderr
-    out = run("sample", str(tmp_path / "c"), "-o", str(tmp_path / "c.npy"), "--label", "7", "-n", "3")
-    assert out.returncode == 0 and np.load(tmp_path / "c.npy").shape == (3, 1, 8, 8)
+def test_class_conditional_default_labels_are_equal_counts_seeded():
+    m = ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=4, d_width=4, latent_dim=4, num_classes=10)
+    y = m.draw_labels(60, seed=3)
+    assert torch.bincount(y, minlength=10).tolist() == [6] * 10  # exactly equal
+    assert y[:12].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]  # every class in turn
+    assert torch.bincount(m.draw_labels(64), minlength=10).tolist() == [7] * 4 + [6] * 6
+    m.eval()
+    x = m.sample(60, seed=3)
+    assert torch.equal(x, m.sample(60, seed=3)) and not torch.equal(x, m.sample(60, seed=4))
+    assert torch.equal(x, m.generator.sample(60, seed=3, y=y))
+    assert torch.equal(m.sample_unit(60, seed=3), ((x + 1) / 2).clamp(0, 1))
+    from ganzoo.metrics.suite import generate
+
+    assert torch.allclose(generate(m, 60, seed=3, batch=16), m.sample_unit(60, seed=3))  # what eval scores
+
+
+def test_sample_cli_without_label_writes_every_class_one_row_each(tmp_path):
+    from ganzoo import images
+
+    m = _save_tiny(tmp_path / "c", sample_shape=[1, 8, 8], g_width=4, d_width=4, num_classes=4)
+    npy, png = tmp_path / "c.npy", tmp_path / "c.png"
+    out = run("sample", str(tmp_path / "c"), "-n", "7", "-o", str(npy), "--seed", "2")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == (f"wrote 8 samples (2 per class, in class order; -n 7 rounded up to a multiple "
+                                  f"of 4 classes) to {npy}")
+    m.eval()
+    y = m.draw_labels(8, seed=3)
+    order = torch.sort(y, stable=True).indices
+    assert y[order].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    want = m.sample_unit(8, seed=2)[order]  # model.sample's samples, grouped by class
+    np.testing.assert_allclose(np.load(npy), want.numpy(), atol=1e-6)
+    out = run("sample", str(tmp_path / "c"), "-n", "8", "-o", str(png), "--seed", "2")
+    assert out.returncode == 0 and "wrote 8 samples (2 per class, one row per class) to" in out.stdout
+    assert np.array_equal(np.asarray(Image.open(png)), np.asarray(images.grid(want, nrow=2)))
+    out = run("sample", str(tmp_path / "c"), "-o", str(npy), "--label", "3", "-n", "3")
+    assert out.returncode == 0 and np.load(npy).shape == (3, 1, 8, 8)
+    np.testing.assert_allclose(np.load(npy), m.sample_unit(3, seed=0, y=3).numpy(), atol=1e-6)
+
+
+def test_hf_repo_of_a_class_conditional_model_samples_without_labels(hub, tmp_path, monkeypatch, capsys):
+    from test_hub import cli, pushed
+
+    m, repo, _, _ = pushed(tmp_path, monkeypatch, hub, variant="dcgan", num_classes=3)
+    m.eval()
+    assert torch.equal(ganzoo.load(f"hf://{repo}").sample(6, seed=1), m.sample(6, seed=1))
+    code, out, err = cli("sample", f"hf://{repo}", "-n", "6", "-o", str(tmp_path / "h.npy"), capsys=capsys)
+    assert code == 0, err
+    assert "wrote 6 samples (2 per class, in class order) to" in out
+    assert np.load(tmp_path / "h.npy").shape == (6, 1, 16, 16)
+
+
+def _tiles(png, size, nrow):
+    """The images of a ``images.grid(x, nrow)`` PNG of ``size`` x ``size`` samples, as rows of tiles."""
+    arr = np.asarray(Image.open(png), dtype=np.float32) / 255
+    pad = 2
+    scale = arr.shape[1] // (nrow * (size + pad) + pad)
+    arr = arr[::scale, ::scale]
+    rows = (arr.shape[0] - pad) // (size + pad)
+    return torch.tensor(np.stack([[arr[pad + r * (size + pad):][:size, pad + c * (size + pad):][:, :size]
+                                   for c in range(nrow)] for r in range(rows)]))[:, :, None]
+
+
+def test_zoo_class_conditional_png_has_one_class_per_row(tmp_path):
+    """`ganzoo sample mnist-cdcgan-hinge` (no --label): row r of the PNG holds digits the project's
+    MNIST judge (bundled weights, no data needed) classifies as r."""
+    from ganzoo.metrics.judge import load_judge
+
+    png = tmp_path / "digits.png"
+    out = run("sample", "mnist-cdcgan-hinge", "-n", "100", "-o", str(png), "--seed", "0")
+    assert out.returncode == 0, out.stderr
+    assert "wrote 100 samples (10 per class, one row per class) to" in out.stdout
+    tiles = _tiles(png, 28, 10)
+    assert tiles.shape == (10, 10, 1, 28, 28)
+    _, probs = load_judge("mnist").predict(tiles.reshape(100, 1, 28, 28))
+    pred = probs.argmax(1).reshape(10, 10)
+    hits = (pred == torch.arange(10)[:, None]).float().mean(1)
+    assert hits.min() >= 0.7 and hits.mean() >= 0.9, pred
