@@ -2,8 +2,6 @@
 
 import json
 import math
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -320,12 +318,10 @@ def test_iwae_bounds_elbo_and_grows_with_k():
 
 
 # -- evaluate / CLI ----------------------------------------------------------------------------
-def test_metrics_are_registered_without_importing_torch():
+def test_metrics_are_registered():  # without importing torch: tests/test_cli_hygiene.py
     from ganzoo.plugins import get_registry
 
     assert {"modes", "judge", "prdc", "elbo", "fid"} <= set(get_registry().names("metric"))
-    code = "import sys, ganzoo.metrics; assert 'torch' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_class_conditional_models_get_balanced_labels():
