@@ -29,6 +29,7 @@ def test_list_json_is_stable():
         assert {"name", "variant", "objective", "dataset", "metrics", "weights_from"} <= set(m)
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_with_nonzero_exit(tmp_path):
     out = run("sample", "no-such-model", "-o", str(tmp_path / "x.png"))
     assert out.returncode == 1
@@ -49,6 +50,7 @@ def _save_tiny(folder, variant="dcgan", **kw):
     return m
 
 
+@pytest.mark.slow
 def test_sample_png_and_npy_from_a_folder(tmp_path):
     m = _save_tiny(tmp_path / "img", sample_shape=[1, 8, 8], g_width=4, d_width=4, latent_dim=4)
     png, npy = tmp_path / "g.png", tmp_path / "g.npy"
@@ -63,6 +65,7 @@ def test_sample_png_and_npy_from_a_folder(tmp_path):
     np.testing.assert_allclose(arr, want, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_sample_vectors_and_bad_outputs(tmp_path):
     _save_tiny(tmp_path / "vec", "mlp", g_hidden=[8], d_hidden=[8])
     npy = tmp_path / "v.npy"
@@ -92,14 +95,16 @@ def test_class_conditional_default_labels_are_equal_counts_seeded():
     assert torch.allclose(generate(m, 60, seed=3, batch=16), m.sample_unit(60, seed=3))  # what eval scores
 
 
-def test_sample_cli_without_label_writes_every_class_one_row_each(tmp_path):
+def test_sample_cli_without_label_writes_every_class_one_row_each(tmp_path, capsys):
+    from test_hub import cli
+
     from ganzoo import images
 
     m = _save_tiny(tmp_path / "c", sample_shape=[1, 8, 8], g_width=4, d_width=4, num_classes=4)
     npy, png = tmp_path / "c.npy", tmp_path / "c.png"
-    out = run("sample", str(tmp_path / "c"), "-n", "7", "-o", str(npy), "--seed", "2")
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == (f"wrote 8 samples (2 per class, in class order; -n 7 rounded up to a multiple "
+    code, out, err = cli("sample", str(tmp_path / "c"), "-n", "7", "-o", str(npy), "--seed", "2", capsys=capsys)
+    assert code == 0, err
+    assert out.strip() == (f"wrote 8 samples (2 per class, in class order; -n 7 rounded up to a multiple "
                                   f"of 4 classes) to {npy}")
     m.eval()
     y = m.draw_labels(8, seed=3)
@@ -107,11 +112,11 @@ def test_sample_cli_without_label_writes_every_class_one_row_each(tmp_path):
     assert y[order].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     want = m.sample_unit(8, seed=2)[order]  # model.sample's samples, grouped by class
     np.testing.assert_allclose(np.load(npy), want.numpy(), atol=1e-6)
-    out = run("sample", str(tmp_path / "c"), "-n", "8", "-o", str(png), "--seed", "2")
-    assert out.returncode == 0 and "wrote 8 samples (2 per class, one row per class) to" in out.stdout
+    code, out, err = cli("sample", str(tmp_path / "c"), "-n", "8", "-o", str(png), "--seed", "2", capsys=capsys)
+    assert code == 0 and "wrote 8 samples (2 per class, one row per class) to" in out, err
     assert np.array_equal(np.asarray(Image.open(png)), np.asarray(images.grid(want, nrow=2)))
-    out = run("sample", str(tmp_path / "c"), "-o", str(npy), "--label", "3", "-n", "3")
-    assert out.returncode == 0 and np.load(npy).shape == (3, 1, 8, 8)
+    code, out, err = cli("sample", str(tmp_path / "c"), "-o", str(npy), "--label", "3", "-n", "3", capsys=capsys)
+    assert code == 0 and np.load(npy).shape == (3, 1, 8, 8), err
     np.testing.assert_allclose(np.load(npy), m.sample_unit(3, seed=0, y=3).numpy(), atol=1e-6)
 
 
@@ -138,15 +143,17 @@ def _tiles(png, size, nrow):
                                    for c in range(nrow)] for r in range(rows)]))[:, :, None]
 
 
-def test_zoo_class_conditional_png_has_one_class_per_row(tmp_path):
+def test_zoo_class_conditional_png_has_one_class_per_row(tmp_path, capsys):
     """`ganzoo sample mnist-cdcgan-hinge` (no --label): row r of the PNG holds digits the project's
     MNIST judge (bundled weights, no data needed) classifies as r."""
+    from test_hub import cli
+
     from ganzoo.metrics.judge import load_judge
 
     png = tmp_path / "digits.png"
-    out = run("sample", "mnist-cdcgan-hinge", "-n", "100", "-o", str(png), "--seed", "0")
-    assert out.returncode == 0, out.stderr
-    assert "wrote 100 samples (10 per class, one row per class) to" in out.stdout
+    code, out, err = cli("sample", "mnist-cdcgan-hinge", "-n", "100", "-o", str(png), "--seed", "0", capsys=capsys)
+    assert code == 0, err
+    assert "wrote 100 samples (10 per class, one row per class) to" in out
     tiles = _tiles(png, 28, 10)
     assert tiles.shape == (10, 10, 1, 28, 28)
     _, probs = load_judge("mnist").predict(tiles.reshape(100, 1, 28, 28))
