@@ -89,9 +89,8 @@ def _every_class(m, n, seed, out):
     k = m.num_classes
     per = -(-n // k)
     total = per * k
-    y = m.draw_labels(total, seed + 1)
-    order = torch.sort(y, stable=True).indices
-    x = m.sample_unit(total, seed=seed, y=y)[order]
+    order = torch.sort(m.draw_labels(total), stable=True).indices  # the labels sample() takes: 0, 1, .., k-1, 0, ..
+    x = m.sample_unit(total, seed=seed)[order]
     if out.suffix.lower() == ".npy":
         images.save_npy(x.numpy(), out)
         layout = "in class order"
