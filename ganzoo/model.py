@@ -90,14 +90,24 @@ class Model(nn.Module):
         return torch.tensor(prior, dtype=torch.float64) if prior else None
 
     def draw_labels(self, n: int, seed: Optional[int] = None) -> Optional[torch.Tensor]:
-        """``n`` labels from :attr:`label_prior` (None for a model without one); same seed, same labels."""
+        """The ``n`` labels that :meth:`sample` uses when it is given none (None for an unconditional model).
+
+        A self-conditioned model draws them from :attr:`label_prior` (same seed, same labels); a
+        class-conditional model takes every class in turn, ``0, 1, ..., C-1, 0, 1, ...``: equal counts
+        when ``n`` is a multiple of C (else the first ``n % C`` classes have one more), whatever the seed.
+        These are also the labels ``ganzoo eval`` scores with, so ``sample(n, seed=s)`` returns exactly
+        the samples that it scores."""
+        if not self.num_classes:
+            return None
         prior = self.label_prior
         if prior is None:
-            return None
+            return balanced_labels(n, self.num_classes)
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         return torch.multinomial(prior, n, replacement=True, generator=gen)
 
     def sample(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
+        """``n`` samples, seeded; ``y``: a label (or one per sample) for a class-conditional model,
+        by default the labels of :meth:`draw_labels` (equal counts of each class, taken in turn)."""
         if y is None and self.num_classes:
             y = self.draw_labels(n, None if seed is None else seed + 1)
         return self.generator.sample(n, seed=seed, y=y)
@@ -159,6 +169,11 @@ class Model(nn.Module):
         cfg["components"] = {k: v for k, v in cfg["components"].items() if k in names}
         atomic_write_json(folder / "config.json", cfg)
         return folder
+
+
+def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
+    """``0, 1, ..., num_classes - 1, 0, 1, ...``: ``n`` labels, each class in turn."""
+    return torch.arange(n) % num_classes
 
 
 def to_unit(x: torch.Tensor, output_range) -> torch.Tensor:

@@ -28,13 +28,14 @@ os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_HUB_OFFLINE", None)
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
+MNIST_DIR = Path(os.environ.get("GANZOO_TEST_MNIST") or ROOT.parent / "shared" / "data" / "mnist")
 
 
 @pytest.fixture
 def mnist_dir():
     if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"MNIST test split not found at {MNIST_DIR} (../shared/data/mnist); skipping")
+        pytest.skip(f"MNIST test split not found at {MNIST_DIR} (../shared/data/mnist, or set GANZOO_TEST_MNIST); "
+                    "skipping")
     return MNIST_DIR
 
 

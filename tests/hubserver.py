@@ -6,9 +6,11 @@ and GET, with ``X-Repo-Commit``, ``ETag``/``X-Linked-Etag``, ``X-Error-Code`` an
 ``preupload``, the LFS batch API plus ``PUT`` and the ndjson ``commit`` endpoint.
 
 Auth: writes need ``Authorization: Bearer <token>``; so do reads of private repos. Faults: each
-request first consults :attr:`HubServer.faults` (``fail`` N times with a status, ``stall`` for a
-while, ``cut`` a body short, ``hold`` a download half-sent until released), optionally only for
-paths containing a string. :attr:`HubServer.fired` records every fault that fired.
+request first consults :attr:`HubServer.faults` (``fail`` N times with a status, ``stall`` an
+answer until the test releases it, ``cut`` a body short, ``hold`` a download half-sent until
+released), optionally only for paths containing a string. :attr:`HubServer.fired` records every
+fault that fired, :attr:`HubServer.stalled_now` how many answers are being held back right now, and
+:meth:`HubServer.wait_idle` waits (on a condition, not a timer) until no request is being handled.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class HubServer:
         self.fired: list[str] = []  # kinds of the faults that fired (not cleared by reset)
         self.holding = threading.Event()  # set while a ``hold`` fault keeps a download half-sent
         self.release = threading.Event()
+        self.stalled_now = 0  # requests whose answer a ``stall`` fault holds back at this moment
+        self.active = 0  # requests being handled
+        self.idle = threading.Condition()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.hub = self
@@ -99,8 +104,15 @@ class HubServer:
     def fail(self, n: int, status: int = 500, match: str = ""):
         self.faults.append({"kind": "fail", "n": n, "status": status, "match": match})
 
-    def stall(self, n: int, seconds: float, match: str = ""):
+    def stall(self, n: int, seconds: float = 60.0, match: str = ""):
+        """Hold back the answer to the next N matching requests until :meth:`reset` (or, as a safety
+        net for a client that never gives up, ``seconds``)."""
         self.faults.append({"kind": "stall", "n": n, "seconds": seconds, "match": match})
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until no request is being handled (e.g. a released stall has been answered)."""
+        with self.idle:
+            return self.idle.wait_for(lambda: self.active == 0, timeout)
 
     def hold(self, n: int, match: str = "", seconds: float = 60.0):
         """Send the headers and half the body of the next N matching GETs, then wait (until
@@ -188,6 +200,17 @@ class _Handler(BaseHTTPRequestHandler):
         return auth == f"Bearer {self.hub.token}"
 
     def _dispatch(self, method: str):
+        hub = self.hub
+        with hub.idle:
+            hub.active += 1
+        try:
+            self._handle(method)
+        finally:
+            with hub.idle:
+                hub.active -= 1
+                hub.idle.notify_all()
+
+    def _handle(self, method: str):
         parsed = urlparse(self.path)
         path, query = parsed.path, parse_qs(parsed.query)
         self.hub.requests.append((method, unquote(path)))
@@ -196,7 +219,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._body()
             return self._error(fault["status"], None, "injected failure", head=method == "HEAD")
         if fault and fault["kind"] == "stall":
-            self.hub.release.wait(fault["seconds"])  # reset() ends a stall early
+            with self.hub.lock:
+                self.hub.stalled_now += 1
+                release = self.hub.release
+            try:
+                release.wait(fault["seconds"])  # until reset() releases it
+            finally:
+                with self.hub.lock:
+                    self.hub.stalled_now -= 1
         self._cut = bool(fault and fault["kind"] == "cut")
         self._hold = fault if fault and fault["kind"] == "hold" else None
         try:

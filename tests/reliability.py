@@ -35,22 +35,22 @@ def fault(kind: str, n: int = 1) -> None:
     COUNTS[f"fault:{kind}"] += n
 
 
-def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120, settle: float = 0.0) -> int:
-    """Wait until ``ready()`` (polling; the test fails, naming ``what``, if ``proc`` exits first or
-    ``timeout`` passes), sleep ``settle`` seconds, SIGKILL ``proc`` and count a "kill -9" fault.
-    The process never outlives the call; returns its exit code."""
+def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120) -> int:
+    """Wait until ``ready()`` (a condition the test observes: a file the process wrote when it paused
+    mid-write, a request the test Hub is holding; polled), then SIGKILL ``proc`` and count a "kill -9"
+    fault. The test fails, naming ``what``, if ``proc`` exits first or ``timeout`` passes (a guard,
+    not an ordering). The process never outlives the call; returns its exit code."""
     import pytest
 
     try:
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + timeout
         while not ready():
             if proc.poll() is not None:
                 pytest.fail(f"{what}: the process exited first: {_text(proc.stderr.read())[-2000:]}")
-            if time.time() > deadline:
+            if time.monotonic() > deadline:
                 proc.kill()
                 pytest.fail(f"{what}: not within {timeout} s: {_text(proc.communicate()[1])[-2000:]}")
-            time.sleep(0.02)
-        time.sleep(settle)
+            time.sleep(0.02)  # polling interval
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:

@@ -78,6 +78,7 @@ def test_policies_parse_compose_and_wrap_a_discriminator():
     assert torch.equal(got, cutout(x).flatten(1).sum(1))
 
 
+@pytest.mark.slow
 def test_training_feeds_every_image_d_sees_through_the_policy(tmp_path, monkeypatch):
     """With --augment cutout every image D scores -- real and fake, D steps and G steps -- has a hole of
     zeros (at least 2x2 of the 4x4 cutout on 8x8 digits); without it almost none does."""

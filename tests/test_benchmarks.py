@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -16,6 +18,7 @@ def _run(script, out, *extra):
     assert res.returncode == 0, res.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_benchmarks_smoke_write_both_sections(tmp_path):
     out = tmp_path / "BENCHMARKS.md"
     out.write_text("# kept\n\nhand-written text that must survive\n", encoding="utf-8")
@@ -46,6 +49,7 @@ def test_benchmarks_smoke_write_both_sections(tmp_path):
     assert '"clusters": 4' in again                 # self-conditioned on 4 k-means clusters
 
 
+@pytest.mark.slow
 def test_mnist_peer_smoke_scores_the_peer_and_the_zoo(tmp_path, mnist_dir):
     out = tmp_path / "BENCHMARKS.md"
     _run("mnist_peer.py", out, "--mnist", str(mnist_dir))

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -212,49 +211,69 @@ def test_disk_full_during_model_save_keeps_the_previous_files(tmp_path, monkeypa
         reliability.check_file(folder / name, expect=data)
 
 
-# -- kill -9 while exporting -----------------------------------------------------------------------------------
+# -- kill -9 while writing -----------------------------------------------------------------------------------
+# HANG runs ganzoo in a child process whose Nth write of a file named like MATCH stops half-way: half of
+# the bytes are on disk, the temp path is reported through the READY file, and the writer waits for the
+# kill. The test kills it only then, so every kill lands mid-file, and the fault is observed, not hoped for.
 HANG = r'''
-import os, pathlib, sys, time
+import pathlib, sys, threading
 import safetensors.torch as st
-ready, args = sys.argv[1], sys.argv[2:]
+ready, match, nth, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+seen = 0
+real_save_file, real_write_bytes = st.save_file, pathlib.Path.write_bytes
 
-def hang(path, data, write):
-    write(data[: len(data) // 2])          # half of the file is on disk ...
-    pathlib.Path(ready).write_text(str(path))
-    time.sleep(600)                        # ... when the kill lands
+def pause_here(path):
+    global seen
+    if match not in pathlib.Path(path).name:
+        return False
+    seen += 1
+    return seen == nth
+
+def hang(path, data):
+    with open(path, "wb") as fh:
+        fh.write(data[: len(data) // 2])   # half of the file is on disk ...
+        fh.flush()
+        pathlib.Path(ready).write_text(str(path))
+        threading.Event().wait()           # ... when the test kills this process
 
 def save_file(tensors, filename, metadata=None):
-    data = st.save(tensors, metadata=metadata)
-    with open(filename, "wb") as fh:
-        hang(filename, data, lambda b: (fh.write(b), fh.flush()))
+    if pause_here(filename):
+        hang(filename, st.save(tensors, metadata=metadata))
+    return real_save_file(tensors, filename, metadata=metadata)
 
-real_write_bytes = pathlib.Path.write_bytes
 def write_bytes(self, data):
-    if self.name.startswith(".") and self.name.endswith(".tmp"):
-        with open(self, "wb") as fh:
-            hang(self, data, lambda b: (fh.write(b), fh.flush()))
+    if self.name.startswith(".") and self.name.endswith(".tmp") and pause_here(self):
+        hang(self, data)
     return real_write_bytes(self, data)
 
 st.save_file = save_file
 pathlib.Path.write_bytes = write_bytes
-from ganzoo.cli import main
-main(args)
+if args[0] == "--save":                    # --save SRC DEST: ganzoo.load(SRC).save(DEST)
+    import ganzoo
+    ganzoo.load(args[1]).save(args[2])
+else:
+    from ganzoo.cli import main
+    main(args)
 '''
 
 
-def _kill_when_ready(cmd, ready: Path, *, timeout=120):
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert reliability.kill_when(proc, ready.exists, what="the write", timeout=timeout) == -signal.SIGKILL
+def _kill_mid_write(args, tmp_path, *, match: str = "", nth: int = 1) -> Path:
+    """Run ``ganzoo ARGS`` under HANG, kill -9 it while it is half-way through the write; the temp path."""
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-c", HANG, str(ready), match, str(nth), *args], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reliability.kill_when(proc, ready.exists, what="the write") == -signal.SIGKILL
     return Path(ready.read_text())
 
 
+@pytest.mark.slow
 def test_kill_during_import_legacy_leaves_no_folder_and_rerun_works(tmp_path):
     m = ganzoo.create("mlp", **TINY)
     torch.save({"netG": m.generator.state_dict()}, tmp_path / "old.pth")
     out = tmp_path / "imported"
     args = ["import-legacy", str(tmp_path / "old.pth"), "--variant", "mlp", "--key", "netG",
             "--set", "g_hidden=[8]", "--set", "d_hidden=[8]", "-o", str(out)]
-    partial = _kill_when_ready([sys.executable, "-c", HANG, str(tmp_path / "ready"), *args], tmp_path / "ready")
+    partial = _kill_mid_write(args, tmp_path)
     assert partial.is_file() and out not in partial.parents  # the half-written file was in a hidden temp folder
     assert not out.exists()                                  # the destination is absent, not half there
     assert _cli(args) == 0  # a re-run succeeds (and clears the dead run's temp folder)
@@ -265,6 +284,7 @@ def test_kill_during_import_legacy_leaves_no_folder_and_rerun_works(tmp_path):
     assert torch.equal(ganzoo.load(out).sample(4, seed=0), m.sample(4, seed=0))
 
 
+@pytest.mark.slow
 def test_kill_during_sample_output_keeps_the_old_file(tmp_path):
     import numpy as np
 
@@ -273,8 +293,7 @@ def test_kill_during_sample_output_keeps_the_old_file(tmp_path):
     npy = tmp_path / "s.npy"
     assert _cli(["sample", str(folder), "-n", "5", "-o", str(npy), "--seed", "0"]) == 0
     old = npy.read_bytes()
-    partial = _kill_when_ready([sys.executable, "-c", HANG, str(tmp_path / "ready"), "sample", str(folder), "-n", "500",
-                                "-o", str(npy), "--seed", "1"], tmp_path / "ready")
+    partial = _kill_mid_write(["sample", str(folder), "-n", "500", "-o", str(npy), "--seed", "1"], tmp_path)
     assert partial.name.startswith(".s.npy.")
     reliability.check_file(npy, expect=old)  # the previous output, whole
     assert _cli(["sample", str(folder), "-n", "500", "-o", str(npy), "--seed", "1"]) == 0
@@ -282,45 +301,49 @@ def test_kill_during_sample_output_keeps_the_old_file(tmp_path):
     assert np.load(npy).shape == (500, 2)
 
 
-SAVE_LOOP = r'''
-import sys, torch, ganzoo
-folder, a_dir, b_dir = sys.argv[1:4]
-torch.manual_seed(0)
-a = ganzoo.create("mlp", g_hidden=[600, 600], d_hidden=[600, 600])
-b = ganzoo.create("mlp", g_hidden=[600, 600], d_hidden=[600, 600])
-a.save(a_dir); b.save(b_dir); a.save(folder)
-print("go", flush=True)
-i = 0
-while True:
-    (b if i % 2 == 0 else a).save(folder)
-    i += 1
-'''
-
-
-@pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
-def test_kill_during_model_save_at_random_moments(tmp_path, delay):
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", ["generator.safetensors", "discriminator.safetensors", "config.json"])
+def test_kill_during_model_save_mid_each_file(tmp_path, moment):
+    """A model saved over an older one is killed half-way through each of its files in turn."""
     folder, a_dir, b_dir = tmp_path / "m", tmp_path / "a", tmp_path / "b"
-    proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP, str(folder), str(a_dir), str(b_dir)], env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "go", proc.stderr.read()
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    reliability.kill_when(proc, what="the save loop", settle=delay)
+    a, b = ganzoo.create("mlp", g_hidden=[64, 64], d_hidden=[64, 64]), ganzoo.create("mlp", g_hidden=[64, 64], d_hidden=[64, 64])
+    a.save(a_dir), b.save(b_dir), a.save(folder)
     versions = {name: ((a_dir / name).read_bytes(), (b_dir / name).read_bytes())
                 for name in ("config.json", "generator.safetensors", "discriminator.safetensors")}
+    partial = _kill_mid_write(["--save", str(b_dir), str(folder)], tmp_path, match=moment)
+    assert partial.parent == folder and partial.name.startswith(f".{moment}.")
+    assert 0 < partial.stat().st_size < len(versions[moment][1])  # the kill landed half-way through the file
     assert sorted(p.name for p in reliability.visible_files(folder)) == sorted(versions)
     for name, both in versions.items():
         reliability.check_file(folder / name, one_of=both)
+    reliability.check_file(folder / moment, expect=versions[moment][0])  # the file being written: the old one
     ganzoo.load(folder)
     ganzoo.load(a_dir).save(folder)  # the re-run
     for name, (a_bytes, _) in versions.items():
         reliability.check_file(folder / name, expect=a_bytes)
 
 
+@pytest.mark.slow
+def test_kill_mid_checkpoint_then_resume(tmp_path):
+    """kill -9 half-way through the second checkpoint's tensors: the first is the latest, and resume works."""
+    out = tmp_path / "run"
+    args = ["train", "mlp", "--data", "ring8", "--out", str(out), "--steps", "1000", "--batch-size", "32",
+            "--checkpoint-every", "5", "--log-every", "5", "--sample-every", "1000", "--no-progress", "--seed", "1",
+            "--set", "g_hidden=[8]", "--set", "d_hidden=[8]"]
+    partial = _kill_mid_write(args, tmp_path, match=ckpt.TENSORS, nth=2)
+    assert partial.parent.name.startswith(".tmp-step-00000010")  # in the hidden folder of checkpoint 10
+    root = out / "checkpoints"
+    assert ckpt.find_latest(root).name == "step-00000005"
+    ckpt.read(ckpt.find_latest(root))  # digest matches
+    reliability.check_tree(out)
+    assert _cli(["train", "--resume", "--out", str(out), "--steps", "15", "--no-progress"]) == 0
+    assert ckpt.find_latest(root).name == "step-00000015"
+    assert not [p for p in root.iterdir() if p.name.startswith(".")]  # the dead run's temp folder is gone
+    reliability.check_tree(out)
+
+
 # -- kill -9 while pulling and pushing ----------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("fname", ["config.json", "generator.safetensors"])
 def test_kill_during_pull_leaves_a_sound_cache_and_rerun_works(hub, tmp_path, monkeypatch, fname):
     from test_hub import pushed, same_state
@@ -330,7 +353,9 @@ def test_kill_during_pull_leaves_a_sound_cache_and_rerun_works(hub, tmp_path, mo
     cache = Path(os.environ["HF_HUB_CACHE"])
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "pull", f"hf://{repo}"], env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reliability.kill_when(proc, hub.holding.is_set, what="the download", settle=0.05)
+    # killed while the Hub holds the file half-sent and the client is downloading it into the cache
+    reliability.kill_when(proc, lambda: hub.holding.is_set() and any(cache.rglob("*.incomplete")),
+                          what="the download")
     hub.reset()
     snap = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / sha
     assert not (snap / fname).exists()  # the file being fetched is absent, not half there
@@ -340,6 +365,7 @@ def test_kill_during_pull_leaves_a_sound_cache_and_rerun_works(hub, tmp_path, mo
     assert reliability.check_hf_cache(cache) >= 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["/_lfs/", "/commit/"])
 def test_kill_during_push_then_push_again(hub, tmp_path, monkeypatch, moment):
     from test_hub import make_folder, repo_name, same_state
@@ -347,13 +373,12 @@ def test_kill_during_push_then_push_again(hub, tmp_path, monkeypatch, moment):
     torch.manual_seed(4242 + len(moment))  # weights no earlier test pushed: the LFS upload really happens
     m, folder = make_folder(tmp_path)
     repo = repo_name("killed")
-    hub.stall(1, seconds=60, match=moment)
+    hub.stall(1, match=moment)  # the Hub holds its answer back until released
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "push", str(folder), repo],
                             env=_env(HF_TOKEN=hub.token), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reliability.kill_when(proc, lambda: any(moment in p for _, p in list(hub.requests)),
-                          what=f"the push reaching {moment}", settle=0.05)
-    hub.reset()  # the stalled request goes on without its client
-    time.sleep(0.2)
+    reliability.kill_when(proc, lambda: hub.stalled_now == 1, what=f"the push reaching {moment}")
+    hub.reset()  # the stalled request goes on without its client ...
+    assert hub.wait_idle()  # ... and is finished before the Hub is inspected
     reliability.check_tree(folder)  # README.md and samples.png were written whole before the upload
     remote = hub.repos.get(repo)
     if remote is not None:  # whatever the Hub holds is whole: the commit landed or it did not

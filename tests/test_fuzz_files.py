@@ -45,6 +45,7 @@ def test_fuzz_safetensors_random_bytes(model_folder, data):
     _load_must_be_clean(model_folder[0], data)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=300)
 @given(edits=st.lists(st.tuples(st.sampled_from(["flip", "set", "cut", "insert", "delete"]),
                                 st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
@@ -82,6 +83,7 @@ tensor_info = st.fixed_dictionaries({
 })
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=300)
 @given(header=st.dictionaries(st.sampled_from(["net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias",
                                                "__metadata__", "x"]), tensor_info | json_junk, max_size=6),

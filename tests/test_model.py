@@ -215,7 +215,7 @@ def test_class_conditioning_is_part_of_the_contract():
     assert not torch.allclose(x3, x7)                          # the label changes the sample
     assert m.discriminator(x3, torch.full((4,), 3)).shape == (4,)
     with pytest.raises(ValueError, match="conditional"):
-        m.sample(2, seed=0)
+        m.generator.sample(2, seed=0)                          # a generator needs labels; Model.sample draws them
     with pytest.raises(ValueError, match="labels must lie in"):
         m.sample(2, seed=0, y=10)
     u = ganzoo.create("mlp")

@@ -99,6 +99,7 @@ def test_fuzz_registry_text_raises_only_config_errors(text):
         pass
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("input")
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["name", "variant", "objective", "dataset", "summary", "metrics",

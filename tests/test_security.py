@@ -29,6 +29,7 @@ def cli(*args):
     return subprocess.run([sys.executable, "-m", "ganzoo.cli", *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("input")
 def test_legacy_import_refuses_pickled_code(tmp_path):
     marker = tmp_path / "PWNED"
@@ -47,6 +48,7 @@ def test_legacy_import_refuses_pickled_code(tmp_path):
     assert out.returncode == 1 and not marker.exists()
 
 
+@pytest.mark.slow
 def test_legacy_import_of_a_real_state_dict(tmp_path):
     m = ganzoo.create("mlp", g_hidden=[8], d_hidden=[8])
     torch.save({"netG": m.generator.state_dict()}, tmp_path / "old.pth")
@@ -59,6 +61,7 @@ def test_legacy_import_of_a_real_state_dict(tmp_path):
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["config.json", "generator.safetensors"]
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("input")
 @pytest.mark.parametrize("victim", ["generator.safetensors", "config.json"])
 def test_pickles_disguised_as_model_files_are_not_executed(tmp_path, victim):

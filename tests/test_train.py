@@ -55,7 +55,8 @@ def _subprocess_env():
 LR = {"wgan": 5e-4, "wgan-gp": 1e-3}
 
 
-@pytest.mark.parametrize("objective", ["non-saturating", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"])
+@pytest.mark.parametrize("objective", ["non-saturating", "minimax", pytest.param("wgan", marks=pytest.mark.slow),
+                                       pytest.param("wgan-gp", marks=pytest.mark.slow), "hinge", "lsgan"])
 def test_gan_objectives_learn_ring8(tmp_path, objective):
     out = tmp_path / "run"
     model = train("mlp", objective, data="ring8", out=out, steps=300, batch_size=256, lr=LR.get(objective, 1e-3),
@@ -231,6 +232,7 @@ def _check_folder_is_sound(out: Path):
     return latest
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("fault")
 def test_sigkill_then_resume(tmp_path):
     out = tmp_path / "run"
@@ -243,8 +245,8 @@ def test_sigkill_then_resume(tmp_path):
         steps = sorted((out / "checkpoints").glob("step-*")) if (out / "checkpoints").is_dir() else []
         return len(steps) >= 2 and int(steps[-1].name[5:]) >= 21
 
-    # settle: land somewhere inside the run, possibly mid-write
-    reliability.kill_when(proc, two_checkpoints, what="two checkpoints", timeout=60, settle=0.13)
+    # killed while it runs (test_faults.py kills it half-way through a checkpoint)
+    reliability.kill_when(proc, two_checkpoints, what="two checkpoints", timeout=60)
     assert proc.returncode == -signal.SIGKILL
     latest = _check_folder_is_sound(out)
     step = int(latest.name[5:])
@@ -295,6 +297,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypa
     assert max(r["step"] for r in _logs(out)) == 20
 
 
+@pytest.mark.slow
 @pytest.mark.reliability("fault")
 def test_cli_reports_non_finite_and_exits_nonzero(tmp_path):
     out = tmp_path / "run"

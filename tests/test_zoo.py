@@ -120,6 +120,7 @@ def test_quickstart_sample_png(tmp_path):
     assert Image.open(tmp_path / "s.png").size[0] >= 64
 
 
+@pytest.mark.slow
 def test_pictures_from_zoo_models(tmp_path):
     vae = next(n for n in ENTRIES if get_registry().model(n).variant == "vae")
     out = cli("traverse", vae, "--dims", "0,1", "--steps", "5", "-o", str(tmp_path / "m.png"))
@@ -152,6 +153,7 @@ def test_conditional_zoo_model_follows_the_label(mnist_dir):
     assert hits / 200 >= 0.8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mnist-cdcgan-hinge", "mnist-dcgan-selfcond", "mnist-mlp-selfcond"])
 def test_the_mnist_gans_measure_as_their_cards_say(name, mnist_dir):
     """Issue 6's bar for the MNIST GANs, measured afresh: all 10 classes, class KL <= 0.05 and a judge
@@ -167,6 +169,7 @@ def test_the_mnist_gans_measure_as_their_cards_say(name, mnist_dir):
     assert m["fd_ratio"] == pytest.approx(entry.metrics["fd_ratio"], abs=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mnist-dcgan-selfcond", "mnist-mlp-selfcond"])
 def test_self_conditioned_zoo_model_samples_every_digit_without_labels(name, mnist_dir, tmp_path):
     """The self-conditioned MNIST GANs were trained on k-means clusters, not classes; sampled without a

@@ -9,12 +9,15 @@ import click
 
 @click.command("sample")
 @click.argument("model")
-@click.option("-n", "--num", "n", default=64, show_default=True, type=click.IntRange(1, 100_000), help="How many samples.")
+@click.option("-n", "--num", "n", default=64, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many samples (a class-conditional model without --label: rounded up to a "
+              "multiple of its classes).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="FILE.png (image grid, or scatter for 2-D data) or FILE.npy (float32 array).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same samples).")
-@click.option("--label", type=int, default=None, help="Class label for a class-conditional model "
-              "(a cluster for a self-conditioned one, which draws them itself when --label is left out).")
+@click.option("--label", type=int, default=None, help="Class label for a class-conditional model (without "
+              "it: every class, one row each) or a cluster for a self-conditioned one (without it: drawn "
+              "from the clusters' shares).")
 @click.option("--interpolate", is_flag=True, help="N latent walks (rows) between random points, --steps columns each.")
 @click.option("--steps", default=10, show_default=True, type=click.IntRange(2, 64), help="Points per walk.")
 def sample_cmd(model, n, output, seed, label, interpolate, steps):
@@ -23,8 +26,14 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     Only the generator is loaded (and downloaded). Images are scaled to [0, 1];
     vectors are written as generated.
 
+    A class-conditional model sampled without --label draws every class equally: N is
+    rounded up to a multiple of the class count, and the PNG has one row per class (the
+    .npy the same samples, class 0 first). They are the samples of
+    ganzoo.load(MODEL).sample(N, seed=SEED), which takes the classes in turn, regrouped.
+
     \b
     Examples:
+      ganzoo sample mnist-cdcgan-hinge -n 60 -o digits.png     # 6 of each digit, a row each
       ganzoo sample ring8-mlp-nonsat -n 2500 -o ring.png
       ganzoo sample digits-dcgan-nonsat -n 64 -o digits.npy --seed 1
       ganzoo sample mnist-dcgan-selfcond --interpolate -n 8 --steps 10 -o walks.png
@@ -43,8 +52,6 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     m = load(model, components=["generator"])
     if label is not None and m.num_classes == 0:
         raise ConfigError(f"{model} is not class-conditional; drop --label")
-    if m.num_classes and label is None and m.label_prior is None:
-        raise ConfigError(f"{model} is class-conditional; pass --label 0..{m.num_classes - 1}")
     if label is not None and not 0 <= label < m.num_classes:
         raise ConfigError(f"--label must be in 0..{m.num_classes - 1}")
     if interpolate:
@@ -57,6 +64,8 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
             raise ConfigError(f"{model} makes vectors; write interpolations to a .npy file")
         click.echo(f"wrote {n} latent walks of {steps} steps to {out}")
         return
+    if m.num_classes and label is None and m.label_prior is None and (m.is_image or out.suffix.lower() == ".npy"):
+        return _every_class(m, n, seed, out)
     x = m.sample_unit(n, seed=seed, y=label)
     if out.suffix.lower() == ".npy":
         images.save_npy(x.numpy(), out)
@@ -68,6 +77,28 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     else:
         raise ConfigError(f"{model} makes {list(m.sample_shape)} vectors; write them to a .npy file")
     click.echo(f"wrote {n} samples to {out}")
+
+
+def _every_class(m, n, seed, out):
+    """A class-conditional model without --label: the same number of each class, grouped by class
+    (one row each in the PNG): ``model.sample(total)``'s samples, whose labels take turns, regrouped."""
+    import torch
+
+    from .. import images
+
+    k = m.num_classes
+    per = -(-n // k)
+    total = per * k
+    order = torch.sort(m.draw_labels(total), stable=True).indices  # the labels sample() takes: 0, 1, .., k-1, 0, ..
+    x = m.sample_unit(total, seed=seed)[order]
+    if out.suffix.lower() == ".npy":
+        images.save_npy(x.numpy(), out)
+        layout = "in class order"
+    else:
+        images.save_png(images.grid(x, nrow=per), out)
+        layout = "one row per class"
+    rounded = "" if total == n else f"; -n {n} rounded up to a multiple of {k} classes"
+    click.echo(f"wrote {total} samples ({per} per class, {layout}{rounded}) to {out}")
 
 
 def _walks(m, n, steps, seed, label):
@@ -85,7 +116,7 @@ def _walks(m, n, steps, seed, label):
     z = z.reshape(n * steps, -1)
     if label is not None:
         y = torch.full((n * steps,), label, dtype=torch.long)
-    else:  # a self-conditioned model walks inside one cluster per row, drawn from its clusters' shares
+    else:  # one label per row: a self-conditioned model's drawn from its clusters' shares; every class in turn
         y = m.draw_labels(n, seed + 2)
         y = None if y is None else y.repeat_interleave(steps)
     with torch.no_grad():
