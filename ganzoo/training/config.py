@@ -7,7 +7,8 @@ Each field carries, in its metadata, what the rest of ganzoo derives from it:
   options from it, in field order (``None``: Python only);
 - ``stored``: written to the checkpoint's ``state.json`` ``args`` (a resumed run reads its run from there);
 - ``fixed``: ``--resume`` refuses a different value (``label`` names it in the message);
-- ``card``: part of the model's ``training`` record (config.json, the model card's "Training" section);
+- ``card``: part of the model's ``training`` record (config.json, the model card's "Training" section;
+  ``"if set"``: only when given, so that a run without it records what it did before the option existed);
 - ``keyword``: a keyword argument of :func:`ganzoo.train` (every field but the two facts ganzoo resolves:
   ``optimizer``, ``world_size``).
 
@@ -89,12 +90,13 @@ class TrainConfig:
     augment: Any = _arg(None, "--augment", metavar="POLICY", help="Differentiable augmentation of every image D "
                         "sees, real and generated (DiffAugment): translation, cutout or both, e.g. "
                         "--augment translation,cutout.")
-    r1: Optional[float] = _arg(None, "--r1", type=float, metavar="GAMMA", help="Add the R1 penalty GAMMA/2 "
-                               "E||grad D(x)||^2 on real data to D's loss (any GAN objective).")
-    r2: Optional[float] = _arg(None, "--r2", type=float, metavar="GAMMA", help="Add the R2 penalty GAMMA/2 "
-                               "E||grad D(G(z))||^2 on generated data to D's loss.")
-    gp: Optional[float] = _arg(None, "--gp", type=float, metavar="W", help="Add the WGAN-GP gradient penalty "
-                               "W E(||grad D(x_hat)||-1)^2 to D's loss.")
+    r1: Optional[float] = _arg(None, "--r1", type=float, metavar="GAMMA", card="if set",
+                               help="Add the R1 penalty GAMMA/2 E||grad D(x)||^2 on real data to D's loss "
+                                    "(any GAN objective).")
+    r2: Optional[float] = _arg(None, "--r2", type=float, metavar="GAMMA", card="if set",
+                               help="Add the R2 penalty GAMMA/2 E||grad D(G(z))||^2 on generated data to D's loss.")
+    gp: Optional[float] = _arg(None, "--gp", type=float, metavar="W", card="if set",
+                               help="Add the WGAN-GP gradient penalty W E(||grad D(x_hat)||-1)^2 to D's loss.")
     # -- facts ganzoo resolves (stored) --------------------------------------------------------------
     optimizer: Optional[str] = _arg(None, keyword=False, fixed=False)
     world_size: int = _arg(1, keyword=False, label="the number of processes")
@@ -137,7 +139,8 @@ class TrainConfig:
 
     def training_record(self) -> dict:
         """The model's ``training`` record: how it was trained (config.json, the model card)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["card"]}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["card"] is True
+                or (f.metadata["card"] and getattr(self, f.name) is not None)}
 
     def resumed(self, stored: dict) -> "TrainConfig":
         """The run stored in a checkpoint (``args``) with this invocation's session options and length;
@@ -211,7 +214,8 @@ def resolve(cfg: TrainConfig):
     kind, a = vspec.kind, {}
     adversarial = kind == "gan"
     a["objective"] = objective
-    a["objective_config"] = cfgmod.validate(cfg.objective_config or {}, ospec.defaults, where=f"objective {objective!r}")
+    a["objective_config"] = cfgmod.validate(cfg.objective_config or {}, ospec.defaults,
+                                            where=f"objective {objective!r}")
     a["config"] = dict(cfg.config or {})
     a["data_options"] = dict(cfg.data_options or {})
     a["conditional"] = bool(cfg.conditional)
@@ -227,7 +231,8 @@ def resolve(cfg: TrainConfig):
     a["d_steps"] = int(k or 0)
     opt = dict(ospec.optimizer or {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]})
     if opt.get("name", "adam") not in ("adam", "rmsprop"):
-        raise ConfigError(f"objective {objective!r} asks for optimiser {opt.get('name')!r}; ganzoo knows adam and rmsprop")
+        raise ConfigError(f"objective {objective!r} asks for optimiser {opt.get('name')!r}; "
+                          "ganzoo knows adam and rmsprop")
     a["optimizer"] = opt.get("name", "adam")
     for key in ("g_lr", "d_lr"):
         a[key] = number(f"--{key.replace('_', '-')}", getattr(cfg, key), hi=10.0) or float(opt.get("lr", 2e-4))

@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Optional
 
 import torch
-from torch import nn
 
-from ..errors import ConfigError, GanzooError, TrainingError, first_line
+from ..errors import ConfigError, TrainingError
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
+from .build import build_model, memory_format, pick_device
 from .config import TrainConfig, number, resolve
 from .cuda_graphs import CudaGraphStep, lr_on_device
 from .distributed import Distributed
@@ -103,36 +103,11 @@ class Trainer:
                 raise ConfigError("train: pass --data (e.g. ring8, digits, mnist:DIR, folder:DIR)")
         self.config, self.vspec, self.ospec = resolve(c)
         self.kind = self.vspec.kind
-        self._setup_device(c)
+        self.device, self.amp = pick_device(self.config, self.dist.local_rank, self.dist.world)
         self._every = (number("sample_every", c.sample_every, integer=True),
                        number("checkpoint_every", c.checkpoint_every, integer=True))
         self.is_main = self.dist.is_main
         self._ready, self._stop = False, False
-
-    def _setup_device(self, c):
-        device = c.device
-        if device in (None, "auto"):
-            device = f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu"
-        try:
-            self.device = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise ConfigError(f"--device {device!r} is not a torch device (cpu, cuda, cuda:1, mps)") from None
-        if self.device.type == "cuda":
-            if not torch.cuda.is_available():
-                raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
-            if self.device.index is None:
-                self.device = torch.device("cuda", self.dist.local_rank)
-            torch.cuda.set_device(self.device)
-            torch.backends.cudnn.benchmark = True
-        if c.cuda_graphs and self.device.type != "cuda":
-            raise ConfigError("--cuda-graphs needs a CUDA device (--device cuda); on CPU drop it")
-        if c.cuda_graphs and self.dist.world > 1:
-            raise ConfigError("--cuda-graphs is not supported with several processes (torchrun); drop it")
-        if c.precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"--precision must be auto, fp32 or bf16, not {c.precision!r}")
-        if c.precision == "bf16" and self.device.type != "cuda":
-            raise ConfigError("--precision bf16 needs a CUDA device; on CPU train in fp32")
-        self.amp = self.device.type == "cuda" and c.precision in ("auto", "bf16")
 
     # -- building ---------------------------------------------------------------------------------------
     def setup(self) -> "Trainer":
@@ -142,19 +117,11 @@ class Trainer:
         c, dev = self.config, self.device
         self.dist.join(dev)
         self.data = load_data(c, self._data)
-        self.model = self._build()
+        self.model = build_model(c, self.vspec, self.data, self._base_model)
         self.objective = self.model.make_objective()
         G = self.model.generator
-        conv = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in self.model.modules())
-        # channels-last for conv models (oneDNN and cuDNN convolutions prefer it; resume stays bit-exact because
-        # restored optimiser moments get their parameter's layout, see state.match_state_layout)
-        # (not by default when compiled on CUDA: torch 2.11's inductor mispredicts the weight-gradient layout of
-        # channels-last convolutions on 1x1 maps, such as DCGAN's first and last layers, and stops on its own
-        # stride check; seen on an H200)
-        cl = c.channels_last if c.channels_last is not None else (
-            conv and (dev.type == "cpu" or (dev.type == "cuda" and not c.compile)))
         image = self.data.x.dim() == 4
-        self.memory_format = torch.channels_last if (cl and image) else torch.contiguous_format
+        self.memory_format = memory_format(self.model, self.data, dev, c)
         self.model.to(dev, memory_format=self.memory_format) if image else self.model.to(dev)
         num_classes = G.num_classes if c.conditional else 0
         self.batches = Batches(self.data, batch_size=c.batch_size, seed=c.seed, device=dev, rank=self.dist.rank,
@@ -185,44 +152,6 @@ class Trainer:
         self._ready = True
         return self
 
-    def _build(self):
-        from ..model import create
-
-        c, data = self.config, self.data
-        cfg = dict(c.config)
-        defaults = self.vspec.defaults
-        if "sample_shape" in defaults:
-            want = list(data.sample_shape)
-            if "sample_shape" in cfg and list(cfg["sample_shape"]) != want:
-                raise ConfigError(f"sample_shape {list(cfg['sample_shape'])} does not match the data: {c.data} "
-                                  f"has samples of shape {want}; drop --set sample_shape")
-            cfg["sample_shape"] = want
-        if cfg.get("num_classes"):
-            raise ConfigError("use --conditional (it takes num_classes from the data) instead of --set num_classes")
-        if c.conditional:
-            if "num_classes" not in defaults:
-                raise ConfigError(f"variant {self.vspec.name!r} cannot be class-conditional (no num_classes)")
-            cfg["num_classes"] = data.num_classes
-        torch.manual_seed(c.seed)
-        meta = dict(dataset=c.data, labels=data.labels if c.conditional else None)
-        if c.conditional and data.label_source == "clusters":
-            from ..data.clusters import label_prior
-
-            meta["label_prior"] = label_prior(data)
-        try:
-            model = create(self.vspec.name, c.objective, objective_config=c.objective_config, **meta, **cfg)
-        except GanzooError:
-            raise
-        except (ValueError, RuntimeError) as exc:
-            raise ConfigError(f"variant {self.vspec.name!r} cannot be built with this config for samples of shape "
-                              f"{list(data.sample_shape)} from {c.data}: {first_line(exc)}") from None
-        if self._base_model is not None:
-            model.load_state_dict(self._base_model.state_dict())
-        if tuple(model.sample_shape) != tuple(data.sample_shape):
-            raise ConfigError(f"variant {self.vspec.name!r} makes samples of shape {list(model.sample_shape)} but "
-                              f"{c.data} has {list(data.sample_shape)}")
-        return model
-
     def make_optimizer(self, params, lr: float):
         """The run's optimiser (adam or rmsprop, the objective's choice) over the trainable ``params``."""
         params = [p for p in params if p.requires_grad]
@@ -231,7 +160,8 @@ class Trainer:
         if self.config.optimizer == "rmsprop":
             opt = torch.optim.RMSprop(params, lr=lr, foreach=self.device.type == "cuda", capturable=graphs)
         else:
-            opt = torch.optim.Adam(params, lr=lr, betas=tuple(self.config.betas), fused=fused or None, capturable=graphs)
+            opt = torch.optim.Adam(params, lr=lr, betas=tuple(self.config.betas), fused=fused or None,
+                                   capturable=graphs)
         self.prepare_optimizer(opt)
         return opt
 
