@@ -142,6 +142,9 @@ RESUME_CASES = {
     # self-conditioned on k-means clusters (recomputed on resume), G-step clusters drawn from their shares
     "mlp-selfcond-fresh-noise": dict(variant="mlp", data="ring8", data_options={"n": 500, "clusters": 8},
                                      batch_size=64, conditional=True, reuse_fake=False, g_hidden=[32], d_hidden=[32]),
+    # the regularisers as run options: R1 and R2's double backward, the gradient penalty's random alphas
+    "mlp-regularisers": dict(variant="mlp", objective="non-saturating", data="ring8", data_options={"n": 500},
+                             batch_size=64, r1=1.0, r2=0.5, gp=2.0, g_hidden=[32], d_hidden=[32]),
     # VAE: the reparameterisation noise must resume too
     "vae": dict(variant="vae", data="digits", batch_size=64, hidden=[32], latent_dim=4),
 }
@@ -390,6 +393,28 @@ def test_cuda_graph_learning_rate_lives_in_a_tensor_on_cpu(tmp_path):
     assert float(g_lr) == pytest.approx(2.5e-4) and float(d_lr) == pytest.approx(1e-3)
     meta = ckpt.split_optimizer("opt.g", g_opt.state_dict(), {})
     assert meta["param_groups"][0]["lr"] == pytest.approx(2.5e-4) and isinstance(meta["param_groups"][0]["lr"], float)
+
+
+# -- the run arguments: one list, TrainConfig ---------------------------------------------------------------
+def test_cli_options_and_train_keywords_come_from_train_config():
+    """Every TrainConfig field with an option is in `ganzoo train --help`, and every train() keyword that is a
+    field reaches the run (not the variant's config): the three lists cannot drift apart."""
+    import dataclasses
+
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+    from ganzoo.training import TrainConfig
+
+    help_text = CliRunner().invoke(cli, ["train", "--help"], terminal_width=200).output
+    opts = [f for f in dataclasses.fields(TrainConfig) if f.metadata["cli"]]
+    assert len(opts) >= 30
+    for f in opts:
+        for decl in f.metadata["cli"]["decls"]:
+            assert decl.replace("/", " / ") in help_text, decl
+    assert set(TrainConfig.keywords()) == {f.name for f in dataclasses.fields(TrainConfig)} - {"optimizer", "world_size"}
+    stored = TrainConfig(variant="mlp", steps=3).to_args()
+    assert "out" not in stored and "lr" not in stored and stored["world_size"] == 1
 
 
 # -- errors a user can cause ----------------------------------------------------------------------------
