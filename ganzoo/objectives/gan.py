@@ -6,6 +6,8 @@ With s the discriminator's logit and D = sigmoid(s):
 Every objective offers the pure functions ``d_loss(real_scores, fake_scores)`` and
 ``g_loss(fake_scores)``; the training engine calls :meth:`discriminator_step_loss` and
 :meth:`generator_step_loss`, which also cover penalties, and :meth:`after_discriminator_step`.
+Gradient penalties are :mod:`ganzoo.objectives.regularisers`'; the run options ``--r1``, ``--r2`` and
+``--gp`` add them to any of these objectives (see :mod:`ganzoo.training.steps`).
 """
 
 from __future__ import annotations
