@@ -167,8 +167,8 @@ class TrainConfig:
                 diff = {k: v for k, v in value.items() if stored["config"].get(k) != v}
                 if diff:
                     k = sorted(diff)[0]
-                    raise ConfigError(f"--resume: --set {k}={json.dumps(diff[k])} differs from the checkpoint's "
-                                      f"{json.dumps(stored['config'].get(k))}; drop it or use a new --out")
+                    raise ConfigError(f"--resume: {f.metadata['label']} {k}={json.dumps(diff[k])} differs from the "
+                                      f"checkpoint's {json.dumps(stored['config'].get(k))}; drop it or use a new --out")
             elif _norm(value) != _norm(stored[f.name]):
                 raise ConfigError(f"--resume: {f.metadata['label'] or f.name} {_show(value)} differs from the "
                                   f"checkpoint's {_show(stored[f.name])}; drop it or start a new --out")

@@ -4,7 +4,8 @@
 steps, each on ``M`` real samples and ``M`` samples G(z), then one generator step. The objective supplies the
 losses (``discriminator_step_loss``, ``generator_step_loss``) and its extras (weight clipping in
 ``after_discriminator_step``); D's loss is the objective's, then each regulariser's term (``--r1``, ``--r2``,
-``--gp``: :mod:`ganzoo.objectives.regularisers`) in that order -- :meth:`AdversarialStep.discriminator_loss`.
+``--gp``: :mod:`ganzoo.objectives.regularisers`) in that order -- :meth:`AdversarialStep.discriminator_loss`
+and :meth:`AdversarialStep.generator_loss` are the one place each loss is assembled.
 
 *Reusing the fake batch.* With ``K == 1`` the generator step reuses the batch G(z) made for the
 discriminator step (``reuse_fake``, the default then), exactly as the pytorch/examples DCGAN loop does: G is
@@ -67,6 +68,10 @@ class AdversarialStep:
             stats[reg.name] = value.detach()
         return loss, stats
 
+    def generator_loss(self, fake_x, y=None):
+        """G's loss on a generated batch (still attached to G's graph) and its statistics: the objective's."""
+        return self.objective.generator_step_loss(self.judge, fake_x, y)
+
     def __call__(self, next_batch) -> dict:
         G, obj, M, d_opt, g_opt = self.G_run, self.objective, self.M, self.optimizers["d"], self.optimizers["g"]
         fake = y = None
@@ -94,7 +99,7 @@ class AdversarialStep:
             p.requires_grad_(False)
         try:
             with self.amp(), self.dist.no_sync(self.D_run):
-                g_loss, g_stats = obj.generator_step_loss(self.judge, fake, y)
+                g_loss, g_stats = self.generator_loss(fake, y)
             g_opt.zero_grad(set_to_none=True)
             g_loss.backward()
         finally:
