@@ -12,9 +12,9 @@ results replace the ``speed`` section of BENCHMARKS.md (with ``--device``: the `
 ``--profile`` also prints torch.profiler tables of a few loops to stderr).
 
 Training throughput counts real images consumed per second: generator iterations x batch (K = 1).
-ganzoo's side is the engine itself: a :class:`ganzoo.train.Trainer` set up on an in-memory
-:class:`~ganzoo.data.TensorData` of random images, stepped through its own iteration function
-with the bookkeeping of ``Trainer._run`` (loss row per step, a host sync every ``log_every``).
+ganzoo's side is the engine itself: a :class:`ganzoo.training.Trainer` set up on an in-memory
+:class:`~ganzoo.data.TensorData` of random images, stepped through :meth:`Trainer.step` with the
+bookkeeping of :meth:`Trainer.fit` (loss row per step, a host sync every ``log_every``).
 """
 
 from __future__ import annotations
@@ -138,31 +138,25 @@ class RefLoop:
 
 # -- ganzoo's engine ----------------------------------------------------------------------------------
 class EngineLoop:
-    """A :class:`ganzoo.train.Trainer`, stepped like ``Trainer._run`` does (without checkpoints/plots)."""
+    """A :class:`ganzoo.training.Trainer`, stepped like :meth:`Trainer.fit` does (without checkpoints/plots)."""
 
     def __init__(self, variant: str, config: dict, data: torch.Tensor, *, batch: int, tmp: Path,
                  device: str = "cpu", **kw):
         from ganzoo.data.sources import TensorData
-        from ganzoo.train import Trainer
+        from ganzoo.training import TrainConfig, Trainer
 
         out = Path(tempfile.mkdtemp(dir=tmp))
-        self.t = Trainer(variant=variant, objective="non-saturating", data=TensorData(data.cpu(), name="synthetic"),
-                         out=out / "run", steps=10**9, batch_size=batch, seed=0, device=device, progress=False,
-                         config=config, **kw)
-        self.t._setup()
+        self.t = Trainer(TrainConfig(variant=variant, objective="non-saturating", out=out / "run", steps=10**9,
+                                     batch_size=batch, seed=0, device=device, progress=False, config=config, **kw),
+                         data=TensorData(data.cpu(), name="synthetic")).setup()
         self.t.out.mkdir(parents=True, exist_ok=True)
-        self.t.model.train()
-        self.t._rows, self.t._row_start, self.t._t0 = [], 0, time.perf_counter()
-        self.it = self.t.iterate
+        self.t.monitor.reset_clock(0)
 
     def step(self):
         t = self.t
-        names, row = self.it()
-        t._names = names
-        t._rows.append(torch.stack(row))
-        t.step += 1
-        if t.step % t.log_every == 0:
-            t._flush()
+        t.step()
+        if t.steps_done % t.config.log_every == 0:
+            t.monitor.flush(t.steps_done, t.batches.epoch)
 
 
 def _sync() -> None:
@@ -230,12 +224,11 @@ def verify_same_maths(cfg: dict, tmp: Path, steps: int = 3) -> dict:
     for i in range(steps):
         real = ref.next_real()
         eng_real = real.reshape(cfg["batch"], *cfg["data"].shape[1:]).contiguous(memory_format=eng.t.memory_format)
-        eng.t._next_batch = lambda r=eng_real: (r, None)
         torch.manual_seed(1000 + i)
-        names, row = eng.it()
+        stats = eng.t.iteration(lambda r=eng_real: (r, None))
         torch.manual_seed(1000 + i)
         ed, eg = ref.step(real)
-        vals = dict(zip(names, [float(v) for v in row]))
+        vals = {k: float(v) for k, v in stats.items()}
         dl = max(dl, abs(vals["d_loss"] - ed))
         dg = max(dg, abs(vals["g_loss"] - eg))
         if first is None:  # before any update: same weights, so only rounding can differ

@@ -19,7 +19,8 @@ from .hookspecs import hookimpl  # noqa: E402
 _LAZY = {
     "list_models": "api", "model_info": "api", "list_variants": "api", "list_objectives": "api",
     "create": "api", "load": "api", "objective": "model", "Model": "model",
-    "train": "train", "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces",
+    "train": "training", "Trainer": "training", "TrainConfig": "training",
+    "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces",
 }
 
 
@@ -34,5 +35,6 @@ def __getattr__(name):  # lazy: keep `import ganzoo` free of torch
 __all__ = [
     "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
     "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "objective", "train",
+    "Trainer", "TrainConfig",
     "Generator", "Discriminator", "Encoder", "Model",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganzoo.augment import Augmented, augment, cutout, parse_policy, translation
+from ganzoo.training.augment import Augmented, augment, cutout, parse_policy, translation
 from ganzoo.errors import ConfigError
-from ganzoo.train import train
+from ganzoo import train
 
 
 def _shifted(img, dy, dx):

@@ -17,9 +17,9 @@ import torch
 
 import ganzoo
 import reliability
-from ganzoo import checkpoint as ckpt
+from ganzoo.training import checkpoint as ckpt
 from ganzoo.errors import DiskFullError, GanzooError
-from ganzoo.train import train
+from ganzoo import train
 
 pytestmark = pytest.mark.reliability("fault")
 

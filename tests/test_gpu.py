@@ -8,7 +8,8 @@ import json
 import pytest
 import torch
 
-from ganzoo.train import Trainer
+from ganzoo.training import TrainConfig, Trainer
+from ganzoo.training.cuda_graphs import CudaGraphStep
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the GPU tests need one")
 
@@ -42,12 +43,12 @@ def test_cuda_graphs_train_like_the_eager_engine(tmp_path, case):
     variant, objective, data, extra = CASES[case]
     kw = dict(variant=variant, objective=objective, data=data, steps=12, batch_size=32, seed=0, device="cuda",
               precision="fp32", log_every=1, sample_every=12, checkpoint_every=12, progress=False, **extra)
-    Trainer(out=tmp_path / "eager", **kw).run()
-    t = Trainer(out=tmp_path / "graphs", cuda_graphs=True, **kw)
-    t.run()
+    Trainer(TrainConfig(out=tmp_path / "eager", **kw)).fit()
+    t = Trainer(TrainConfig(out=tmp_path / "graphs", cuda_graphs=True, **kw))
+    t.fit()
     eager, graphs = _losses(tmp_path / "eager"), _losses(tmp_path / "graphs")
     assert len(eager) == len(graphs) == 12
-    warm = Trainer.GRAPH_WARMUP
+    warm = CudaGraphStep.WARMUP
     assert max(abs(a - b) for e, g in zip(eager[:warm], graphs[:warm]) for a, b in zip(e, g)) < 1e-4, (eager, graphs)
     replayed = graphs[warm:]
     assert len(set(replayed)) == len(replayed), f"replays repeated a loss row: {replayed}"
@@ -62,10 +63,11 @@ def test_cuda_graphs_train_like_the_eager_engine(tmp_path, case):
 
 
 def test_bf16_channels_last_and_cuda_graphs_on_the_gpu(tmp_path):
-    t = Trainer(variant="dcgan", objective="hinge", data="digits", out=tmp_path / "bf16", steps=20, batch_size=32,
-                seed=0, device="cuda", cuda_graphs=True, progress=False, config={"g_width": 16, "d_width": 16})
-    t.run()
-    assert t.autocast and t.memory_format == torch.channels_last
+    t = Trainer(TrainConfig(variant="dcgan", objective="hinge", data="digits", out=tmp_path / "bf16", steps=20,
+                            batch_size=32, seed=0, device="cuda", cuda_graphs=True, progress=False,
+                            config={"g_width": 16, "d_width": 16}))
+    t.fit()
+    assert t.amp and t.memory_format == torch.channels_last
     assert next(t.model.generator.parameters()).dtype == torch.float32  # autocast keeps fp32 master weights
     losses = _losses(tmp_path / "bf16")
     assert losses and all(abs(v) < 1e3 for row in losses for v in row)
@@ -79,15 +81,15 @@ def test_cuda_graphs_resume(tmp_path, schedule):
     kw = dict(variant="mlp", objective="non-saturating", data="ring8", batch_size=32, seed=0, device="cuda",
               cuda_graphs=True, lr_schedule=schedule, log_every=1, sample_every=8, checkpoint_every=8,
               progress=False)
-    Trainer(out=tmp_path / "run", steps=8, **kw).run()
-    t = Trainer(out=tmp_path / "run", steps=16, resume=True, **kw)
-    t.run()
-    assert t.step == 16
+    Trainer(TrainConfig(out=tmp_path / "run", steps=8, **kw)).fit()
+    t = Trainer(TrainConfig(out=tmp_path / "run", steps=16, resume=True, **kw))
+    t.fit()
+    assert t.steps_done == 16
     losses = _losses(tmp_path / "run")
     assert len(losses) == 16 and len(set(losses[8:])) == 8 and all(abs(v) < 1e4 for row in losses for v in row)
-    lr = t.g_opt.param_groups[0]["lr"]
+    lr = t.optimizers["g"].param_groups[0]["lr"]
     assert torch.is_tensor(lr) and lr.device.type == "cuda"
-    want = t.args["g_lr"] * (1 / 16 if schedule == "linear" else 1.0)
+    want = t.config.g_lr * (1 / 16 if schedule == "linear" else 1.0)
     assert abs(float(lr) - want) < 1e-6 * want
 
 
@@ -95,24 +97,22 @@ def test_cuda_graphs_replay_the_scheduled_learning_rate(tmp_path):
     """The captured optimiser updates read the learning rate that the schedule writes before each replay:
     at lr 0 a replayed iteration leaves G and D exactly as they were, at the full rate it moves them (a
     float learning rate would be frozen into the graph at capture)."""
-    t = Trainer(variant="mlp", objective="non-saturating", data="ring8", out=tmp_path / "run", steps=100,
-                batch_size=32, seed=0, device="cuda", cuda_graphs=True, lr_schedule="linear", precision="fp32",
-                progress=False)
-    t._setup()
-    t.model.train()
-    for _ in range(Trainer.GRAPH_WARMUP + 2):  # eager warm-up, the capture, one replay
-        t.iterate()
+    t = Trainer(TrainConfig(variant="mlp", objective="non-saturating", data="ring8", out=tmp_path / "run", steps=100,
+                            batch_size=32, seed=0, device="cuda", cuda_graphs=True, lr_schedule="linear",
+                            precision="fp32", progress=False)).setup()
+    for _ in range(CudaGraphStep.WARMUP + 2):  # eager warm-up, the capture, one replay
+        t.iteration(t.batches.next)
 
     def weights():
         torch.cuda.synchronize()
         return [p.detach().clone() for p in t.model.components.parameters()]
 
-    t._scale_lr(0.0)
+    t.set_learning_rates(0.0)
     before = weights()
-    t.iterate()
+    t.iteration(t.batches.next)
     still = weights()
     assert all(torch.equal(a, b) for a, b in zip(before, still))
-    t._scale_lr(1.0)
-    t.iterate()
+    t.set_learning_rates(1.0)
+    t.iteration(t.batches.next)
     moved = weights()
     assert sum(not torch.equal(a, b) for a, b in zip(still, moved)) == len(moved)

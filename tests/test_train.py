@@ -16,9 +16,9 @@ import torch
 
 import ganzoo
 import reliability
-from ganzoo import checkpoint as ckpt
+from ganzoo.training import checkpoint as ckpt
 from ganzoo.errors import ConfigError, TrainingError
-from ganzoo.train import train
+from ganzoo import train
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(g_hidden=[64, 64], d_hidden=[64, 64])
@@ -143,6 +143,9 @@ RESUME_CASES = {
     # self-conditioned on k-means clusters (recomputed on resume), G-step clusters drawn from their shares
     "mlp-selfcond-fresh-noise": dict(variant="mlp", data="ring8", data_options={"n": 500, "clusters": 8},
                                      batch_size=64, conditional=True, reuse_fake=False, g_hidden=[32], d_hidden=[32]),
+    # the regularisers as run options: R1 and R2's double backward, the gradient penalty's random alphas
+    "mlp-regularisers": dict(variant="mlp", objective="non-saturating", data="ring8", data_options={"n": 500},
+                             batch_size=64, r1=1.0, r2=0.5, gp=2.0, g_hidden=[32], d_hidden=[32]),
     # VAE: the reparameterisation noise must resume too
     "vae": dict(variant="vae", data="digits", batch_size=64, hidden=[32], latent_dim=4),
 }
@@ -323,14 +326,15 @@ def test_cli_reports_non_finite_and_exits_nonzero(tmp_path):
 # -- CUDA graphs: the wrapper's bookkeeping, on the CPU -----------------------------------------------------
 @pytest.mark.parametrize("variant,objective,d_steps", [("mlp", "wgan-gp", 2), ("vae", None, None)])
 def test_cuda_graph_wrapper_feeds_the_captured_step_on_cpu(tmp_path, monkeypatch, variant, objective, d_steps):
-    """Trainer._graphed with torch's graph API replaced by stand-ins (the capture runs the step once, as
+    """CudaGraphStep with torch's graph API replaced by stand-ins (the capture runs the step once, as
     the real capture plus its first replay do; later replays run nothing here): the warm-up steps and the
     captured step see the same batches and give the same losses as the plain engine, K batches per
     iteration reach the graph's static buffers in order, and the replays return the captured outputs.
     tests/test_gpu.py runs the real thing where there is a GPU."""
     import contextlib
 
-    from ganzoo.train import Trainer
+    from ganzoo.training import TrainConfig, Trainer
+    from ganzoo.training.cuda_graphs import CudaGraphStep
 
     replays = []
 
@@ -352,26 +356,19 @@ def test_cuda_graph_wrapper_feeds_the_captured_step_on_cpu(tmp_path, monkeypatch
     monkeypatch.setattr(torch.cuda, "graph", lambda g: contextlib.nullcontext())
     rows, batches = {}, {}
     for mode in ("eager", "graph"):
-        t = Trainer(variant=variant, objective=objective, data="digits" if variant == "vae" else "ring8",
-                    out=tmp_path / mode, steps=100, batch_size=16, seed=0, device="cpu", d_steps=d_steps)
-        t._setup()
+        t = Trainer(TrainConfig(variant=variant, objective=objective, data="digits" if variant == "vae" else "ring8",
+                                out=tmp_path / mode, steps=100, batch_size=16, seed=0, device="cpu",
+                                d_steps=d_steps)).setup()
         seen = batches[mode] = []
-        plain_next = t._next_batch
 
-        def spy(plain_next=plain_next, seen=seen):
+        def spy(plain_next=t.batches.next, seen=seen):
             x, y = plain_next()
             seen.append(x.clone())
             return x, y
 
-        t._next_batch = spy
-        step = t._gan_iteration if t.kind == "gan" else t._ae_iteration
-        if mode == "graph":
-            t.cuda_graphs = True
-            it = t._graphed(step)
-        else:
-            it = step
-        rows[mode] = [[float(v) for v in it()[1]] for _ in range(Trainer.GRAPH_WARMUP + 3)]
-    n = Trainer.GRAPH_WARMUP + 1  # eager warm-up steps, then the capture
+        it = CudaGraphStep(t.iteration, t.device) if mode == "graph" else t.iteration
+        rows[mode] = [[float(v) for v in it(spy).values()] for _ in range(CudaGraphStep.WARMUP + 3)]
+    n = CudaGraphStep.WARMUP + 1  # eager warm-up steps, then the capture
     assert rows["graph"][:n] == rows["eager"][:n]
     assert rows["graph"][n:] == [rows["graph"][n - 1]] * 2  # replays hand back the captured outputs
     assert len(replays) == 3  # after the capture and at each later iteration
@@ -384,22 +381,43 @@ def test_cuda_graph_learning_rate_lives_in_a_tensor_on_cpu(tmp_path):
     """Under --cuda-graphs each optimiser group's learning rate becomes a tensor that the linear schedule
     fills in place (the captured update reads it; tests/test_gpu.py checks the replays on a GPU), and a
     checkpoint stores it as a number."""
-    from ganzoo import checkpoint as ckpt
-    from ganzoo.train import Trainer
+    from ganzoo.training import TrainConfig, Trainer
+    from ganzoo.training.cuda_graphs import lr_on_device
 
-    t = Trainer(variant="mlp", objective="hinge", data="ring8", out=tmp_path / "run", steps=10, batch_size=16,
-                seed=0, device="cpu", lr_schedule="linear", g_lr=1e-3, d_lr=4e-3)
-    t._setup()
-    t.cuda_graphs = True
-    for opt in (t.g_opt, t.d_opt):
-        t._lr_on_device(opt)
-    g_lr, d_lr = t.g_opt.param_groups[0]["lr"], t.d_opt.param_groups[0]["lr"]
+    t = Trainer(TrainConfig(variant="mlp", objective="hinge", data="ring8", out=tmp_path / "run", steps=10,
+                            batch_size=16, seed=0, device="cpu", lr_schedule="linear", g_lr=1e-3, d_lr=4e-3)).setup()
+    g_opt, d_opt = t.optimizers["g"], t.optimizers["d"]
+    for opt in (g_opt, d_opt):
+        lr_on_device(opt, t.device)
+    g_lr, d_lr = g_opt.param_groups[0]["lr"], d_opt.param_groups[0]["lr"]
     assert torch.is_tensor(g_lr) and torch.is_tensor(d_lr)
-    t._scale_lr(0.25)
-    assert t.g_opt.param_groups[0]["lr"] is g_lr and t.d_opt.param_groups[0]["lr"] is d_lr  # filled in place
+    t.set_learning_rates(0.25)
+    assert g_opt.param_groups[0]["lr"] is g_lr and d_opt.param_groups[0]["lr"] is d_lr  # filled in place
     assert float(g_lr) == pytest.approx(2.5e-4) and float(d_lr) == pytest.approx(1e-3)
-    meta = ckpt.split_optimizer("opt.g", t.g_opt.state_dict(), {})
+    meta = ckpt.split_optimizer("opt.g", g_opt.state_dict(), {})
     assert meta["param_groups"][0]["lr"] == pytest.approx(2.5e-4) and isinstance(meta["param_groups"][0]["lr"], float)
+
+
+# -- the run arguments: one list, TrainConfig ---------------------------------------------------------------
+def test_cli_options_and_train_keywords_come_from_train_config():
+    """Every TrainConfig field with an option is in `ganzoo train --help`, and every train() keyword that is a
+    field reaches the run (not the variant's config): the three lists cannot drift apart."""
+    import dataclasses
+
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+    from ganzoo.training import TrainConfig
+
+    help_text = CliRunner().invoke(cli, ["train", "--help"], terminal_width=200).output
+    opts = [f for f in dataclasses.fields(TrainConfig) if f.metadata["cli"]]
+    assert len(opts) >= 30
+    for f in opts:
+        for decl in f.metadata["cli"]["decls"]:
+            assert decl.replace("/", " / ") in help_text, decl
+    assert set(TrainConfig.keywords()) == {f.name for f in dataclasses.fields(TrainConfig)} - {"optimizer", "world_size"}
+    stored = TrainConfig(variant="mlp", steps=3).to_args()
+    assert "out" not in stored and "lr" not in stored and stored["world_size"] == 1
 
 
 # -- errors a user can cause ----------------------------------------------------------------------------

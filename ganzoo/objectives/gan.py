@@ -6,12 +6,16 @@ With s the discriminator's logit and D = sigmoid(s):
 Every objective offers the pure functions ``d_loss(real_scores, fake_scores)`` and
 ``g_loss(fake_scores)``; the training engine calls :meth:`discriminator_step_loss` and
 :meth:`generator_step_loss`, which also cover penalties, and :meth:`after_discriminator_step`.
+Gradient penalties are :mod:`ganzoo.objectives.regularisers`'; the run options ``--r1``, ``--r2`` and
+``--gp`` add them to any of these objectives (see :mod:`ganzoo.training.steps`).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from .regularisers import gradient_penalty, r1_penalty  # noqa: F401 - the penalties hinge and wgan-gp build in
 
 
 class GANObjective:
@@ -91,42 +95,23 @@ class WGAN(GANObjective):
             p.clamp_(-self.clip, self.clip)
 
 
-def _input_gradient(D, x, y=None):
-    """D's scores at ``x`` and their gradient with respect to ``x``, kept differentiable (for penalties)."""
-    x = x.detach().requires_grad_(True)
-    scores = D(x, y)
-    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
-    return grad, scores
-
-
-def gradient_penalty(D, real_x, fake_x, y=None, *, alpha=None):
-    """E[(||grad_x D(x_hat)||_2 - 1)^2] at x_hat = alpha x + (1 - alpha) G(z)."""
-    n = real_x.shape[0]
-    if alpha is None:
-        alpha = torch.rand(n, *([1] * (real_x.dim() - 1)), device=real_x.device, dtype=real_x.dtype)
-    grad, _ = _input_gradient(D, alpha * real_x.detach() + (1 - alpha) * fake_x.detach(), y)
-    norms = grad.flatten(1).norm(2, dim=1)
-    return ((norms - 1.0) ** 2).mean()
-
-
 class WGANGP(WGAN):
+    """WGAN with the gradient penalty (:func:`~ganzoo.objectives.regularisers.gradient_penalty`) weighted
+    ``gp_weight`` instead of weight clipping; ``gp_weight=0`` is the unclipped WGAN loss alone."""
+
     def __init__(self, gp_weight: float = 10.0):
         self.gp_weight = gp_weight
 
     def discriminator_step_loss(self, D, real_x, fake_x, y=None):
         loss, stats = super().discriminator_step_loss(D, real_x, fake_x, y)
+        if not self.gp_weight:
+            return loss, stats
         gp = gradient_penalty(D, real_x, fake_x, y)
         stats["gp"] = gp.detach()
         return loss + self.gp_weight * gp, stats
 
     def after_discriminator_step(self, D):
         pass
-
-
-def r1_penalty(D, real_x, y=None):
-    """R1 (Mescheder et al. 2018): E ||grad_x D(x)||^2 on real data, and D's scores of ``real_x``."""
-    grad, real_s = _input_gradient(D, real_x, y)
-    return grad.flatten(1).square().sum(1).mean(), real_s
 
 
 class Hinge(GANObjective):

@@ -21,8 +21,8 @@ from typing import Optional
 
 import torch
 
-from .errors import DiskFullError, TrainingError
-from .fsutil import atomic_write_text, is_disk_full, sha256_file
+from ..errors import DiskFullError, TrainingError
+from ..fsutil import atomic_write_text, is_disk_full, sha256_file
 
 FORMAT = "ganzoo-checkpoint/1"
 TENSORS, META = "state.safetensors", "state.json"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def translation(x: torch.Tensor, frac: float = 0.125) -> torch.Tensor:

@@ -1,0 +1,93 @@
+"""Where and what a run trains: the device and precision, the model built for the data, its memory layout.
+
+:func:`pick_device` checks ``--device``, ``--precision`` and ``--cuda-graphs`` together (before anything is
+loaded). :func:`build_model` creates the variant for the data (``sample_shape`` and ``num_classes`` come from
+the data; ``--conditional`` on k-means clusters keeps the clusters' shares as the model's ``label_prior``),
+seeded with ``--seed``, optionally from a model's weights. :func:`memory_format` picks channels-last for
+convolutional models where the convolutions prefer it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError, GanzooError, first_line
+
+
+def pick_device(c, local_rank: int = 0, world: int = 1):
+    """(the torch device, whether to autocast to bf16) for config ``c``; on CUDA also selects the device."""
+    device = c.device
+    if device in (None, "auto"):
+        device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"--device {device!r} is not a torch device (cpu, cuda, cuda:1, mps)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
+        if dev.index is None:
+            dev = torch.device("cuda", local_rank)
+        torch.cuda.set_device(dev)
+        torch.backends.cudnn.benchmark = True
+    if c.cuda_graphs and dev.type != "cuda":
+        raise ConfigError("--cuda-graphs needs a CUDA device (--device cuda); on CPU drop it")
+    if c.cuda_graphs and world > 1:
+        raise ConfigError("--cuda-graphs is not supported with several processes (torchrun); drop it")
+    if c.precision not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"--precision must be auto, fp32 or bf16, not {c.precision!r}")
+    if c.precision == "bf16" and dev.type != "cuda":
+        raise ConfigError("--precision bf16 needs a CUDA device; on CPU train in fp32")
+    return dev, dev.type == "cuda" and c.precision in ("auto", "bf16")
+
+
+def build_model(c, vspec, data, base_model=None):
+    """The model of config ``c`` (variant ``vspec``) for ``data``, with ``base_model``'s weights if given."""
+    from ..model import create
+
+    cfg = dict(c.config)
+    defaults = vspec.defaults
+    if "sample_shape" in defaults:
+        want = list(data.sample_shape)
+        if "sample_shape" in cfg and list(cfg["sample_shape"]) != want:
+            raise ConfigError(f"sample_shape {list(cfg['sample_shape'])} does not match the data: {c.data} "
+                              f"has samples of shape {want}; drop --set sample_shape")
+        cfg["sample_shape"] = want
+    if cfg.get("num_classes"):
+        raise ConfigError("use --conditional (it takes num_classes from the data) instead of --set num_classes")
+    if c.conditional:
+        if "num_classes" not in defaults:
+            raise ConfigError(f"variant {vspec.name!r} cannot be class-conditional (no num_classes)")
+        cfg["num_classes"] = data.num_classes
+    torch.manual_seed(c.seed)
+    meta = dict(dataset=c.data, labels=data.labels if c.conditional else None)
+    if c.conditional and data.label_source == "clusters":
+        from ..data.clusters import label_prior
+
+        meta["label_prior"] = label_prior(data)
+    try:
+        model = create(vspec.name, c.objective, objective_config=c.objective_config, **meta, **cfg)
+    except GanzooError:
+        raise
+    except (ValueError, RuntimeError) as exc:
+        raise ConfigError(f"variant {vspec.name!r} cannot be built with this config for samples of shape "
+                          f"{list(data.sample_shape)} from {c.data}: {first_line(exc)}") from None
+    if base_model is not None:
+        model.load_state_dict(base_model.state_dict())
+    if tuple(model.sample_shape) != tuple(data.sample_shape):
+        raise ConfigError(f"variant {vspec.name!r} makes samples of shape {list(model.sample_shape)} but "
+                          f"{c.data} has {list(data.sample_shape)}")
+    return model
+
+
+def memory_format(model, data, device, c):
+    """channels-last for conv models on images (oneDNN and cuDNN convolutions prefer it; resume stays bit-exact
+    because restored optimiser moments get their parameter's layout, see :func:`.state.match_state_layout`),
+    unless ``channels_last=False`` -- and not by default when compiled on CUDA: torch 2.11's inductor mispredicts
+    the weight-gradient layout of channels-last convolutions on 1x1 maps, such as DCGAN's first and last layers,
+    and stops on its own stride check (seen on an H200)."""
+    conv = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
+    cl = c.channels_last if c.channels_last is not None else (
+        conv and (device.type == "cpu" or (device.type == "cuda" and not c.compile)))
+    return torch.channels_last if (cl and data.x.dim() == 4) else torch.contiguous_format
