@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .errors import ConfigError, IntegrityError, NotFoundError, did_you_mean
+from .errors import ConfigError, NotFoundError, did_you_mean
+from .pins import verify_files
 from .plugins import get_registry
 from .registry import ModelEntry, match
 
@@ -32,34 +33,6 @@ def create(variant: str, objective: Optional[str] = None, **config):
     from .model import create as _create
 
     return _create(variant, objective, **config)
-
-
-def require_pin(pins: dict, fname: str, label: str) -> str:
-    """The registry's sha256 pin of ``fname``; a file without one is never loaded."""
-    if fname not in pins:
-        raise IntegrityError(f"{label}: {fname} has no sha256 pin in the registry; refusing to load it")
-    return pins[fname]
-
-
-def verify_files(folder, pins: dict, names: Iterable[str], *, label: str) -> None:
-    """Check pinned sha256 digests of ``names`` in ``folder``; refuse on the first mismatch."""
-    from .fsutil import sha256_file
-
-    for fname in names:
-        want = require_pin(pins, fname, label)
-        path = Path(folder) / fname
-        if not path.is_file():
-            raise IntegrityError(f"{label}: {fname} is missing from {folder}")
-        got = sha256_file(path)
-        if got != want:
-            raise IntegrityError(f"{label}: {fname} has sha256 {got[:12]}..., the registry pins {want[:12]}...; "
-                                 "refusing to load it")
-
-
-def component_files(components: Optional[Iterable[str]], folder=None) -> Optional[list[str]]:
-    if components is None:
-        return None
-    return [f"{c}.safetensors" for c in components]
 
 
 def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:

@@ -237,24 +237,17 @@ def primary_metrics(result: dict) -> dict:
 
 
 def sample_picture(folder: Path, dest: Path, dataset: str) -> None:
-    import torch
-
     import ganzoo
     from ganzoo import images
 
     model = ganzoo.load(folder, components=["generator"])
     if model.is_image:
-        if model.num_classes and model.label_prior is None:   # one row per class
-            y = torch.arange(model.num_classes).repeat_interleave(10)
-            x = model.sample_unit(len(y), seed=0, y=y)
-            images.save_png(images.grid(x, nrow=10), dest)
-        else:
-            images.save_png(images.grid(model.sample_unit(64, seed=0)), dest)
+        images.save_png(images.sample_picture(model), dest)
     else:
         from ganzoo.data import load_dataset
 
         centres = load_dataset(dataset, n=1).centres
-        images.save_png(images.scatter(model.sample(2500, seed=0), centres, title=folder.name), dest)
+        images.save_png(images.sample_picture(model, 2500, modes=centres, title=folder.name), dest)
 
 
 def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
