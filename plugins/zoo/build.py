@@ -197,15 +197,6 @@ RECIPES.update({
     },
 })
 
-PRIMARY = {  # metric group -> keys copied into registry.yaml and `ganzoo list --json`
-    "modes": ("modes", "hq_fraction", "reverse_kl", "spread"),
-    "judge": ("classes", "fd", "fd_real_halves", "fd_ratio", "class_kl", "max_prob"),
-    "prdc": ("recall", "coverage", "precision", "density"),
-    "elbo": ("elbo", "iwae"),
-    "recon": ("recon_nll", "recon_mse"),
-}
-
-
 def commands(name: str, out: Path) -> tuple[str, str]:
     r = RECIPES[name]
     train = (f"ganzoo train {r['variant']} --objective {r['objective']} --data {r['data']} --out {out} {r['train']} "
@@ -226,16 +217,6 @@ def run(cmd: str, log: Path) -> str:
     return proc.stdout
 
 
-def primary_metrics(result: dict) -> dict:
-    out = {}
-    for group, keys in PRIMARY.items():
-        for key in keys:
-            value = result["metrics"].get(group, {}).get(key)
-            if isinstance(value, (int, float)) and value == value:
-                out[key] = round(float(value), 4)
-    return out
-
-
 def sample_picture(folder: Path, dest: Path, dataset: str) -> None:
     import ganzoo
     from ganzoo import images
@@ -253,6 +234,7 @@ def sample_picture(folder: Path, dest: Path, dataset: str) -> None:
 def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     from ganzoo.card import render_card
     from ganzoo.fsutil import atomic_write_json, atomic_write_text, sha256_file
+    from ganzoo.metrics.report import primary_metrics
 
     recipe = RECIPES[name]
     out = Path("runs/zoo") / name
@@ -323,9 +305,9 @@ def readme_table(readme: Path = Path("README.md")) -> None:
     from ganzoo.fsutil import atomic_write_text
 
     models = (yaml.safe_load(REGISTRY.read_text()) or {}).get("models") or []
-    cols = ["modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "class_kl", "recall", "coverage",
-            "elbo", "iwae", "recon_nll"]
-    used = [c for c in cols if any(c in m.get("metrics", {}) for m in models)]
+    from ganzoo.metrics.report import TABLE_COLUMNS
+
+    used = [c for c in TABLE_COLUMNS if any(c in m.get("metrics", {}) for m in models)]
     lines = ["| model | variant | objective | data | " + " | ".join(used) + " |",
              "|---|---|---|---|" + "---:|" * len(used)]
     for m in models:
