@@ -20,6 +20,7 @@ _LAZY = {
     "list_models": "api", "model_info": "api", "list_variants": "api", "list_objectives": "api",
     "create": "api", "load": "api", "objective": "model", "Model": "model",
     "train": "train", "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces",
+    "Decoder": "interfaces",
 }
 
 
@@ -34,5 +35,5 @@ def __getattr__(name):  # lazy: keep `import ganzoo` free of torch
 __all__ = [
     "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
     "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "objective", "train",
-    "Generator", "Discriminator", "Encoder", "Model",
+    "Generator", "Discriminator", "Encoder", "Decoder", "Model",
 ]

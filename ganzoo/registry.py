@@ -12,12 +12,19 @@ import importlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Union
 
-from .errors import ConfigError, NotFoundError, PluginError, did_you_mean, first_line
+from .errors import ConfigError, IncompatibleError, NotFoundError, PluginError, did_you_mean, first_line
 
 Target = Union[str, Callable[..., Any]]
 
 KINDS = ("gan", "vae", "ae")
+KIND_NAMES = {"gan": "adversarial", "vae": "variational", "ae": "autoencoding"}
+DEFAULT_OBJECTIVES = {"gan": "non-saturating", "vae": "elbo", "ae": "reconstruction"}
 
+
+def _check_kind(what: str, name: str, kind: str) -> None:
+    if kind not in KINDS:
+        raise PluginError(f"{what} {name!r}: kind must be one of {', '.join(KINDS)} "
+                          f"({', '.join(KIND_NAMES.values())}), not {kind!r}")
 
 def resolve(target: Target) -> Callable[..., Any]:
     """Import ``"package.module:attribute"`` (or return a callable as it is)."""
@@ -39,33 +46,37 @@ def resolve(target: Target) -> Callable[..., Any]:
 class VariantSpec:
     """A model family: how to build its components from a JSON config.
 
-    ``build(**config)`` returns a dict with a ``"generator"`` and, as the variant has them,
-    ``"discriminator"`` and ``"encoder"``. ``defaults`` lists every config key the variant
-    accepts (JSON values); anything else is rejected.
+    ``kind`` says which objectives train it: ``"gan"`` (adversarial), ``"vae"`` (variational) or
+    ``"ae"`` (autoencoding); it pairs with every objective of the same kind, built-in or from a
+    plugin. ``build(**config)`` returns a dict with a ``"generator"`` and, as the kind needs them,
+    a ``"discriminator"`` (gan) or an ``"encoder"`` (vae, ae). ``defaults`` lists every config key
+    the variant accepts (JSON values); anything else is rejected. ``default_objective`` is what
+    ``ganzoo train`` uses without ``--objective``; left out, the kind's default in
+    :data:`DEFAULT_OBJECTIVES` (non-saturating, elbo, reconstruction).
     """
 
     name: str
     summary: str
     kind: str
-    objectives: tuple[str, ...]
     build: Target
     defaults: dict = field(default_factory=dict)
     default_objective: str | None = None
     plugin: str = ""
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise PluginError(f"variant {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
-        object.__setattr__(self, "objectives", tuple(self.objectives))
-        if self.default_objective is None and self.objectives:
-            object.__setattr__(self, "default_objective", self.objectives[0])
+        _check_kind("variant", self.name, self.kind)
+        if self.default_objective is None:
+            object.__setattr__(self, "default_objective", DEFAULT_OBJECTIVES[self.kind])
 
 
 @dataclass(frozen=True)
 class ObjectiveSpec:
-    """A training objective. ``factory(**config)`` returns an objective object
-    (see :mod:`ganzoo.objectives.base`). ``d_steps`` is the default number of
-    discriminator/critic steps per generator step (Goodfellow's k)."""
+    """A training objective. ``factory(**config)`` returns an objective object (the protocol is in
+    ``docs/writing-a-plugin.md``); ``kind`` (``"gan"``, ``"vae"`` or ``"ae"``) says which variants
+    it trains: every variant of the same kind. ``d_steps`` is the default number of
+    discriminator/critic steps per generator step (Goodfellow's k; 0 for non-adversarial kinds).
+    ``defaults`` lists the objective's config keys, ``optimizer`` its default optimiser and
+    ``variant_defaults`` config values it suggests to the variant (used where the variant has the key)."""
 
     name: str
     summary: str
@@ -76,6 +87,9 @@ class ObjectiveSpec:
     optimizer: dict = field(default_factory=dict)
     variant_defaults: dict = field(default_factory=dict)
     plugin: str = ""
+
+    def __post_init__(self):
+        _check_kind("objective", self.name, self.kind)
 
 
 @dataclass(frozen=True)
@@ -219,14 +233,25 @@ class Registry:
                 out[kind] = names
         return out
 
-    def check_pairing(self, variant: str, objective: str) -> None:
-        v, o = self.variant(variant), self.objective(objective)
-        if objective not in v.objectives:
-            raise ConfigError(
-                f"variant {variant!r} does not work with objective {objective!r} ({o.kind}); "
-                f"use one of: {', '.join(v.objectives)}"
-            )
+    def objectives_for(self, variant: str) -> list[str]:
+        """The objectives that train ``variant``: every registered objective of its kind."""
+        kind = self.variant(variant).kind
+        return [o.name for o in self.items("objective") if o.kind == kind]
 
+    def variants_for(self, objective: str) -> list[str]:
+        """The variants ``objective`` trains: every registered variant of its kind."""
+        kind = self.objective(objective).kind
+        return [v.name for v in self.items("variant") if v.kind == kind]
+
+    def check_pairing(self, variant: str, objective: str) -> None:
+        """Raise :class:`IncompatibleError` unless ``objective`` is of ``variant``'s kind."""
+        v, o = self.variant(variant), self.objective(objective)
+        if o.kind != v.kind:
+            fits = ", ".join(self.objectives_for(variant)) or "(none registered)"
+            raise IncompatibleError(
+                f"variant {variant!r} ({KIND_NAMES[v.kind]}, kind {v.kind}) does not work with objective "
+                f"{objective!r} ({KIND_NAMES[o.kind]}, kind {o.kind}); use an objective of kind {v.kind}: {fits}"
+            )
 
 def match(names, pattern: str | None) -> list[str]:
     """timm-style filtering: shell wildcards, or a plain substring."""
