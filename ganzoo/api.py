@@ -17,7 +17,21 @@ def list_models(pattern: Optional[str] = None) -> list[str]:
 
 
 def model_info(name: str) -> ModelEntry:
-    return get_registry().model(name)
+    return get_registry().model(current_name(name))
+
+
+def current_name(name: str) -> str:
+    """``name``, or the current name of the zoo model that ``name`` used to be (then a
+    :class:`ganzoo.registry.ModelRenamedWarning` says ``'old' is now 'new'``)."""
+    new = get_registry().renamed(name) if isinstance(name, str) else None
+    if new is None:
+        return name
+    import warnings
+
+    from .registry import ModelRenamedWarning
+
+    warnings.warn(ModelRenamedWarning(f"{name!r} is now {new!r}"), stacklevel=3)
+    return new
 
 
 def list_variants(pattern: Optional[str] = None) -> list[str]:
@@ -49,6 +63,7 @@ def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
         repo, _, revision = ref[len("hf://"):].partition("@")
         return hub.download(repo, revision=revision or None, components=components)
     reg = get_registry()
+    ref = current_name(ref)
     if not reg.has("model", ref):
         raise NotFoundError(did_you_mean(ref, reg.names("model"), "model") +
                             " (or pass a model folder or hf://org/repo)")

@@ -132,6 +132,7 @@ class ModelEntry:
     source: dict = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     recipe: str = ""          # the command that made the weights (provenance of the bundled copy)
+    aliases: tuple[str, ...] = ()   # former names that still load this model (with a deprecation note)
     plugin: str = ""
 
     def to_json(self) -> dict:
@@ -168,11 +169,16 @@ SECTIONS = {
 }
 
 
+class ModelRenamedWarning(FutureWarning):
+    """A zoo model was loaded by a former name (an ``aliases:`` entry); the message names the new one."""
+
+
 class Registry:
     """Everything registered by the loaded plugins, by kind and name."""
 
     def __init__(self):
         self._items: dict[str, dict[str, Any]] = {kind: {} for kind in SECTIONS.values()}
+        self._aliases: dict[str, str] = {}   # former model name -> current name
 
     def add(self, item, plugin: str):
         kind = SECTIONS.get(type(item))
@@ -187,13 +193,33 @@ class Registry:
                 f"{kind} {item.name!r} is registered by both {other!r} and {plugin!r}; "
                 f"uninstall or rename one of them"
             )
+        if kind == "model":
+            self._check_aliases(item, plugin)
         table[item.name] = replace(item, plugin=plugin)
+        for alias in getattr(item, "aliases", ()) if kind == "model" else ():
+            self._aliases[alias] = item.name
+
+    def _check_aliases(self, item, plugin: str) -> None:
+        if item.name in self._aliases:
+            raise PluginError(f"model {item.name!r} from {plugin!r} is already a former name of "
+                              f"{self._aliases[item.name]!r}; pick another name")
+        for alias in item.aliases:
+            if not isinstance(alias, str) or not alias or any(c.isspace() for c in alias) or alias == item.name:
+                raise PluginError(f"plugin {plugin!r}: model {item.name!r} has a bad alias {alias!r}")
+            if alias in self._items["model"] or alias in self._aliases:
+                taken = "a model" if alias in self._items["model"] else f"a former name of {self._aliases[alias]!r}"
+                raise PluginError(f"plugin {plugin!r}: alias {alias!r} of model {item.name!r} is already {taken}")
 
     def remove_plugin(self, plugin: str) -> None:
         """Forget everything ``plugin`` registered (used when one of its hooks fails)."""
         for table in self._items.values():
             for name in [n for n, item in table.items() if item.plugin == plugin]:
                 del table[name]
+        self._aliases = {a: n for a, n in self._aliases.items() if n in self._items["model"]}
+
+    def renamed(self, name: str) -> str | None:
+        """The current name of a zoo model that ``name`` is a former name (alias) of, else None."""
+        return self._aliases.get(name)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._items[kind])
@@ -265,7 +291,7 @@ def match(names, pattern: str | None) -> list[str]:
 # -- registry.yaml ----------------------------------------------------------------------------
 MAX_REGISTRY_BYTES = 1_000_000
 ENTRY_KEYS = {"name": str, "variant": str, "objective": str, "dataset": str, "summary": str, "metrics": dict,
-              "bundled": str, "files": dict, "hub": dict, "tags": list, "recipe": str}
+              "bundled": str, "files": dict, "hub": dict, "tags": list, "recipe": str, "aliases": list}
 HUB_KEYS = {"repo": str, "revision": str}
 
 
@@ -304,7 +330,7 @@ def parse_registry(text: str, *, where: str = "registry.yaml", base=None) -> lis
     models = [] if models is None else models
     if not isinstance(models, list):
         raise ConfigError(f"{where}: 'models' must be a list")
-    out, seen = [], set()
+    out, seen, seen_aliases = [], set(), {}
     for i, raw in enumerate(models):
         at = f"{where}: models[{i}]"
         if not isinstance(raw, dict):
@@ -320,6 +346,12 @@ def parse_registry(text: str, *, where: str = "registry.yaml", base=None) -> lis
         if raw["name"] in seen:
             raise ConfigError(f"{at}: duplicate name {raw['name']!r}")
         seen.add(raw["name"])
+        for alias in raw.get("aliases", []):
+            if not isinstance(alias, str) or not alias or len(alias) > 128 or any(c.isspace() for c in alias):
+                raise ConfigError(f"{at}: aliases must be non-empty names without spaces")
+            if alias in seen_aliases or alias == raw["name"]:
+                raise ConfigError(f"{at}: alias {alias!r} is listed twice")
+            seen_aliases[alias] = raw["name"]
         files = raw.get("files", {})
         for fname, digest in files.items():
             if (not isinstance(fname, str) or not isinstance(digest, str) or "/" in fname or "\\" in fname
@@ -352,5 +384,10 @@ def parse_registry(text: str, *, where: str = "registry.yaml", base=None) -> lis
             name=raw["name"], variant=raw["variant"], objective=raw["objective"], dataset=raw["dataset"],
             summary=raw.get("summary", ""), metrics=dict(raw.get("metrics", {})), source=source,
             tags=tuple(str(t) for t in raw.get("tags", [])), recipe=raw.get("recipe", ""),
+            aliases=tuple(raw.get("aliases", [])),
         ))
+    clash = sorted(set(seen_aliases) & seen)
+    if clash:
+        raise ConfigError(f"{where}: alias {clash[0]!r} (of {seen_aliases[clash[0]]!r}) is also a model's name; "
+                          "an alias must be a former name that no model uses")
     return out

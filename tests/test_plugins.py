@@ -278,3 +278,54 @@ def test_third_party_variant_trains_with_every_builtin_objective_of_its_kind(sit
     for objective in ("elbo", "reconstruction"):
         with pytest.raises(ganzoo.errors.IncompatibleError, match=f"does not work with objective '{objective}'"):
             ganzoo.create("tp-points", objective)
+
+
+# -- aliases: a renamed zoo model keeps loading under its former name -----------------------------------
+RENAMED = """
+import dataclasses
+
+import ganzoo_plugins.zoo as zoo
+from ganzoo import hookimpl
+from ganzoo.registry import parse_registry
+
+@hookimpl
+def register_models(register):
+    (entry,) = [e for e in parse_registry(zoo.REGISTRY.read_text(), base=zoo.HERE / "models")
+                if e.name == "ring8-mlp-nonsat"]
+    # the same bundled weights and pins, under a new name with the old one as an alias
+    register(dataclasses.replace(entry, name="tp-ring8-renamed", aliases=("tp-ring8-old",)))
+"""
+
+
+def test_an_alias_loads_and_samples_with_one_deprecation_line(site, tmp_path):
+    import warnings
+
+    from ganzoo.registry import ModelRenamedWarning
+
+    make_dist(site, "ganzoo-renamed", "renamed", "tp_renamed", RENAMED)
+    assert "tp-ring8-renamed" in ganzoo.list_models() and "tp-ring8-old" not in ganzoo.list_models()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = ganzoo.load("tp-ring8-old", components=["generator"])
+    notes = [w for w in caught if issubclass(w.category, ModelRenamedWarning)]
+    assert len(notes) == 1 and str(notes[0].message) == "'tp-ring8-old' is now 'tp-ring8-renamed'"
+    assert issubclass(ModelRenamedWarning, FutureWarning)
+    new = ganzoo.load("tp-ring8-renamed", components=["generator"])
+    assert torch.equal(old.sample(16, seed=3), new.sample(16, seed=3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # the current name warns about nothing
+        ganzoo.load("tp-ring8-renamed", components=["generator"])
+    with pytest.warns(ModelRenamedWarning, match="is now 'tp-ring8-renamed'"):
+        assert ganzoo.model_info("tp-ring8-old").name == "tp-ring8-renamed"
+
+    code = "from ganzoo.cli import main; main()"
+    env = {**__import__("os").environ, "PYTHONPATH": str(site)}
+    run = lambda *a: subprocess.run([sys.executable, "-c", code, *a], capture_output=True, text=True, env=env)  # noqa: E731
+    out = run("sample", "tp-ring8-old", "-n", "8", "-o", str(tmp_path / "x.npy"))
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().splitlines() == ["ganzoo: note: 'tp-ring8-old' is now 'tp-ring8-renamed'"]
+    assert (tmp_path / "x.npy").is_file()
+    listed = run("list").stdout.split()
+    assert "tp-ring8-renamed" in listed and "tp-ring8-old" not in listed
+    info = run("info", "tp-ring8-old")
+    assert info.returncode == 0 and "model tp-ring8-renamed" in info.stdout and "is now" in info.stderr

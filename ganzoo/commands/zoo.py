@@ -84,6 +84,10 @@ def info_cmd(name, kind, as_json):
     from ..plugins import get_registry
 
     reg = get_registry()
+    if kind in (None, "model") and reg.renamed(name):
+        from ..api import current_name
+
+        name, kind = current_name(name), "model"
     if kind is None:
         kind = next((k for k in ("model", "variant", "objective") if reg.has(k, name)), None)
         if kind is None:

@@ -291,6 +291,9 @@ def update_registry(entry: dict) -> None:
     from ganzoo.fsutil import atomic_write_text
 
     doc = yaml.safe_load(REGISTRY.read_text()) or {}
+    before = next((m for m in doc.get("models") or [] if m["name"] == entry["name"]), {})
+    if before.get("aliases"):   # a rebuilt model keeps its former names
+        entry = {**entry, "aliases": before["aliases"]}
     models = [m for m in doc.get("models") or [] if m["name"] != entry["name"]] + [entry]
     models.sort(key=lambda m: m["name"])
     header = [ln for ln in REGISTRY.read_text().splitlines() if ln.startswith("#")]
