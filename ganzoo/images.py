@@ -28,6 +28,18 @@ def grid(x01, nrow: int | None = None, pad: int = 2, scale: int | None = None):
     return img
 
 
+def grid_rows(rows, ncol: int, pad: int = 2):
+    """A grid whose rows are the given batches (each (k, C, H, W) in [0, 1], k <= ``ncol``); a short
+    row is filled with blank (white) cells, so the next batch starts a new row."""
+    cells = []
+    for row in rows:
+        r = np.asarray(row.detach().cpu() if hasattr(row, "detach") else row, dtype=np.float32)
+        if len(r) < ncol:
+            r = np.concatenate([r, np.ones((ncol - len(r), *r.shape[1:]), dtype=np.float32)])
+        cells.append(r)
+    return grid(np.concatenate(cells), nrow=ncol, pad=pad)
+
+
 def sample_picture(model, n: int | None = None, *, seed: int = 0, y=None, modes=None, title: str | None = None):
     """The picture of a model's samples (a PIL image), or None for samples that are neither images
     nor 2-D points. Images: a grid of ``n`` (64) samples in [0, 1]; a class-conditional model sampled
