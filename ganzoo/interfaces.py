@@ -28,6 +28,9 @@ from .errors import ConfigError
 
 
 class _Component(nn.Module):
+    """What every component has: ``sample_shape``, ``num_classes`` (0: unconditional) and
+    :meth:`check_labels`."""
+
     def __init__(self, sample_shape: Sequence[int], num_classes: int = 0):
         super().__init__()
         self.sample_shape = tuple(int(s) for s in sample_shape)
@@ -54,8 +57,6 @@ class _Component(nn.Module):
         if n and not capturing and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
             raise ConfigError(f"labels must lie in 0..{self.num_classes - 1}")
         return y
-
-    _check_labels = check_labels  # the old private name, kept for plugins written against ganzoo 0.1
 
 
 class Generator(_Component):
