@@ -9,7 +9,7 @@
 Importing ganzoo imports neither torch nor any plugin; both load on first use.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the only place the version is written: pyproject.toml reads it (dynamic)
 
 from .errors import GanzooError  # noqa: E402
 from .registry import DatasetSpec, MetricSpec, ModelEntry, ObjectiveSpec, VariantSpec  # noqa: E402

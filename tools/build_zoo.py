@@ -1,16 +1,18 @@
 """Build the pretrained zoo: train, evaluate, write the card, bundle, pin.
 
-    python -m ganzoo_plugins.zoo.build ring8-mlp-nonsat     # one model
-    python -m ganzoo_plugins.zoo.build --all                # every recipe
-    python -m ganzoo_plugins.zoo.build --list               # the recipes and their commands
-    python -m ganzoo_plugins.zoo.build --rescore NAME       # re-evaluate the bundled copy, no training
+    python tools/build_zoo.py ring8-mlp-nonsat     # one model
+    python tools/build_zoo.py --all                # every recipe
+    python tools/build_zoo.py --list               # the recipes and their commands
+    python tools/build_zoo.py --rescore NAME       # re-evaluate the bundled copy, no training
+    python tools/build_zoo.py --readme             # only rewrite README.md's zoo table
 
 For each NAME it runs ``ganzoo train ... --out runs/zoo/NAME`` and ``ganzoo eval runs/zoo/NAME
 --json`` (the exact commands are in RECIPES and in the model card), draws the sample picture, renders
 the model card, copies config.json, the generator (and encoder) weights, README.md and samples.png
-into ``plugins/zoo/models/NAME`` and pins every file's sha256 in ``registry.yaml``. Run it from the
-repository root. MNIST recipes read ``../shared/data/mnist`` (the MNIST *test* split, which is all
-this project's machines have; the cards say so).
+into ``plugins/zoo/models/NAME`` and pins every file's sha256 in ``plugins/zoo/registry.yaml``.
+Run it from the repository root, with the checkout installed (``bash scripts/setup.sh``): it is a
+maintainer tool, kept out of the installed package. MNIST recipes read ``../shared/data/mnist`` (the
+MNIST *test* split, which is all this project's machines have; the cards say so).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-MODELS = HERE / "models"
-REGISTRY = HERE / "registry.yaml"
+ROOT = Path(__file__).resolve().parents[1]          # the checkout: the zoo is written into its source tree
+MODELS = ROOT / "plugins" / "zoo" / "models"
+REGISTRY = ROOT / "plugins" / "zoo" / "registry.yaml"
 MNIST = "mnist:../shared/data/mnist"
 
 # The same MLP for every objective; the Wasserstein critics take K = 5 steps per generator step, so
@@ -265,7 +267,7 @@ def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     config["components"] = {k: v for k, v in config["components"].items() if (tmp / v["file"]).exists()}
     atomic_write_json(tmp / "config.json", config)
     sample_picture(out, tmp / "samples.png", recipe["data"])
-    reproduce = f"python -m ganzoo_plugins.zoo.build {name}"
+    reproduce = f"python tools/build_zoo.py {name}"
     card = render_card(config, metrics=metrics, repo_id=f"ganzoo/{name}", sample_image="samples.png",
                        train_command=train_cmd, eval_command=eval_cmd)
     if recipe.get("note"):
@@ -301,7 +303,7 @@ def update_registry(entry: dict) -> None:
     atomic_write_text(REGISTRY, "\n".join(header) + "\n" + body)
 
 
-def readme_table(readme: Path = Path("README.md")) -> None:
+def readme_table(readme: Path = ROOT / "README.md") -> None:
     """Rewrite the zoo table in README.md (between the zoo markers) from registry.yaml."""
     import yaml
 

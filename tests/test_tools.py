@@ -1,0 +1,71 @@
+"""The maintainer tools in ``tools/`` (out of the installed package): they run from the checkout,
+and what the package ships points at them."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / "tools"
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(f"_ganzoo_tool_{name}", TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_zoo_entry_has_a_recipe_and_its_card_says_how_to_rebuild_it():
+    build_zoo = _tool("build_zoo")
+    registry = yaml.safe_load((ROOT / "plugins" / "zoo" / "registry.yaml").read_text(encoding="utf-8"))
+    names = [m["name"] for m in registry["models"]]
+    assert sorted(names) == sorted(build_zoo.RECIPES)
+    for m in registry["models"]:
+        command = f"python tools/build_zoo.py {m['name']}"
+        assert m["recipe"].startswith(command + " "), m["recipe"]
+        card = (build_zoo.MODELS / m["bundled"] / "README.md").read_text(encoding="utf-8")
+        assert f"## Reproduce\n\n```bash\n{command}\n```" in card, m["name"]
+
+
+def test_build_zoo_lists_recipes_and_refuses_unknown_names():
+    run = lambda *a: subprocess.run([sys.executable, str(TOOLS / "build_zoo.py"), *a], cwd=ROOT,  # noqa: E731
+                                    capture_output=True, text=True, timeout=120)
+    r = run("--list")
+    assert r.returncode == 0 and "ganzoo train mlp --objective non-saturating --data ring8" in r.stdout
+    r = run("no-such-model")
+    assert r.returncode != 0 and "unknown recipe(s) ['no-such-model']; see --list" in r.stderr
+
+
+def test_train_judge_writes_a_judge_that_loads_verified(tmp_path, monkeypatch):
+    """The moved training code still trains, saves and pins a judge that ``ganzoo.metrics.judge``
+    loads (a 2-epoch recipe on the digits, so it is quick)."""
+    pytest.importorskip("sklearn")
+    from ganzoo.metrics.judge import accuracy, judge_splits, load_judge
+
+    train_judge = _tool("train_judge")
+    monkeypatch.setitem(train_judge.RECIPES, "digits", {"epochs": 2, "batch": 64, "lr": 3e-3, "max_shift": 1})
+    info = train_judge.train_and_save("digits", tmp_path, log=None)
+    assert info["command"] == "python tools/train_judge.py train --data digits"
+    assert json.loads((tmp_path / "digits.json").read_text())["sha256"] == info["sha256"]
+    _, held, _ = judge_splits("digits")
+    acc = accuracy(load_judge("digits", tmp_path), held.x, held.y)
+    assert acc == pytest.approx(info["held_out_accuracy"], abs=1e-4) and acc > 0.3
+
+
+def test_train_judge_check_reports_the_shipped_accuracy():
+    pytest.importorskip("sklearn")
+    from ganzoo.metrics.judge import card
+
+    r = subprocess.run([sys.executable, str(TOOLS / "train_judge.py"), "check", "--data", "digits"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    measured = float(r.stdout.split("held-out accuracy ")[1].split()[0])
+    assert measured == pytest.approx(card("digits")["held_out_accuracy"], abs=2e-3), r.stdout
