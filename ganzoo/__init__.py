@@ -20,7 +20,7 @@ _LAZY = {
     "list_models": "api", "model_info": "api", "list_variants": "api", "list_objectives": "api",
     "create": "api", "load": "api", "objective": "model", "Model": "model",
     "train": "training", "Trainer": "training", "TrainConfig": "training",
-    "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces",
+    "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces", "Decoder": "interfaces",
 }
 
 
@@ -36,5 +36,5 @@ __all__ = [
     "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
     "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "objective", "train",
     "Trainer", "TrainConfig",
-    "Generator", "Discriminator", "Encoder", "Model",
+    "Generator", "Discriminator", "Encoder", "Decoder", "Model",
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .errors import ConfigError, IntegrityError, NotFoundError, did_you_mean
+from .errors import ConfigError, NotFoundError, did_you_mean
+from .pins import verify_files
 from .plugins import get_registry
 from .registry import ModelEntry, match
 
@@ -16,7 +17,21 @@ def list_models(pattern: Optional[str] = None) -> list[str]:
 
 
 def model_info(name: str) -> ModelEntry:
-    return get_registry().model(name)
+    return get_registry().model(current_name(name))
+
+
+def current_name(name: str) -> str:
+    """``name``, or the current name of the zoo model that ``name`` used to be (then a
+    :class:`ganzoo.registry.ModelRenamedWarning` says ``'old' is now 'new'``)."""
+    new = get_registry().renamed(name) if isinstance(name, str) else None
+    if new is None:
+        return name
+    import warnings
+
+    from .registry import ModelRenamedWarning
+
+    warnings.warn(ModelRenamedWarning(f"{name!r} is now {new!r}"), stacklevel=3)
+    return new
 
 
 def list_variants(pattern: Optional[str] = None) -> list[str]:
@@ -34,34 +49,6 @@ def create(variant: str, objective: Optional[str] = None, **config):
     return _create(variant, objective, **config)
 
 
-def require_pin(pins: dict, fname: str, label: str) -> str:
-    """The registry's sha256 pin of ``fname``; a file without one is never loaded."""
-    if fname not in pins:
-        raise IntegrityError(f"{label}: {fname} has no sha256 pin in the registry; refusing to load it")
-    return pins[fname]
-
-
-def verify_files(folder, pins: dict, names: Iterable[str], *, label: str) -> None:
-    """Check pinned sha256 digests of ``names`` in ``folder``; refuse on the first mismatch."""
-    from .fsutil import sha256_file
-
-    for fname in names:
-        want = require_pin(pins, fname, label)
-        path = Path(folder) / fname
-        if not path.is_file():
-            raise IntegrityError(f"{label}: {fname} is missing from {folder}")
-        got = sha256_file(path)
-        if got != want:
-            raise IntegrityError(f"{label}: {fname} has sha256 {got[:12]}..., the registry pins {want[:12]}...; "
-                                 "refusing to load it")
-
-
-def component_files(components: Optional[Iterable[str]], folder=None) -> Optional[list[str]]:
-    if components is None:
-        return None
-    return [f"{c}.safetensors" for c in components]
-
-
 def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
     """Turn a registry name, ``hf://org/repo[@rev]`` or a folder into a verified local folder."""
     if isinstance(ref, Path) or (isinstance(ref, str) and (ref.startswith((".", "/", "~")) or Path(ref).is_dir())):
@@ -76,6 +63,7 @@ def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
         repo, _, revision = ref[len("hf://"):].partition("@")
         return hub.download(repo, revision=revision or None, components=components)
     reg = get_registry()
+    ref = current_name(ref)
     if not reg.has("model", ref):
         raise NotFoundError(did_you_mean(ref, reg.names("model"), "model") +
                             " (or pass a model folder or hf://org/repo)")

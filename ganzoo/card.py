@@ -8,19 +8,22 @@ import json
 from typing import Optional
 
 KIND_TAGS = {"gan": "gan", "vae": "vae", "ae": "autoencoder"}
-_KNOWN_KINDS = {"dcgan": "gan", "mlp": "gan", "vae": "vae", "ae": "ae"}
 
 
 def _kind(config: dict) -> Optional[str]:
     comps = set(config.get("components") or {})
     if "discriminator" in comps:
         return "gan"
-    try:  # the registry knows the variant's kind; fall back to a guess from the components
+    try:  # the registry knows the variant's (or the objective's) kind
         from .plugins import get_registry
 
-        return get_registry().variant(config["variant"]).kind
+        reg = get_registry()
+        for what in ("variant", "objective"):
+            if isinstance(config.get(what), str) and reg.has(what, config[what]):
+                return reg.get(what, config[what]).kind
     except Exception:  # noqa: BLE001 - a card must render even without the plugin installed
-        return _KNOWN_KINDS.get(config.get("variant"), "ae" if "encoder" in comps else None)
+        pass
+    return "ae" if "encoder" in comps else None
 
 
 def _yaml_str(value) -> str:

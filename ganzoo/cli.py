@@ -83,11 +83,33 @@ def _debug_requested(argv) -> bool:
     return "--debug" in argv or os.environ.get("GANZOO_DEBUG", "") not in ("", "0")
 
 
+def _notes(warning_cls):
+    """Show warnings of ``warning_cls`` (a renamed zoo model) as one line ``ganzoo: note: ...``."""
+    import warnings
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, warning_cls):
+            click.echo(f"ganzoo: note: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv=None) -> None:
+    import warnings
+
+    from .registry import ModelRenamedWarning
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(argv)
     try:
-        cli.main(args=argv, prog_name="ganzoo", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ModelRenamedWarning)
+            warnings.showwarning = _notes(ModelRenamedWarning)
+            cli.main(args=argv, prog_name="ganzoo", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("ganzoo: aborted", err=True)
         sys.exit(130)

@@ -7,6 +7,7 @@ third-party package that declares an entry point in the ``ganzoo`` group::
     [project.entry-points.ganzoo]
     my_variant = "my_package.plugin"
 
+The public names a plugin may use are listed in ``docs/writing-a-plugin.md`` ("The public API").
 Keep hook modules light: register *import paths* (``"my_package.model:build"``) rather than
 importing torch at module level, so that ``ganzoo list`` stays fast.
 """
@@ -21,12 +22,15 @@ hookimpl = pluggy.HookimplMarker("ganzoo")
 
 @hookspec
 def register_variants(register):
-    """Register model variants: ``register(ganzoo.VariantSpec(...))``."""
+    """Register model variants: ``register(ganzoo.VariantSpec(...))``. A variant trains with every
+    registered objective of its ``kind`` (gan, vae or ae)."""
 
 
 @hookspec
 def register_objectives(register):
-    """Register training objectives: ``register(ganzoo.ObjectiveSpec(...))``."""
+    """Register training objectives: ``register(ganzoo.ObjectiveSpec(...))``. An objective trains
+    every registered variant of its ``kind``; the protocol it implements is in
+    ``docs/writing-a-plugin.md``."""
 
 
 @hookspec
@@ -41,7 +45,8 @@ def register_metrics(register):
 
 @hookspec
 def register_models(register):
-    """Register pretrained models: ``register(ganzoo.ModelEntry(...))``."""
+    """Register pretrained models: ``register(ganzoo.ModelEntry(...))`` (``aliases`` keep former
+    names loading)."""
 
 
 @hookspec

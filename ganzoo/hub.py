@@ -10,28 +10,25 @@ cache (blob and snapshot link) before the error is raised.
 call is made. Retries are few and short (``GANZOO_HUB_RETRIES``, default 3; ``GANZOO_HUB_TIMEOUT``
 seconds per request, default 10); every failure ends as one line naming what to do.
 
+Settings, retries and error lines live in :mod:`ganzoo.hub_http`, sha256 checks in :mod:`ganzoo.pins`.
 huggingface_hub (and torch) are imported inside the functions: ``ganzoo list`` needs neither.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .errors import ConfigError, HubError, IntegrityError, NotFoundError, first_line
+from .errors import ConfigError, HubError, IntegrityError, NotFoundError
+from .hub_http import Settings, _map_error, _retrying, settings
+from .pins import COMMIT_RE, check_metadata, require_pin, verify_download
 
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-ETAG_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]{0,127}$")
-TRANSIENT_STATUS = (408, 429, 500, 502, 503, 504)
 UPLOAD_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png"]
 
 
@@ -64,184 +61,7 @@ def check_file(name, *, where: str) -> str:
     return name
 
 
-# -- settings, read at call time ----------------------------------------------------------------
-def _true(value: Optional[str]) -> bool:
-    return (value or "").strip().upper() in ("1", "ON", "YES", "TRUE")
-
-
-@dataclass
-class Settings:
-    endpoint: str
-    cache_dir: str
-    offline: bool
-    token: Optional[str]
-    timeout: float
-    retries: int
-
-
-def settings() -> Settings:
-    from huggingface_hub import constants
-
-    endpoint = (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
-    if os.environ.get("HF_HUB_CACHE"):
-        cache = os.environ["HF_HUB_CACHE"]
-    elif os.environ.get("HF_HOME"):
-        cache = os.path.join(os.environ["HF_HOME"], "hub")
-    else:
-        cache = constants.HF_HUB_CACHE
-    offline_env = os.environ.get("HF_HUB_OFFLINE")
-    offline = _true(offline_env) if offline_env is not None else bool(constants.HF_HUB_OFFLINE)
-    try:
-        timeout = float(os.environ.get("GANZOO_HUB_TIMEOUT", "10"))
-        retries = int(os.environ.get("GANZOO_HUB_RETRIES", "3"))
-    except ValueError:
-        raise ConfigError("GANZOO_HUB_TIMEOUT must be a number of seconds and GANZOO_HUB_RETRIES an integer") from None
-    return Settings(endpoint=endpoint, cache_dir=str(Path(cache).expanduser()), offline=offline,
-                    token=os.environ.get("HF_TOKEN") or None, timeout=max(0.1, timeout),
-                    retries=max(1, min(retries, 10)))
-
-
-# -- error mapping ------------------------------------------------------------------------------
-def _httpx():
-    """The HTTP client module huggingface_hub uses: httpx2 in the 2.x line, httpx in 1.x."""
-    try:
-        import httpx2
-
-        return httpx2
-    except ImportError:  # huggingface_hub 1.x
-        import httpx
-
-        return httpx
-
-
-def _is_transient(exc: BaseException) -> bool:
-    httpx2 = _httpx()
-    from huggingface_hub.errors import HfHubHTTPError
-
-    if isinstance(exc, HfHubHTTPError):
-        resp = getattr(exc, "response", None)
-        return resp is not None and resp.status_code in TRANSIENT_STATUS
-    if isinstance(exc, httpx2.TransportError):
-        return not isinstance(exc, httpx2.ProxyError)
-    if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
-        return True
-    return False
-
-
-def _offline_line(what: str, pull: str) -> str:
-    return f"{what} is not in the cache (HF_HUB_OFFLINE=1); run `ganzoo pull {pull}` once online"
-
-
-def _map_error(exc: BaseException, *, what: str, repo: str, revision: str, fname: str, s: Settings,
-               pull: str, tries: int = 1) -> Exception:
-    """One line for a huggingface_hub/httpx failure; never includes a token or a traceback."""
-    httpx2 = _httpx()
-    from huggingface_hub.errors import (EntryNotFoundError, GatedRepoError, HfHubHTTPError,
-                                        LocalEntryNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError,
-                                        RevisionNotFoundError)
-
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    if isinstance(exc, (OfflineModeIsEnabled, LocalEntryNotFoundError)) and s.offline:
-        return HubError(_offline_line(what, pull))
-    if isinstance(exc, GatedRepoError):
-        return HubError(f"{what}: {repo} is gated on {s.endpoint}; accept its terms there and set HF_TOKEN")
-    if isinstance(exc, RepositoryNotFoundError):
-        return NotFoundError(f"{what}: repository {repo!r} not found on {s.endpoint} (HTTP {status}); check the "
-                             "name, and if it is private set HF_TOKEN to a token that can read it")
-    if isinstance(exc, RevisionNotFoundError):
-        return NotFoundError(f"{what}: revision {revision!r} not found in {repo}; check the branch, tag or commit")
-    if isinstance(exc, EntryNotFoundError) and not isinstance(exc, LocalEntryNotFoundError):
-        return NotFoundError(f"{what}: {repo}@{revision} has no file {fname!r}; is it a ganzoo model repo?")
-    if isinstance(exc, HfHubHTTPError) and status in (401, 403):
-        return HubError(f"{what}: the Hub refused access (HTTP {status}); set HF_TOKEN to a valid token with "
-                        "the right permissions")
-    if isinstance(exc, HfHubHTTPError):
-        return HubError(f"{what}: the Hub at {s.endpoint} answered HTTP {status} for {fname} "
-                        f"(gave up after {tries} tries); try again later")
-    if isinstance(exc, httpx2.TimeoutException):
-        return HubError(f"{what}: no answer from {s.endpoint} within {s.timeout:g}s (gave up after {tries} tries); "
-                        "check your connection, or set HF_HUB_OFFLINE=1 to use cached models")
-    if isinstance(exc, (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, ConnectionError)):
-        return HubError(f"{what}: cannot reach the Hub at {s.endpoint} (gave up after {tries} tries); check your "
-                        f"connection, or run `ganzoo pull {pull}` once online and use HF_HUB_OFFLINE=1")
-    if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
-        return HubError(f"{what}: the download of {fname} was cut off (gave up after {tries} tries); try again")
-    return HubError(f"{what}: Hub request for {fname} failed: {type(exc).__name__}: {_scrub(first_line(exc, 200), s)}")
-
-
-def _scrub(text: str, s: Settings) -> str:
-    token = s.token or os.environ.get("HF_TOKEN")
-    if token:
-        text = text.replace(token, "***")
-    return text
-
-
-def _retrying(fn, *, s: Settings, what: str, repo: str, revision: str, fname: str, pull: str):
-    """Call ``fn`` with at most ``s.retries`` tries on 5xx/timeouts/cut-offs, short backoff."""
-    for attempt in range(1, s.retries + 1):
-        try:
-            return fn()
-        except (ConfigError, IntegrityError, HubError, NotFoundError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - mapped to one line below
-            if _is_transient(exc) and attempt < s.retries:
-                time.sleep(min(2.0, 0.2 * 2 ** (attempt - 1)))
-                continue
-            raise _map_error(exc, what=what, repo=repo, revision=revision, fname=fname, s=s, pull=pull,
-                             tries=attempt) from None
-
-
 # -- download -----------------------------------------------------------------------------------
-def _git_blob_sha1(path: Path) -> str:
-    from .fsutil import file_digest
-
-    h = hashlib.sha1()  # noqa: S324 - git's object id, used as a content check
-    h.update(b"blob %d\0" % path.stat().st_size)
-    return file_digest(path, h)
-
-
-def _discard(pointer: Path, blob: Path) -> None:
-    for p in (pointer, blob):
-        try:
-            if p.is_symlink() or p.exists():
-                p.unlink()
-        except OSError:
-            pass
-
-
-def _verify(pointer: str, *, fname: str, storage: Path, pin: Optional[str], what: str) -> Path:
-    """Check a file hf_hub_download returned: inside the cache, matching its ETag and its pin.
-    On any mismatch the blob and the snapshot link are deleted, so the cache holds no bad file."""
-    from .fsutil import sha256_file
-
-    pointer = Path(pointer)
-    blob = Path(os.path.realpath(pointer))
-    root = Path(os.path.realpath(storage))
-    if root not in blob.parents or root not in Path(os.path.realpath(pointer.parent)).parents:
-        _discard(pointer, blob)
-        raise IntegrityError(f"{what}: {fname} resolved outside the Hub cache; refusing to load it")
-    etag = blob.name if ETAG_RE.match(blob.name) else None
-    digest = sha256_file(blob)
-    problem = None
-    if pin is not None and digest != pin:
-        problem = f"has sha256 {digest[:12]}..., the registry pins {pin[:12]}..."
-    elif etag is not None and len(etag) == 64 and digest != etag:
-        problem = f"has sha256 {digest[:12]}..., the Hub announced {etag[:12]}... (corrupt download?)"
-    elif etag is not None and len(etag) == 40 and _git_blob_sha1(blob) != etag:
-        problem = f"does not match the git object id {etag[:12]}... the Hub announced (corrupt download?)"
-    if problem:
-        _discard(pointer, blob)
-        raise IntegrityError(f"{what}: {fname} {problem}; refusing to load it (removed from the cache)")
-    return pointer
-
-
-def _check_metadata(meta, *, what: str, fname: str) -> None:
-    if not COMMIT_RE.match(meta.commit_hash or ""):
-        raise HubError(f"{what}: the Hub sent a malformed commit id for {fname}; refusing it")
-    if not ETAG_RE.match(meta.etag or ""):
-        raise HubError(f"{what}: the Hub sent a malformed ETag for {fname}; refusing it")
-
-
 def download(repo: str, *, revision: Optional[str] = None, components: Optional[Iterable[str]] = None,
              pins: Optional[dict] = None, label: Optional[str] = None, ref: Optional[str] = None,
              extras: bool = False) -> Path:
@@ -259,8 +79,6 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
     pull = ref or (f"hf://{repo}" + (f"@{revision}" if revision else ""))
     pins = dict(pins or {})
     storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
-    from .api import require_pin
-
     if pins:
         for fname in ["config.json"] + [f"{c}.safetensors" for c in (components or [])]:
             require_pin(pins, fname, what)
@@ -308,7 +126,7 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
             if optional and s.offline:
                 return None
             raise
-        return _verify(path, fname=fname, storage=storage, pin=pins.get(fname), what=what)
+        return verify_download(path, fname=fname, storage=storage, pin=pins.get(fname), what=what)
 
     cfg_path = fetch("config.json")
     folder = cfg_path.parent
@@ -359,7 +177,7 @@ def _head(repo: str, fname: str, revision: str, s: Settings, what: str):
 
     meta = get_hf_file_metadata(hf_hub_url(repo, fname, revision=revision, endpoint=s.endpoint),
                                 token=s.token, timeout=s.timeout, endpoint=s.endpoint)
-    _check_metadata(meta, what=what, fname=fname)
+    check_metadata(meta, what=what, fname=fname)
     return meta
 
 
@@ -454,12 +272,9 @@ def _write_samples(model, path: Path) -> Optional[str]:
     from . import images
 
     try:
-        if model.is_image:
-            images.save_png(images.grid(model.sample_unit(64, seed=0)), path)
-        elif tuple(model.sample_shape) == (2,):
-            images.save_png(images.scatter(model.sample_unit(1000, seed=0), None, title="samples"), path)
-        else:
-            return None
+        picture = images.sample_picture(model, title="samples")
+        if picture is not None:
+            images.save_png(picture, path)
     except Exception:  # noqa: BLE001 - the image is a nicety; never block a push on it
         return None
-    return path.name
+    return path.name if picture is not None else None

@@ -28,6 +28,36 @@ def grid(x01, nrow: int | None = None, pad: int = 2, scale: int | None = None):
     return img
 
 
+def grid_rows(rows, ncol: int, pad: int = 2):
+    """A grid whose rows are the given batches (each (k, C, H, W) in [0, 1], k <= ``ncol``); a short
+    row is filled with blank (white) cells, so the next batch starts a new row."""
+    cells = []
+    for row in rows:
+        r = np.asarray(row.detach().cpu() if hasattr(row, "detach") else row, dtype=np.float32)
+        if len(r) < ncol:
+            r = np.concatenate([r, np.ones((ncol - len(r), *r.shape[1:]), dtype=np.float32)])
+        cells.append(r)
+    return grid(np.concatenate(cells), nrow=ncol, pad=pad)
+
+
+def sample_picture(model, n: int | None = None, *, seed: int = 0, y=None, modes=None, title: str | None = None):
+    """The picture of a model's samples (a PIL image), or None for samples that are neither images
+    nor 2-D points. Images: a grid of ``n`` (64) samples in [0, 1]; a class-conditional model sampled
+    without labels ``y`` (and without a label prior) gets one row per class, ``n // classes`` (10)
+    samples each. 2-D points: a scatter of ``n`` (1,000) samples over the mode centres ``modes``."""
+    if model.is_image:
+        if y is None and model.num_classes and model.label_prior is None:
+            import torch
+
+            per = 10 if n is None else max(1, n // model.num_classes)
+            y = torch.arange(model.num_classes).repeat_interleave(per)
+            return grid(model.sample_unit(len(y), seed=seed, y=y), nrow=per)
+        return grid(model.sample_unit(n or 64, seed=seed, y=y))
+    if tuple(model.sample_shape) == (2,):
+        return scatter(model.sample_unit(n or 1000, seed=seed, y=y), modes, title=title)
+    return None
+
+
 def scatter(points, modes=None, size: int = 512, title: str | None = None, limit: float | None = None):
     """2-D samples as dots (blue) over mode centres (red crosses)."""
     from PIL import Image, ImageDraw

@@ -5,6 +5,13 @@
 * :class:`Discriminator` maps samples to raw scores/logits of shape (N,); the objective picks the
   link function (sigmoid for the GAN losses, none for WGAN/hinge).
 * :class:`Encoder` maps samples to a latent code (N, latent_dim), or to ``(mu, logvar)`` for a VAE.
+* :class:`Decoder` is the generator of an autoencoder or VAE: ``logits(z, y=None)`` gives the
+  pre-activation of a Bernoulli observation model and ``forward`` = sigmoid(logits), in [0, 1].
+  The autoencoding objectives (``elbo``, ``reconstruction``) need one.
+
+Every component checks its labels with :meth:`check_labels` (a conditional component needs ``y``
+of shape (N,) in ``0..num_classes-1``; an unconditional one refuses labels), which raises
+:class:`ganzoo.errors.ConfigError`.
 
 Images are (C, H, W) and generators emit them in ``output_range`` (``(-1, 1)`` for tanh outputs,
 ``(0, 1)`` for Bernoulli decoders); vectors have ``output_range = None``.
@@ -17,8 +24,13 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
+from .errors import ConfigError
+
 
 class _Component(nn.Module):
+    """What every component has: ``sample_shape``, ``num_classes`` (0: unconditional) and
+    :meth:`check_labels`."""
+
     def __init__(self, sample_shape: Sequence[int], num_classes: int = 0):
         super().__init__()
         self.sample_shape = tuple(int(s) for s in sample_shape)
@@ -28,19 +40,22 @@ class _Component(nn.Module):
     def conditional(self) -> bool:
         return self.num_classes > 0
 
-    def _check_labels(self, y: Optional[torch.Tensor], n: int) -> Optional[torch.Tensor]:
+    def check_labels(self, y: Optional[torch.Tensor], n: int) -> Optional[torch.Tensor]:
+        """The labels ``y`` for a batch of ``n``, checked: None for an unconditional component (which
+        refuses labels), else a long tensor of shape (n,) with values in ``0..num_classes-1``.
+        Raises :class:`ConfigError` (a ``ValueError``) naming the problem."""
         if not self.conditional:
             if y is not None:
-                raise ValueError(f"{type(self).__name__} is unconditional; do not pass labels")
+                raise ConfigError(f"{type(self).__name__} is unconditional; do not pass labels")
             return None
         if y is None:
-            raise ValueError(f"{type(self).__name__} is conditional on {self.num_classes} classes; pass labels y")
+            raise ConfigError(f"{type(self).__name__} is conditional on {self.num_classes} classes; pass labels y")
         y = torch.as_tensor(y, dtype=torch.long)
         if y.shape != (n,):
-            raise ValueError(f"labels must have shape ({n},), got {tuple(y.shape)}")
+            raise ConfigError(f"labels must have shape ({n},), got {tuple(y.shape)}")
         capturing = y.is_cuda and torch.cuda.is_current_stream_capturing()  # (a CUDA graph cannot read values)
         if n and not capturing and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
-            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
+            raise ConfigError(f"labels must lie in 0..{self.num_classes - 1}")
         return y
 
 
@@ -100,6 +115,22 @@ class Discriminator(_Component):
         raise NotImplementedError
 
 
+class Decoder(Generator):
+    """A Generator for Bernoulli data in [0, 1] (autoencoders, VAEs): implement ``logits(z, y=None)``,
+    the pre-activation of each output; ``forward(z, y)`` is ``sigmoid(logits(z, y))``, the mean of
+    the observation model. The default ``output_range`` is (0, 1)."""
+
+    def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
+                 output_range: Optional[tuple[float, float]] = (0.0, 1.0)):
+        super().__init__(latent_dim, sample_shape, num_classes, output_range)
+
+    def logits(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z, y))
+
+
 class Encoder(_Component):
     """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``)."""
 
@@ -113,4 +144,4 @@ class Encoder(_Component):
         raise NotImplementedError
 
 
-__all__ = ["Generator", "Discriminator", "Encoder"]
+__all__ = ["Generator", "Discriminator", "Encoder", "Decoder"]

@@ -1,4 +1,16 @@
-"""Small building blocks shared by the first-party variants (and free for plugins to use)."""
+"""Building blocks of the first-party variants, public for plugins (listed in ``__all__`` and in
+``docs/writing-a-plugin.md``).
+
+* fully connected: :func:`mlp`, :func:`activation`;
+* DCGAN trunks for square images: :class:`UpConv` (generator), :class:`DownConv` (discriminator),
+  their size rule :func:`conv_plan` and :func:`dcgan_init`;
+* normalisation: :func:`norm2d`, :class:`ConditionalBatchNorm2d`;
+* conditioning: :func:`one_hot`;
+* PacGAN (Lin et al. 2018): :func:`pack_groups`, :func:`unpack_scores`;
+* config checks: :func:`check_depth`, :func:`check_pack`.
+
+Bad configuration raises :class:`ganzoo.errors.ConfigError` (a ``ValueError``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +20,17 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .errors import ConfigError
+
+__all__ = [
+    "mlp", "activation", "conv_plan", "check_depth", "norm2d", "ConditionalBatchNorm2d", "UpConv", "DownConv",
+    "dcgan_init", "one_hot", "check_pack", "pack_groups", "unpack_scores", "BASE_SIZES", "ACTIVATIONS", "NORMS",
+]
+
 
 def mlp(sizes: Sequence[int], *, act: str = "leaky_relu", norm: bool = False, last_act: bool = False) -> nn.Sequential:
-    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with activations between them."""
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with activations ``act`` between them (and
+    BatchNorm1d before each activation with ``norm=True``); ``last_act`` adds one after the last."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -21,13 +41,19 @@ def mlp(sizes: Sequence[int], *, act: str = "leaky_relu", norm: bool = False, la
     return nn.Sequential(*layers)
 
 
+ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(inplace=True),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+}
+
+
 def activation(name: str) -> nn.Module:
-    return {
-        "relu": lambda: nn.ReLU(inplace=True),
-        "leaky_relu": lambda: nn.LeakyReLU(0.2, inplace=True),
-        "tanh": nn.Tanh,
-        "elu": nn.ELU,
-    }[name]()
+    """A fresh activation module by name: relu, leaky_relu (slope 0.2), tanh or elu."""
+    if name not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {name!r}; use {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
 
 
 BASE_SIZES = (4, 7, 3, 5)
@@ -41,20 +67,26 @@ def conv_plan(size: int) -> tuple[int, int]:
         k = size / base
         if k >= 2 and k == int(k) and math.log2(k) == int(math.log2(k)):
             return base, int(math.log2(k))
-    raise ValueError(
+    raise ConfigError(
         f"image size {size} is not supported; use base*2^k with base in {BASE_SIZES}, "
         "e.g. 8, 14, 16, 28, 32, 56, 64"
     )
 
 
 def check_depth(depth, key: str) -> int:
-    """``depth`` (convolutions per resolution) if it is a whole number >= 1, else a ValueError naming ``key``."""
+    """``depth`` (convolutions per resolution) if it is a whole number >= 1, else a ConfigError naming ``key``."""
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"{key} must be a whole number >= 1 (convolutions per resolution), not {depth!r}")
+        raise ConfigError(f"{key} must be a whole number >= 1 (convolutions per resolution), not {depth!r}")
     return depth
 
 
+NORMS = ("batch", "conditional", "layer", "none")
+
+
 def norm2d(kind: str, channels: int, num_classes: int = 0) -> nn.Module:
+    """A 2-D normalisation layer by name: ``batch`` (BatchNorm2d), ``conditional``
+    (:class:`ConditionalBatchNorm2d`, needs ``num_classes``), ``layer`` (GroupNorm with one group:
+    per sample, safe with gradient penalties) or ``none`` (Identity)."""
     if kind == "conditional":
         return ConditionalBatchNorm2d(channels, num_classes)
     if kind == "batch":
@@ -63,7 +95,7 @@ def norm2d(kind: str, channels: int, num_classes: int = 0) -> nn.Module:
         return nn.GroupNorm(1, channels)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown norm {kind!r}; use batch, conditional, layer or none")
+    raise ConfigError(f"unknown norm {kind!r}; use batch, conditional, layer or none")
 
 
 class ConditionalBatchNorm2d(nn.Module):
@@ -75,7 +107,7 @@ class ConditionalBatchNorm2d(nn.Module):
     def __init__(self, channels: int, num_classes: int):
         super().__init__()
         if num_classes < 1:
-            raise ValueError("conditional BatchNorm needs a class-conditional model (num_classes >= 1; --conditional)")
+            raise ConfigError("conditional BatchNorm needs a class-conditional model (num_classes >= 1; --conditional)")
         self.bn = nn.BatchNorm2d(channels, affine=False)
         self.gain = nn.Embedding(num_classes, channels)
         self.bias = nn.Embedding(num_classes, channels)
@@ -118,7 +150,7 @@ class UpConv(nn.Module):
         if not self.conditional:
             return self.net(h)
         if y is None:
-            raise ValueError("a conditional-BatchNorm trunk needs labels y")
+            raise ConfigError("a conditional-BatchNorm trunk needs labels y")
         for layer in self.net:
             h = layer(h, y) if isinstance(layer, ConditionalBatchNorm2d) else layer(h)
         return h
@@ -163,14 +195,15 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 def one_hot(y: torch.Tensor, num_classes: int, dtype) -> torch.Tensor:
+    """Labels (N,) -> one-hot codes (N, num_classes) of ``dtype`` (to concatenate beside z or x)."""
     return torch.nn.functional.one_hot(y, num_classes).to(dtype)
 
 
 # -- PacGAN (Lin et al. 2018): D judges consecutive groups of `pack` samples jointly ----------------
 def check_pack(pack, who: str) -> int:
-    """``pack`` if it is a whole number >= 1, else a ValueError naming ``who`` (the variant)."""
+    """``pack`` if it is a whole number >= 1, else a ConfigError naming ``who`` (the variant)."""
     if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
-        raise ValueError(f"{who}: pack must be a whole number >= 1, not {pack!r}")
+        raise ConfigError(f"{who}: pack must be a whole number >= 1, not {pack!r}")
     return pack
 
 
@@ -181,7 +214,7 @@ def pack_groups(x: torch.Tensor, pack: int, who: str) -> torch.Tensor:
     if pack == 1:
         return x
     if n % pack:
-        raise ValueError(f"{who}: batch size {n} must be a multiple of pack={pack}")
+        raise ConfigError(f"{who}: batch size {n} must be a multiple of pack={pack}")
     return x.reshape(n // pack, pack * x.shape[1], *x.shape[2:])
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from . import config as cfgmod
-from .errors import ConfigError, PluginError, WeightsError
+from .errors import ConfigError, PluginError, WeightsError, first_line
 from .fsutil import atomic_write_json
 from .interfaces import Discriminator, Encoder, Generator
 from .plugins import get_registry
@@ -210,7 +210,11 @@ def create(variant: str, objective: Optional[str] = None, *, objective_config: O
     defaults = dict(spec.defaults)
     defaults.update({k: v for k, v in ospec.variant_defaults.items() if k in defaults})
     cfg = cfgmod.validate(config, defaults, where=f"variant {variant!r}")
-    comps = resolve(spec.build)(**cfg)
+    try:
+        comps = resolve(spec.build)(**cfg)
+    except ConfigError as exc:  # a variant's own check (ganzoo.layers, check_labels, ...): say which variant
+        shape = f" for samples of shape {list(cfg['sample_shape'])}" if isinstance(cfg.get("sample_shape"), list) else ""
+        raise type(exc)(f"variant {variant!r} cannot be built with this config{shape}: {first_line(exc)}") from None
     if not isinstance(comps, dict):
         raise PluginError(f"variant {variant!r}: build() must return a dict of components")
     for name, module in comps.items():

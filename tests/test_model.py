@@ -28,8 +28,40 @@ def test_dcgan_64_matches_the_reference_architecture():
 
 
 def test_dcgan_rejects_unsupported_sizes():
-    with pytest.raises(ValueError, match="image size 30 is not supported"):
+    with pytest.raises(ConfigError, match=r"variant 'dcgan' cannot be built .* shape \[1, 30, 30\]: image size 30"):
         ganzoo.create("dcgan", sample_shape=[1, 30, 30])
+
+
+@pytest.mark.reliability("input")
+@pytest.mark.parametrize("variant,config,msg", [
+    ("dcgan", {"d_norm": "group"}, "unknown d_norm 'group'"),
+    ("dcgan", {"g_norm": "conditional"}, "needs a class-conditional model"),
+    ("dcgan", {"g_depth": 0}, "g_depth must be a whole number"),
+    ("dcgan", {"pack": 2, "num_classes": 3}, "pack > 1 does not combine"),
+    ("dcgan", {"sample_shape": [1, 8, 16]}, "square images"),
+    ("mlp", {"output": "relu"}, "output must be auto"),
+    ("mlp", {"mixture": 1}, "mixture must be 0"),
+    ("mlp", {"pack": 0}, "pack must be a whole number"),
+    ("ae", {"arch": "rnn"}, "arch must be mlp or conv"),
+    ("vae", {"arch": "conv", "sample_shape": [1, 8, 16]}, "square images"),
+])
+def test_builtin_variants_raise_config_errors(variant, config, msg):
+    """Bad configuration is a ConfigError (the documented family; still a ValueError) naming the variant."""
+    with pytest.raises(ConfigError, match=msg) as info:
+        ganzoo.create(variant, **config)
+    assert isinstance(info.value, ValueError) and f"variant '{variant}'" in str(info.value)
+
+
+def test_layers_raise_config_errors():
+    from ganzoo import layers
+
+    for call, msg in ((lambda: layers.conv_plan(30), "image size 30"), (lambda: layers.norm2d("group", 4), "unknown norm"),
+                      (lambda: layers.activation("gelu"), "unknown activation"),
+                      (lambda: layers.check_pack(True, "v"), "v: pack"), (lambda: layers.check_depth(1.5, "d"), "d must"),
+                      (lambda: layers.pack_groups(torch.zeros(3, 2), 2, "v"), "multiple of pack=2"),
+                      (lambda: layers.ConditionalBatchNorm2d(4, 0), "class-conditional")):
+        with pytest.raises(ConfigError, match=msg):
+            call()
 
 
 def test_dcgan_pack_stacks_groups_along_the_channels():
@@ -214,13 +246,37 @@ def test_class_conditioning_is_part_of_the_contract():
     x7 = m.sample(4, seed=0, y=7)
     assert not torch.allclose(x3, x7)                          # the label changes the sample
     assert m.discriminator(x3, torch.full((4,), 3)).shape == (4,)
-    with pytest.raises(ValueError, match="conditional"):
+    with pytest.raises(ConfigError, match="conditional"):
         m.generator.sample(2, seed=0)                          # a generator needs labels; Model.sample draws them
-    with pytest.raises(ValueError, match="labels must lie in"):
+    # labels are checked by the public Component.check_labels; its errors are ConfigErrors (ValueErrors)
+    with pytest.raises(ConfigError, match="conditional on 10 classes; pass labels y"):
+        m.generator(m.generator.sample_latent(2))
+    with pytest.raises(ConfigError, match="labels must lie in"):
         m.sample(2, seed=0, y=10)
+    with pytest.raises(ConfigError, match=r"labels must have shape \(2,\)"):
+        m.discriminator(x3[:2], torch.zeros(3, dtype=torch.long))
+    assert torch.equal(m.generator.check_labels([1, 2], 2), torch.tensor([1, 2]))
     u = ganzoo.create("mlp")
-    with pytest.raises(ValueError, match="unconditional"):
+    with pytest.raises(ConfigError, match="unconditional"):
         u.generator(torch.zeros(2, u.latent_dim), torch.zeros(2, dtype=torch.long))
+    assert u.generator.check_labels(None, 2) is None
+
+
+def test_sample_pictures_are_drawn_in_one_place():
+    from ganzoo import images
+
+    cond = ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=8, d_width=8, num_classes=3)
+    pic = images.sample_picture(cond, 6)              # one row per class, 6 // 3 = 2 samples each
+    want = images.grid(cond.sample_unit(6, seed=0, y=torch.tensor([0, 0, 1, 1, 2, 2])), nrow=2)
+    assert pic.size == want.size and pic.height > pic.width and pic.tobytes() == want.tobytes()
+    ring = ganzoo.create("mlp")
+    assert images.sample_picture(ring, 50).size == (512, 512)
+    assert images.sample_picture(ganzoo.create("mlp", sample_shape=[3]), 5) is None
+    # rows of different lengths: a short row is padded with blank cells, the next row starts fresh
+    a, b = torch.zeros(3, 1, 2, 2), torch.full((2, 1, 2, 2), 0.5)
+    got = images.grid_rows([a, b], 3, pad=0)
+    full = images.grid(torch.cat([a, b, torch.ones(1, 1, 2, 2)]), nrow=3, pad=0)
+    assert got.size == full.size == (3 * 2 * 64, 2 * 2 * 64) and got.tobytes() == full.tobytes()
 
 
 @pytest.mark.reliability("input")

@@ -168,6 +168,8 @@ def test_gaussian_kl_closed_form():
 
 
 class _Enc(torch.nn.Module):
+    variational = True   # returns (mu, logvar), as the elbo objective checks
+
     def __init__(self, mu, logvar):
         super().__init__()
         self.mu, self.logvar = mu, logvar
@@ -254,3 +256,25 @@ def test_reconstruction_losses():
     assert mse.item() == pytest.approx(((torch.sigmoid(logits) - x) ** 2).sum().item() / 5, rel=1e-5)
     with pytest.raises(ganzoo.GanzooError, match="unknown loss"):
         ganzoo.objective("reconstruction", loss="l7")
+
+
+def test_autoencoding_objectives_name_what_the_variant_lacks():
+    from ganzoo.errors import IncompatibleError
+
+    x = torch.rand(2, 1)
+    no_logits = _Model(_Enc(torch.zeros(1, 1), torch.zeros(1, 1)), torch.nn.Linear(1, 1))
+    with pytest.raises(IncompatibleError, match="needs a decoder.*ganzoo.interfaces.Decoder"):
+        ganzoo.objective("elbo").loss(no_logits, x)
+    plain = _Enc(torch.zeros(1, 1), torch.zeros(1, 1))
+    plain.variational = False
+    with pytest.raises(IncompatibleError, match="needs a variational encoder"):
+        ganzoo.objective("elbo").loss(_Model(plain, _Dec(1.0)), x)
+    with pytest.raises(IncompatibleError, match="needs an encoder"):
+        ganzoo.objective("reconstruction").loss(_Model(None, _Dec(1.0)), x)
+    # the ae/vae variants' generators are Decoders: forward = sigmoid(logits)
+    from ganzoo.interfaces import Decoder
+
+    m = ganzoo.create("vae", sample_shape=[1, 8, 8], hidden=[16], latent_dim=2)
+    assert isinstance(m.generator, Decoder) and m.generator.output_range == (0.0, 1.0)
+    z = torch.randn(3, 2)
+    assert torch.equal(m.generator(z), torch.sigmoid(m.generator.logits(z)))

@@ -50,6 +50,13 @@ def test_parse_a_good_registry(tmp_path):
     ("version: 1\nmodels: !!python/object/apply:os.system ['echo pwned']", "not valid YAML"),
     ("a: &a [1, 2]\nb: *a", "aliases"),
     ("version: 1\nmodels: [" * 5000, "YAML|nested"),
+    ("version: 1\nmodels: [{name: a, variant: mlp, objective: hinge, dataset: ring8, aliases: old}]", "aliases must be a list"),
+    ("version: 1\nmodels: [{name: a, variant: mlp, objective: hinge, dataset: ring8, aliases: [old one]}]", "without spaces"),
+    ("version: 1\nmodels: [{name: a, variant: mlp, objective: hinge, dataset: ring8, aliases: [a]}]", "listed twice"),
+    ("version: 1\nmodels: [{name: a, variant: mlp, objective: hinge, dataset: ring8, aliases: [x]},"
+     " {name: b, variant: mlp, objective: hinge, dataset: ring8, aliases: [x]}]", "listed twice"),
+    ("version: 1\nmodels: [{name: a, variant: mlp, objective: hinge, dataset: ring8, aliases: [b]},"
+     " {name: b, variant: mlp, objective: hinge, dataset: ring8}]", "alias 'b' .of 'a'. is also a model's name"),
 ])
 def test_bad_registries_are_rejected(text, msg):
     with pytest.raises(ConfigError, match=msg):
@@ -128,3 +135,26 @@ def test_fuzz_config_json_raises_only_ganzoo_errors(tmp_path, cfg):
         ganzoo.load(tmp_path)
     except GanzooError:
         pass
+
+
+def test_aliases_parse_and_register_without_collisions():
+    from ganzoo.errors import PluginError
+    from ganzoo.registry import ModelEntry, Registry
+
+    text = GOOD.replace("    summary: test entry\n", "    summary: test entry\n    aliases: [ring8-old, ring8-older]\n")
+    (entry,) = parse_registry(text)
+    assert entry.aliases == ("ring8-old", "ring8-older")
+    reg = Registry()
+    reg.add(entry, "zoo")
+    assert reg.renamed("ring8-old") == reg.renamed("ring8-older") == "ring8-mlp-x"
+    assert reg.renamed("ring8-mlp-x") is None and reg.names("model") == ["ring8-mlp-x"]   # aliases are not names
+    other = dict(variant="mlp", objective="hinge", dataset="ring8")
+    with pytest.raises(PluginError, match="alias 'ring8-mlp-x' of model 'b' is already a model"):
+        reg.add(ModelEntry("b", aliases=("ring8-mlp-x",), **other), "p2")
+    with pytest.raises(PluginError, match="alias 'ring8-old' of model 'c' is already a former name of 'ring8-mlp-x'"):
+        reg.add(ModelEntry("c", aliases=("ring8-old",), **other), "p2")
+    with pytest.raises(PluginError, match="'ring8-older' .* is already a former name"):
+        reg.add(ModelEntry("ring8-older", **other), "p2")
+    reg.add(ModelEntry("d", aliases=("d-old",), **other), "p3")
+    reg.remove_plugin("p3")
+    assert reg.renamed("d-old") is None and reg.renamed("ring8-old") == "ring8-mlp-x"

@@ -199,15 +199,6 @@ RECIPES.update({
     },
 })
 
-PRIMARY = {  # metric group -> keys copied into registry.yaml and `ganzoo list --json`
-    "modes": ("modes", "hq_fraction", "reverse_kl", "spread"),
-    "judge": ("classes", "fd", "fd_real_halves", "fd_ratio", "class_kl", "max_prob"),
-    "prdc": ("recall", "coverage", "precision", "density"),
-    "elbo": ("elbo", "iwae"),
-    "recon": ("recon_nll", "recon_mse"),
-}
-
-
 def commands(name: str, out: Path) -> tuple[str, str]:
     r = RECIPES[name]
     train = (f"ganzoo train {r['variant']} --objective {r['objective']} --data {r['data']} --out {out} {r['train']} "
@@ -228,40 +219,24 @@ def run(cmd: str, log: Path) -> str:
     return proc.stdout
 
 
-def primary_metrics(result: dict) -> dict:
-    out = {}
-    for group, keys in PRIMARY.items():
-        for key in keys:
-            value = result["metrics"].get(group, {}).get(key)
-            if isinstance(value, (int, float)) and value == value:
-                out[key] = round(float(value), 4)
-    return out
-
-
 def sample_picture(folder: Path, dest: Path, dataset: str) -> None:
-    import torch
-
     import ganzoo
     from ganzoo import images
 
     model = ganzoo.load(folder, components=["generator"])
     if model.is_image:
-        if model.num_classes and model.label_prior is None:   # one row per class
-            y = torch.arange(model.num_classes).repeat_interleave(10)
-            x = model.sample_unit(len(y), seed=0, y=y)
-            images.save_png(images.grid(x, nrow=10), dest)
-        else:
-            images.save_png(images.grid(model.sample_unit(64, seed=0)), dest)
+        images.save_png(images.sample_picture(model), dest)
     else:
         from ganzoo.data import load_dataset
 
         centres = load_dataset(dataset, n=1).centres
-        images.save_png(images.scatter(model.sample(2500, seed=0), centres, title=folder.name), dest)
+        images.save_png(images.sample_picture(model, 2500, modes=centres, title=folder.name), dest)
 
 
 def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     from ganzoo.card import render_card
     from ganzoo.fsutil import atomic_write_json, atomic_write_text, sha256_file
+    from ganzoo.metrics.report import primary_metrics
 
     recipe = RECIPES[name]
     out = Path("runs/zoo") / name
@@ -318,6 +293,9 @@ def update_registry(entry: dict) -> None:
     from ganzoo.fsutil import atomic_write_text
 
     doc = yaml.safe_load(REGISTRY.read_text()) or {}
+    before = next((m for m in doc.get("models") or [] if m["name"] == entry["name"]), {})
+    if before.get("aliases"):   # a rebuilt model keeps its former names
+        entry = {**entry, "aliases": before["aliases"]}
     models = [m for m in doc.get("models") or [] if m["name"] != entry["name"]] + [entry]
     models.sort(key=lambda m: m["name"])
     header = [ln for ln in REGISTRY.read_text().splitlines() if ln.startswith("#")]
@@ -332,9 +310,9 @@ def readme_table(readme: Path = ROOT / "README.md") -> None:
     from ganzoo.fsutil import atomic_write_text
 
     models = (yaml.safe_load(REGISTRY.read_text()) or {}).get("models") or []
-    cols = ["modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "class_kl", "recall", "coverage",
-            "elbo", "iwae", "recon_nll"]
-    used = [c for c in cols if any(c in m.get("metrics", {}) for m in models)]
+    from ganzoo.metrics.report import TABLE_COLUMNS
+
+    used = [c for c in TABLE_COLUMNS if any(c in m.get("metrics", {}) for m in models)]
     lines = ["| model | variant | objective | data | " + " | ".join(used) + " |",
              "|---|---|---|---|" + "---:|" * len(used)]
     for m in models:

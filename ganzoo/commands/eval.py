@@ -39,7 +39,7 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
     import json
 
     from ..metrics import evaluate
-    from ..metrics.suite import format_table, to_json_safe
+    from ..metrics.report import format_table, to_json_safe
 
     options: dict = {}
     if inception:

@@ -43,12 +43,13 @@ def pull_cmd(model, revision, generator_only):
       ganzoo pull ring8-mlp-nonsat
       ganzoo pull hf://my-org/ring8-mlp-nonsat@v2 --generator-only
     """
-    from ..api import resolve_folder
+    from ..api import current_name, resolve_folder
     from ..errors import ConfigError
     from ..plugins import get_registry
 
     components = ["generator"] if generator_only else None
     reg = get_registry()
+    model = current_name(model)   # a former zoo name: one note, then the current model
     if reg.has("model", model) and not model.startswith("hf://"):
         if revision:
             raise ConfigError(f"{model} is a zoo model pinned to one revision; drop --revision")

@@ -103,8 +103,7 @@ def reconstruct_cmd(model, data, data_opts, n, seed, output):
     rows = []
     for i in range(0, n, cols):
         rows += [x[i:i + cols], x_hat[i:i + cols]]
-    pad = [r if len(r) == cols else torch.cat([r, torch.ones(cols - len(r), *r.shape[1:])]) for r in rows]
-    images.save_png(images.grid(torch.cat(pad), nrow=cols), out)
+    images.save_png(images.grid_rows(rows, cols), out)
     click.echo(f"wrote {n} inputs and reconstructions to {out}")
 
 

@@ -43,15 +43,17 @@ def list_cmd(pattern, what, as_json):
         rows = [(e.name, e.variant, e.objective, e.dataset, weights_from(e), e.summary) for e in items]
         headers = ("NAME", "VARIANT", "OBJECTIVE", "DATASET", "WEIGHTS", "SUMMARY")
     elif what == "variant":
-        data = [{"name": v.name, "kind": v.kind, "objectives": list(v.objectives), "default_objective": v.default_objective,
-                 "config": v.defaults, "summary": v.summary, "plugin": v.plugin} for v in items]
-        rows = [(v.name, v.kind, ",".join(v.objectives), v.plugin, v.summary) for v in items]
+        data = [{"name": v.name, "kind": v.kind, "objectives": reg.objectives_for(v.name),
+                 "default_objective": v.default_objective, "config": v.defaults, "summary": v.summary,
+                 "plugin": v.plugin} for v in items]
+        rows = [(v.name, v.kind, ",".join(reg.objectives_for(v.name)), v.plugin, v.summary) for v in items]
         headers = ("VARIANT", "KIND", "OBJECTIVES", "PLUGIN", "SUMMARY")
     elif what == "objective":
-        data = [{"name": o.name, "kind": o.kind, "d_steps": o.d_steps, "config": o.defaults, "optimizer": o.optimizer,
-                 "summary": o.summary, "plugin": o.plugin} for o in items]
-        rows = [(o.name, o.kind, o.d_steps, o.plugin, o.summary) for o in items]
-        headers = ("OBJECTIVE", "KIND", "D_STEPS", "PLUGIN", "SUMMARY")
+        data = [{"name": o.name, "kind": o.kind, "variants": reg.variants_for(o.name), "d_steps": o.d_steps,
+                 "config": o.defaults, "optimizer": o.optimizer, "summary": o.summary, "plugin": o.plugin}
+                for o in items]
+        rows = [(o.name, o.kind, ",".join(reg.variants_for(o.name)), o.d_steps, o.plugin, o.summary) for o in items]
+        headers = ("OBJECTIVE", "KIND", "VARIANTS", "D_STEPS", "PLUGIN", "SUMMARY")
     else:
         data = [{"name": i.name, "summary": i.summary, "plugin": i.plugin} for i in items]
         rows = [(i.name, i.plugin, i.summary) for i in items]
@@ -82,6 +84,10 @@ def info_cmd(name, kind, as_json):
     from ..plugins import get_registry
 
     reg = get_registry()
+    if kind in (None, "model") and reg.renamed(name):
+        from ..api import current_name
+
+        name, kind = current_name(name), "model"
     if kind is None:
         kind = next((k for k in ("model", "variant", "objective") if reg.has(k, name)), None)
         if kind is None:
@@ -93,6 +99,10 @@ def info_cmd(name, kind, as_json):
     data = item.to_json() if kind == "model" else {k: v for k, v in asdict(item).items() if not callable(v)}
     data.pop("build", None)
     data.pop("factory", None)
+    if kind == "variant":  # pairing is by kind: every objective of the variant's kind trains it
+        data["objectives"] = reg.objectives_for(name)
+    elif kind == "objective":
+        data["variants"] = reg.variants_for(name)
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
         return

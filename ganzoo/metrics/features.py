@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ganzoo.errors import ConfigError
+
 
 def _as64(x) -> np.ndarray:
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
-        raise ValueError(f"features must be a 2-D array (N, D), got shape {x.shape}")
+        raise ConfigError(f"features must be a 2-D array (N, D), got shape {x.shape}")
     return x
 
 
@@ -22,7 +24,7 @@ def stats(x) -> tuple[np.ndarray, np.ndarray]:
     """Mean and (unbiased, N-1) covariance of ``x`` (N, D)."""
     x = _as64(x)
     if x.shape[0] < 2:
-        raise ValueError("need at least 2 feature vectors for a covariance")
+        raise ConfigError("need at least 2 feature vectors for a covariance")
     return x.mean(0), np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1])
 
 
@@ -66,7 +68,7 @@ def knn_radii(x, k: int, chunk: int = 1024) -> np.ndarray:
     """Distance from each point to its k-th nearest *other* point of the same set."""
     x = _as64(x)
     if x.shape[0] <= k:
-        raise ValueError(f"need more than k={k} points for k-NN radii, got {x.shape[0]}")
+        raise ConfigError(f"need more than k={k} points for k-NN radii, got {x.shape[0]}")
     out = np.empty(x.shape[0])
     for i in range(0, x.shape[0], chunk):
         d = pairwise_distances(x[i:i + chunk], x)

@@ -15,6 +15,8 @@ from typing import Optional
 
 import torch
 
+from ganzoo.errors import ConfigError
+
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -35,7 +37,7 @@ def elbo_and_iwae(model, x: torch.Tensor, y: Optional[torch.Tensor] = None, *, k
     from ganzoo.objectives.autoencoding import gaussian_kl, log_likelihood
 
     if k < 1:
-        raise ValueError("k must be at least 1")
+        raise ConfigError("k must be at least 1")
     likelihood = likelihood or _likelihood_of(model)
     was = model.training
     model.eval()

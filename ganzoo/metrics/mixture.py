@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from ganzoo.errors import ConfigError
+
 
 def mode_stats(samples, centres, std: float, *, threshold: float = 3.0) -> dict:
     """``samples`` (N, 2), ``centres`` (K, 2) -> hq_fraction, modes (captured), modes_total,
@@ -28,7 +30,7 @@ def mode_stats(samples, centres, std: float, *, threshold: float = 3.0) -> dict:
     x = np.asarray(samples.detach().cpu() if hasattr(samples, "detach") else samples, dtype=np.float64)
     c = np.asarray(centres.detach().cpu() if hasattr(centres, "detach") else centres, dtype=np.float64)
     if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1]:
-        raise ValueError(f"samples {x.shape} and centres {c.shape} must be (N, D) and (K, D)")
+        raise ConfigError(f"samples {x.shape} and centres {c.shape} must be (N, D) and (K, D)")
     k = c.shape[0]
     d = np.sqrt(((x[:, None, :] - c[None, :, :]) ** 2).sum(-1)) if len(x) else np.zeros((0, k))
     nearest = d.argmin(1) if len(x) else np.zeros(0, dtype=int)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import math
 from typing import Optional
 
 import torch
@@ -371,47 +370,3 @@ def _number(v):
     if isinstance(v, int):
         return v
     return float(v)
-
-
-# -- presentation ------------------------------------------------------------------------------
-PRIMARY = {
-    "modes": ("modes", "hq_fraction", "reverse_kl"),
-    "judge": ("fd", "fd_real_halves", "fd_ratio", "class_kl"),
-    "prdc": ("recall", "coverage"),
-    "elbo": ("elbo", "iwae"),
-    "fid": ("fid",),
-}
-NOTES = {
-    "judge": "fd_ratio = fd / fd_real_halves, means over draws; the zoo's bar is <= 2",
-    "prdc": "precision/density in a small judge's feature space can rate noise highly; read recall and coverage",
-    "elbo": "nats per image on the given data (higher is better); iwae >= elbo",
-    "modes": "hq: within 3 std of the nearest mode; reverse_kl in nats (0 = uniform over modes)",
-}
-
-
-def to_json_safe(result: dict) -> dict:
-    """NaN/inf -> None so the dict is strict JSON."""
-    def fix(v):
-        if isinstance(v, dict):
-            return {k: fix(x) for k, x in v.items()}
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v
-
-    return fix(result)
-
-
-def format_table(result: dict) -> str:
-    lines = [f"model {result['model']} ({result['variant']}, {result['kind']})   data {result['data']}   "
-             f"seed {result['seed']}"]
-    for name, values in result["metrics"].items():
-        lines.append("")
-        lines.append(f"[{name}]" + (f"  ({NOTES[name]})" if name in NOTES else ""))
-        primary = PRIMARY.get(name, ())
-        for key, v in values.items():
-            text = "n/a" if isinstance(v, float) and not math.isfinite(v) else (
-                f"{v}" if isinstance(v, int) else f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}")
-            lines.append(f"  {'*' if key in primary else ' '} {key:<28} {text:>12}")
-    lines.append("")
-    lines.append("* primary numbers")
-    return "\n".join(lines)

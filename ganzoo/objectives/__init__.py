@@ -1,11 +1,10 @@
-"""Built-in objectives, registered through the same hook a third-party plugin uses."""
+"""Built-in objectives, registered through the same hook a third-party plugin uses. Each declares its
+kind; it trains every variant of that kind (no name lists)."""
 
 from ganzoo.hookspecs import hookimpl
 from ganzoo.registry import ObjectiveSpec
 
 ADAM = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
-
-GAN_OBJECTIVES = ("non-saturating", "minimax", "wgan", "wgan-gp", "hinge", "lsgan")
 
 
 @hookimpl

@@ -1,7 +1,8 @@
 """Objectives for encoder/decoder models: the VAE's ELBO and the autoencoder's reconstruction.
 
-Decoders expose ``logits(z, y=None)`` (pre-activation) and ``forward`` = sigmoid(logits), the
-mean of the observation model, for data in [0, 1].
+The model's generator must be a :class:`ganzoo.interfaces.Decoder`: ``logits(z, y=None)``
+(pre-activation) and ``forward`` = sigmoid(logits), the mean of the observation model, for data in
+[0, 1]. What the engine calls: ``loss(model, x, y=None) -> (loss, stats)``.
 """
 
 from __future__ import annotations
@@ -11,13 +12,33 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ganzoo.errors import ConfigError, IncompatibleError
+from ganzoo.interfaces import Decoder
+
 
 class AutoencodingObjective:
+    """Base class of the one-step objectives: ``loss(model, x, y=None)`` returns the scalar loss to
+    minimise and a dict of detached statistics for the progress bar and ``metrics.jsonl``."""
+
     kind = "ae"
     d_steps = 0
 
     def loss(self, model, x, y=None):
         raise NotImplementedError
+
+
+def decoder(model, objective: str, *, variational: bool = False) -> Decoder:
+    """``model.generator`` if it is a :class:`Decoder` (or has a ``logits`` method like one) and ``model.encoder`` is there (and, with
+    ``variational=True``, returns ``(mu, logvar)``); else an :class:`IncompatibleError` naming what
+    the variant lacks."""
+    g, enc, variant = model.generator, model.encoder, getattr(model, "variant", "?")
+    if not isinstance(g, Decoder) and not callable(getattr(g, "logits", None)):
+        raise IncompatibleError(f"objective {objective!r} needs a decoder: variant {variant!r}'s generator "
+                                f"{type(g).__name__} must be a ganzoo.interfaces.Decoder (with logits(z, y))")
+    if enc is None or (variational and not getattr(enc, "variational", False)):
+        what = "a variational encoder (variational = True, returning mu, logvar)" if variational else "an encoder"
+        raise IncompatibleError(f"objective {objective!r} needs {what}; variant {variant!r} has none")
+    return g
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -32,7 +53,7 @@ def log_likelihood(likelihood: str, logits: torch.Tensor, x: torch.Tensor) -> to
     if likelihood == "gaussian":
         d = x[0].numel()
         return -0.5 * (torch.sigmoid(logits) - x).pow(2).flatten(1).sum(1) - 0.5 * d * math.log(2 * math.pi)
-    raise ValueError(f"unknown likelihood {likelihood!r}; use bernoulli or gaussian")
+    raise ConfigError(f"unknown likelihood {likelihood!r}; use bernoulli or gaussian")
 
 
 class ELBO(AutoencodingObjective):
@@ -40,16 +61,15 @@ class ELBO(AutoencodingObjective):
 
     def __init__(self, likelihood: str = "bernoulli", beta: float = 1.0):
         if likelihood not in ("bernoulli", "gaussian"):
-            from ganzoo.errors import ConfigError
-
             raise ConfigError(f"elbo: unknown likelihood {likelihood!r}; use bernoulli or gaussian")
         self.likelihood, self.beta = likelihood, beta
 
     def elbo(self, model, x, y=None, *, sample: bool = True):
         """Per-sample ELBO terms: (elbo, log-likelihood, KL) with one z ~ q(z|x)."""
+        g = decoder(model, "elbo", variational=True)
         mu, logvar = model.encoder(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
-        ll = log_likelihood(self.likelihood, model.generator.logits(z, y), x)
+        ll = log_likelihood(self.likelihood, g.logits(z, y), x)
         kl = gaussian_kl(mu, logvar)
         return ll - kl, ll, kl
 
@@ -62,14 +82,12 @@ class ELBO(AutoencodingObjective):
 class Reconstruction(AutoencodingObjective):
     def __init__(self, loss: str = "bce"):
         if loss not in ("bce", "mse"):
-            from ganzoo.errors import ConfigError
-
             raise ConfigError(f"reconstruction: unknown loss {loss!r}; use bce or mse")
         self.kind_of_loss = loss
 
     def loss(self, model, x, y=None):
-        z = model.encoder(x)
-        logits = model.generator.logits(z, y)
+        g = decoder(model, "reconstruction")
+        logits = g.logits(model.encoder(x), y)
         if self.kind_of_loss == "bce":
             per = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
         else:

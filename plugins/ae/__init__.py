@@ -10,7 +10,7 @@ def register_variants(register):
         name="ae",
         summary="Autoencoder (MLP or conv); model.encode(x) gives features",
         kind="ae",
-        objectives=("reconstruction",),
+        default_objective="reconstruction",
         build="ganzoo_plugins.ae.model:build",
         defaults={
             "sample_shape": [1, 28, 28],

@@ -8,15 +8,16 @@ import math
 import torch
 from torch import nn
 
-from ganzoo.interfaces import Encoder, Generator
+from ganzoo.errors import ConfigError
+from ganzoo.interfaces import Decoder, Encoder
 from ganzoo.layers import DownConv, UpConv, mlp, one_hot
 
 
 def _check_arch(arch, sample_shape):
     if arch not in ("mlp", "conv"):
-        raise ValueError(f"arch must be mlp or conv, not {arch!r}")
+        raise ConfigError(f"arch must be mlp or conv, not {arch!r}")
     if arch == "conv" and (len(sample_shape) != 3 or sample_shape[1] != sample_shape[2]):
-        raise ValueError(f"arch conv needs square images [C, S, S], not {list(sample_shape)}")
+        raise ConfigError(f"arch conv needs square images [C, S, S], not {list(sample_shape)}")
 
 
 class AEEncoder(Encoder):
@@ -40,11 +41,11 @@ class AEEncoder(Encoder):
         return h
 
 
-class AEDecoder(Generator):
-    """``logits(z)`` are Bernoulli logits per pixel; ``forward(z)`` is their mean in [0, 1]."""
+class AEDecoder(Decoder):
+    """``logits(z)`` are Bernoulli logits per pixel; ``forward(z)`` (the Decoder's) is their mean in [0, 1]."""
 
     def __init__(self, sample_shape, latent_dim, arch="mlp", hidden=(512, 256), width=32, num_classes=0):
-        super().__init__(latent_dim, sample_shape, num_classes, output_range=(0.0, 1.0))
+        super().__init__(latent_dim, sample_shape, num_classes)
         _check_arch(arch, self.sample_shape)
         if arch == "mlp":
             self.net = mlp([latent_dim + num_classes, *reversed(hidden), math.prod(self.sample_shape)], act="relu")
@@ -53,13 +54,10 @@ class AEDecoder(Generator):
             self.net = nn.Sequential(trunk, nn.ConvTranspose2d(trunk.out_channels, self.sample_shape[0], 4, 2, 1))
 
     def logits(self, z, y=None):
-        y = self._check_labels(y, z.shape[0])
+        y = self.check_labels(y, z.shape[0])
         if y is not None:
             z = torch.cat([z, one_hot(y.to(z.device), self.num_classes, z.dtype)], 1)
         return self.net(z).view(z.shape[0], *self.sample_shape)
-
-    def forward(self, z, y=None):
-        return torch.sigmoid(self.logits(z, y))
 
 
 def build(sample_shape, latent_dim, arch, hidden, width, num_classes, variational=False):

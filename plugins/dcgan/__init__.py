@@ -1,7 +1,6 @@
 """``dcgan``: convolutional G and D (Radford et al. 2015) for square images of 8 to 64+ px."""
 
 from ganzoo.hookspecs import hookimpl
-from ganzoo.objectives import GAN_OBJECTIVES
 from ganzoo.registry import VariantSpec
 
 
@@ -10,8 +9,8 @@ def register_variants(register):
     register(VariantSpec(
         name="dcgan",
         summary="Deep convolutional GAN for square images (8, 28, 32, 64 px; 1 or 3 channels)",
-        kind="gan",
-        objectives=GAN_OBJECTIVES,
+        kind="gan",                  # adversarial: trains with every objective of kind "gan"
+        default_objective="non-saturating",
         build="ganzoo_plugins.dcgan.model:build",
         defaults={
             "sample_shape": [1, 28, 28],

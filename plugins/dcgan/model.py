@@ -4,6 +4,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Discriminator, Generator
 from ganzoo.layers import DownConv, UpConv, check_pack, dcgan_init, one_hot, pack_groups, unpack_scores
 
@@ -14,7 +15,7 @@ G_NORMS = ("batch", "conditional")
 
 def _square(sample_shape):
     if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2]:
-        raise ValueError(f"dcgan needs square images [C, S, S], not {list(sample_shape)}")
+        raise ConfigError(f"dcgan needs square images [C, S, S], not {list(sample_shape)}")
     return sample_shape[0], sample_shape[1]
 
 
@@ -28,15 +29,15 @@ class DCGANGenerator(Generator):
         super().__init__(latent_dim, sample_shape, num_classes, output_range=(-1.0, 1.0))
         channels, size = _square(self.sample_shape)
         if norm not in G_NORMS:
-            raise ValueError(f"dcgan: unknown g_norm {norm!r}; use {' or '.join(G_NORMS)}")
+            raise ConfigError(f"dcgan: unknown g_norm {norm!r}; use {' or '.join(G_NORMS)}")
         if norm == "conditional" and not num_classes:
-            raise ValueError("dcgan: g_norm=conditional needs a class-conditional model; add --conditional")
+            raise ConfigError("dcgan: g_norm=conditional needs a class-conditional model; add --conditional")
         self.trunk = UpConv(latent_dim + num_classes, size, width, norm, num_classes, depth)
         self.head = nn.Sequential(nn.ConvTranspose2d(self.trunk.out_channels, channels, 4, 2, 1, bias=False), nn.Tanh())
         dcgan_init(self)
 
     def forward(self, z, y=None):
-        y = self._check_labels(y, z.shape[0])
+        y = self.check_labels(y, z.shape[0])
         if y is not None:
             y = y.to(z.device)
             z = torch.cat([z, one_hot(y, self.num_classes, z.dtype)], 1)
@@ -56,10 +57,10 @@ class DCGANDiscriminator(Discriminator):
         channels, size = _square(self.sample_shape)
         self.pack = check_pack(pack, "dcgan")
         if norm not in NORMS:
-            raise ValueError(f"dcgan: unknown d_norm {norm!r}; use {', '.join(NORMS)}")
+            raise ConfigError(f"dcgan: unknown d_norm {norm!r}; use {', '.join(NORMS)}")
         self.batch_independent = norm != "batch"  # layer / spectral / none: no batch statistics
         if pack > 1 and num_classes:
-            raise ValueError("dcgan: pack > 1 does not combine with a class-conditional D; use pack=1 with --conditional")
+            raise ConfigError("dcgan: pack > 1 does not combine with a class-conditional D; use pack=1 with --conditional")
         self.trunk = DownConv(channels * pack, size, width, "none" if norm == "spectral" else norm, depth)
         c, b = self.trunk.out_channels, self.trunk.base
         self.head = nn.Conv2d(c, 1, b, 1, 0, bias=False)
@@ -71,7 +72,7 @@ class DCGANDiscriminator(Discriminator):
                     spectral_norm(m)
 
     def forward(self, x, y=None):
-        y = self._check_labels(y, x.shape[0])
+        y = self.check_labels(y, x.shape[0])
         h = self.trunk(pack_groups(x, self.pack, "dcgan"))
         out = self.head(h).flatten()
         if y is not None:

@@ -1,7 +1,6 @@
 """``mlp``: fully connected G and D for vectors (2-D toy data) and flattened images."""
 
 from ganzoo.hookspecs import hookimpl
-from ganzoo.objectives import GAN_OBJECTIVES
 from ganzoo.registry import VariantSpec
 
 
@@ -10,8 +9,8 @@ def register_variants(register):
     register(VariantSpec(
         name="mlp",
         summary="Fully connected GAN for vectors and flattened images",
-        kind="gan",
-        objectives=GAN_OBJECTIVES,
+        kind="gan",                  # adversarial: trains with every objective of kind "gan"
+        default_objective="non-saturating",
         build="ganzoo_plugins.mlp.model:build",
         defaults={
             "sample_shape": [2],

@@ -5,6 +5,7 @@ import math
 import torch
 from torch import nn
 
+from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Discriminator, Generator
 from ganzoo.layers import activation, check_pack, mlp, one_hot, pack_groups, unpack_scores
 
@@ -24,12 +25,12 @@ class MLPGenerator(Generator):
         if output == "auto":
             output = "tanh" if len(sample_shape) == 3 else "linear"
         if output not in ("tanh", "linear", "sigmoid"):
-            raise ValueError(f"mlp: output must be auto, tanh, sigmoid or linear, not {output!r}")
+            raise ConfigError(f"mlp: output must be auto, tanh, sigmoid or linear, not {output!r}")
         rng = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "linear": None}[output]
         if isinstance(mixture, bool) or not isinstance(mixture, int) or mixture < 0 or mixture == 1:
-            raise ValueError(f"mlp: mixture must be 0 (a Gaussian latent) or a number of components >= 2, not {mixture!r}")
+            raise ConfigError(f"mlp: mixture must be 0 (a Gaussian latent) or a number of components >= 2, not {mixture!r}")
         if isinstance(mixture_std, bool) or not isinstance(mixture_std, (int, float)) or not mixture_std > 0:
-            raise ValueError(f"mlp: mixture_std must be a positive number, not {mixture_std!r}")
+            raise ConfigError(f"mlp: mixture_std must be a positive number, not {mixture_std!r}")
         self.mixture, self.mixture_std = int(mixture), float(mixture_std)
         super().__init__(self.mixture + latent_dim, sample_shape, num_classes, output_range=rng)
         out = math.prod(self.sample_shape)
@@ -37,7 +38,7 @@ class MLPGenerator(Generator):
         self.out_act = activation("tanh") if output == "tanh" else (nn.Sigmoid() if output == "sigmoid" else nn.Identity())
 
     def forward(self, z, y=None):
-        y = self._check_labels(y, z.shape[0])
+        y = self.check_labels(y, z.shape[0])
         if self.mixture:
             k = self.mixture
             z = torch.cat([one_hot(z[:, :k].argmax(1), k, z.dtype), self.mixture_std * z[:, k:]], 1)
@@ -48,7 +49,7 @@ class MLPGenerator(Generator):
     def component(self, z):
         """The mixture component (N,) that each latent code in ``z`` selects."""
         if not self.mixture:
-            raise ValueError("mlp: this generator has a Gaussian latent, not a mixture (config mixture=0)")
+            raise ConfigError("mlp: this generator has a Gaussian latent, not a mixture (config mixture=0)")
         return z[:, :self.mixture].argmax(1)
 
 
@@ -66,7 +67,7 @@ class MLPDiscriminator(Discriminator):
 
     def forward(self, x, y=None):
         n = x.shape[0]
-        y = self._check_labels(y, n)
+        y = self.check_labels(y, n)
         h = x.reshape(n, -1)
         if y is not None:
             h = torch.cat([h, one_hot(y.to(h.device), self.num_classes, h.dtype)], 1)

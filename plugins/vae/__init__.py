@@ -10,7 +10,7 @@ def register_variants(register):
         name="vae",
         summary="Variational autoencoder (MLP or conv), Gaussian q(z|x), N(0, I) prior",
         kind="vae",
-        objectives=("elbo",),
+        default_objective="elbo",
         build="ganzoo_plugins.vae.model:build",
         defaults={
             "sample_shape": [1, 28, 28],

@@ -1,0 +1,68 @@
+"""What an evaluation shows: the one table of primary metrics and the text/JSON forms of a result.
+
+:data:`PRIMARY` names, per metric, the numbers that matter most. They are what ``ganzoo eval``
+stars, what the zoo records in ``registry.yaml`` and the model cards (:func:`primary_metrics`), and
+:data:`TABLE_COLUMNS` (a subset of them) are the columns of the README's zoo table. No torch import.
+"""
+
+from __future__ import annotations
+
+import math
+
+PRIMARY = {  # metric -> its primary keys
+    "modes": ("modes", "hq_fraction", "reverse_kl", "spread"),
+    "judge": ("classes", "fd", "fd_real_halves", "fd_ratio", "class_kl", "max_prob"),
+    "prdc": ("recall", "coverage", "precision", "density"),
+    "elbo": ("elbo", "iwae"),
+    "recon": ("recon_nll", "recon_mse"),
+    "fid": ("fid",),
+}
+TABLE_COLUMNS = ("modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "class_kl", "recall",
+                 "coverage", "elbo", "iwae", "recon_nll")
+NOTES = {
+    "judge": "fd_ratio = fd / fd_real_halves, means over draws; the zoo's bar is <= 2",
+    "prdc": "precision/density in a small judge's feature space can rate noise highly; read recall and coverage",
+    "elbo": "nats per image on the given data (higher is better); iwae >= elbo",
+    "modes": "hq: within 3 std of the nearest mode; reverse_kl in nats (0 = uniform over modes)",
+}
+
+
+def primary_metrics(result: dict) -> dict:
+    """The primary numbers of an :func:`ganzoo.metrics.evaluate` result, flat and rounded to 4
+    places (what the zoo records); NaN and missing values are left out."""
+    out = {}
+    for group, keys in PRIMARY.items():
+        for key in keys:
+            value = result["metrics"].get(group, {}).get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+                out[key] = round(float(value), 4)
+    return out
+
+
+def to_json_safe(result: dict) -> dict:
+    """NaN/inf -> None so the dict is strict JSON."""
+    def fix(v):
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    return fix(result)
+
+
+def format_table(result: dict) -> str:
+    """An evaluation result as text, one metric per block, primary numbers starred."""
+    lines = [f"model {result['model']} ({result['variant']}, {result['kind']})   data {result['data']}   "
+             f"seed {result['seed']}"]
+    for name, values in result["metrics"].items():
+        lines.append("")
+        lines.append(f"[{name}]" + (f"  ({NOTES[name]})" if name in NOTES else ""))
+        primary = PRIMARY.get(name, ())
+        for key, v in values.items():
+            text = "n/a" if isinstance(v, float) and not math.isfinite(v) else (
+                f"{v}" if isinstance(v, int) else f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}")
+            lines.append(f"  {'*' if key in primary else ' '} {key:<28} {text:>12}")
+    lines.append("")
+    lines.append("* primary numbers")
+    return "\n".join(lines)
