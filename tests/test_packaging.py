@@ -205,11 +205,14 @@ def test_sdist_builds_the_same_wheel(dists):
 
 # -- installing and running -----------------------------------------------------------------------
 def _parent_site_dirs() -> list[str]:
-    """This environment's site-packages (torch and the dependencies), outside the checkout."""
+    """This environment's site-packages (torch and the dependencies; also where it lies inside the
+    checkout, as ``.venv/`` does). Listed as plain paths, their .pth files (the checkout's editable
+    finder) never run, and the fresh venv's own site-packages comes first, so the wheel's ganzoo and
+    its metadata win; the tests below check that ganzoo imports from the venv."""
     out = []
     for entry in sys.path:
         p = Path(entry or ".").resolve()
-        if p.name in ("site-packages", "dist-packages") and p.is_dir() and not p.is_relative_to(ROOT):
+        if p.name in ("site-packages", "dist-packages") and p.is_dir():
             out.append(str(p))
     return list(dict.fromkeys(out))
 

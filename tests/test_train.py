@@ -244,9 +244,13 @@ def test_sigkill_then_resume(tmp_path):
            "--batch-size", "32", "--set", "g_hidden=[32]", "--set", "d_hidden=[32]", "--no-progress", "--seed", "1"]
     proc = subprocess.Popen(cmd, env=_subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def two_checkpoints():
+    def two_checkpoints():  # the second complete checkpoint at 21 or later, and `latest` naming it
         steps = sorted((out / "checkpoints").glob("step-*")) if (out / "checkpoints").is_dir() else []
-        return len(steps) >= 2 and int(steps[-1].name[5:]) >= 21
+        try:
+            latest = (out / "checkpoints" / "latest").read_text().strip()
+        except OSError:
+            return False
+        return len(steps) >= 2 and latest.startswith("step-") and int(latest[5:]) >= 21
 
     # killed while it runs (test_faults.py kills it half-way through a checkpoint)
     reliability.kill_when(proc, two_checkpoints, what="two checkpoints", timeout=60)
