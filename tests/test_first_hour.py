@@ -142,3 +142,118 @@ def test_plain_log_lines_when_stderr_is_not_a_terminal(tmp_path, capsys, progres
     assert [line.split()[1] for line in lines] == ["3/6", "6/6"], err
     assert all("d_loss=" in line and "D(x)=" in line for line in lines)
     assert "\r" not in err and "%|" not in err  # no progress bar in a log file
+
+
+# -- 3. messages that point the right way -----------------------------------------------------------------
+def test_reconstruct_of_a_gan_says_it_has_no_encoder_and_names_models_that_do(tmp_path, capsys):
+    code, out, err = cli("reconstruct", "mnist-cdcgan-hinge", "--data", "digits", "-o", str(tmp_path / "r.png"),
+                         capsys=capsys)
+    assert code != 0
+    assert err.startswith("ganzoo: error: mnist-cdcgan-hinge is a GAN (dcgan) and has no encoder"), err
+    assert "sha256" not in err and "mnist-ae" in err and "mnist-vae-16d" in err
+    with pytest.raises(ConfigError, match="model 'mnist-cdcgan-hinge' has no encoder: it is a GAN"):
+        ganzoo.load("mnist-cdcgan-hinge", components=["generator", "encoder"])
+    code, out, err = cli("reconstruct", "digits-ae", "--data", "digits", "-n", "1", "-o", str(tmp_path / "a.png"),
+                         capsys=capsys)
+    assert code == 0 and out.startswith("wrote 1 input and its reconstruction to"), err
+
+
+def _hub_unreachable(monkeypatch):
+    monkeypatch.setenv("GANZOO_HUB_RETRIES", "1")
+    monkeypatch.setenv("GANZOO_HUB_TIMEOUT", "2")
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token_not_real")
+
+
+def test_failed_push_advises_no_pull_and_leaves_the_folder_as_it_was(tmp_path, monkeypatch, capsys):
+    """conftest points HF_ENDPOINT at a dead port: the Hub is unreachable."""
+    _hub_unreachable(monkeypatch)
+    m = ganzoo.create("mlp", sample_shape=[2], **TINY_MLP)
+    m.save(tmp_path / "m")
+    before = sorted(p.name for p in (tmp_path / "m").iterdir())
+    code, out, err = cli("push", str(tmp_path / "m"), "my-org/ring", capsys=capsys)
+    assert code != 0 and "cannot reach the Hub" in err, err
+    assert "ganzoo pull" not in err and "HF_HUB_OFFLINE" not in err
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == before  # no README.md, no samples.png
+
+
+def test_pull_suggests_zoo_names_and_a_bundled_model_needs_no_hub(monkeypatch, capsys):
+    code, out, err = cli("pull", "ring8-mlp-nonsatt", capsys=capsys)
+    assert code != 0 and "did you mean 'ring8-mlp-nonsat'" in err and "bad Hub repo id" not in err, err
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, out, err = cli("pull", "ring8-mlp-nonsat", capsys=capsys)
+    assert code == 0, err
+    assert Path(out.strip()) == Path(ganzoo.model_info("ring8-mlp-nonsat").source["path"])
+    assert "is bundled with ganzoo and already loads offline" in err and "ganzoo pull" not in err
+
+
+def test_eval_without_data_names_the_data_it_needs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the recipe's relative path (../shared/data/mnist) is not here
+    code, out, err = cli("eval", "mnist-cdcgan-hinge", capsys=capsys)
+    assert code != 0 and "pass the data: --data mnist:DIR" in err, err
+
+
+def test_messages_for_option_mistakes(tmp_path, capsys):
+    with pytest.raises(ConfigError, match=r"unknown config key 'gp_weight'; it takes no config keys"):
+        ganzoo.train("mlp", data="ring8", out=tmp_path / "a", steps=1, objective_config={"gp_weight": 5})
+    code, out, err = cli("sample", "ring8-mlp-nonsat", "-n", "1", "-o", str(tmp_path / "one.npy"), capsys=capsys)
+    assert code == 0 and out.strip() == f"wrote 1 sample to {tmp_path / 'one.npy'}", err
+    code, out, err = cli("sample", "ring8-mlp-nonsat", "-n", "0", "-o", str(tmp_path / "none.npy"), capsys=capsys)
+    assert code != 0 and "0 is not in the range 1<=x<=100000" in err and "Traceback" not in err
+
+
+def test_info_prints_plain_values(capsys):
+    for name in ("mnist-cdcgan-hinge", "dcgan", "wgan-gp"):
+        code, out, err = cli("info", name, capsys=capsys)
+        assert code == 0, err
+        assert "{" not in out and "['" not in out and "('" not in out, out
+    code, out, err = cli("info", "ring8-mlp-nonsat", capsys=capsys)
+    assert "\n      generator.safetensors: " in out  # a mapping inside a mapping: one line each
+
+
+def test_list_refuses_two_lists_and_debug_works_after_the_subcommand(capsys):
+    code, out, err = cli("list", "--variants", "--objectives", capsys=capsys)
+    assert code == 2 and "--variants and --objectives conflict" in err and out == "", (out, err)
+    code, out, err = cli("list", "--variants", "--debug", capsys=capsys)
+    assert code == 0 and "dcgan" in out, err
+    with pytest.raises(ganzoo.GanzooError):  # --debug after the subcommand: the traceback, not one line
+        from ganzoo.cli import main
+
+        main(["sample", "no-such-model", "-o", "x.png", "--debug"])
+
+
+# -- 4. a plain autoencoder has no prior ------------------------------------------------------------------
+def test_sample_refuses_a_plain_autoencoder_and_eval_scores_its_reconstructions(tmp_path, capsys):
+    code, out, err = cli("sample", "digits-ae", "-o", str(tmp_path / "ae.png"), capsys=capsys)
+    assert code != 0 and "plain autoencoder: it has no prior" in err and "ganzoo reconstruct digits-ae" in err, err
+    assert not (tmp_path / "ae.png").exists()
+    result = ganzoo.evaluate("digits-ae", data="digits", n=200)
+    assert list(result["metrics"]) == ["recon"]
+    more = ganzoo.evaluate("digits-ae", data="digits", n=200, metrics=["recon", "prdc"])
+    assert list(more["metrics"]) == ["recon", "prdc"]  # more when asked
+
+
+# -- 5. the Python API ------------------------------------------------------------------------------------
+def test_dir_lists_the_lazy_api_and_evaluate_matches_the_cli(capsys):
+    names = dir(ganzoo)
+    for name in ("load", "create", "train", "list_models", "evaluate", "Trainer", "Model"):
+        assert name in names
+    assert "evaluate" in ganzoo.__all__
+    code, out, err = cli("eval", "ring8-mlp-nonsat", "--data", "ring8", "-n", "300", "--seed", "2", "--json",
+                         capsys=capsys)
+    assert code == 0, err
+    got = ganzoo.evaluate("ring8-mlp-nonsat", data="ring8", n=300, seed=2)
+    from ganzoo.metrics.report import to_json_safe
+
+    assert json.loads(out) == json.loads(json.dumps(to_json_safe(got)))
+
+
+@pytest.mark.parametrize("name", ["ring8-mlp-nonsat", "mnist-cdcgan-hinge", "ring8-mlp-selfcond", "digits-vae"])
+def test_sample_zero_is_an_empty_batch_and_a_bad_count_a_clear_error(name):
+    m = ganzoo.load(name, components=["generator"])
+    assert m.sample(0, seed=0).shape == (0, *m.sample_shape)
+    assert m.sample_unit(0).shape == (0, *m.sample_shape)
+    y = torch.zeros(0, dtype=torch.long) if m.num_classes else None
+    assert m.generator.sample(0, y=y).shape == (0, *m.sample_shape)
+    for bad in (-1, 2.5, "3"):
+        with pytest.raises(ConfigError, match="number of samples must be a whole number >= 0"):
+            m.sample(bad)
