@@ -73,10 +73,11 @@ def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
 def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = None) -> Path:
     """The verified local folder of a zoo entry: its bundled copy, else its pinned Hub revision."""
     src = entry.source
+    reg = get_registry()
+    kind = reg.variant(entry.variant).kind if reg.has("variant", entry.variant) else None
+    has = {"gan": ("generator", "discriminator"), "vae": ("generator", "encoder"), "ae": ("generator", "encoder")}
     for c in components or ():
-        if f"{c}.safetensors" not in src.get("files", {}):
-            reg = get_registry()
-            kind = reg.variant(entry.variant).kind if reg.has("variant", entry.variant) else "model"
+        if kind in has and c not in has[kind]:  # e.g. a GAN's encoder: not a missing pin, a wrong request
             raise ConfigError(f"model {entry.name!r} has no {c}: it is a {kind.upper() if kind == 'gan' else kind} "
                               f"({entry.variant}) and ships {', '.join(_all_components(src))}")
     wanted = ["config.json"] + [f"{c}.safetensors" for c in (components or _all_components(src))]

@@ -3,8 +3,10 @@
 The steps' statistics stay on the device (no host synchronisation per step): :meth:`Monitor.record` stacks
 each step's values; :meth:`Monitor.flush` (every ``--log-every`` steps) averages them (over the processes, too),
 stops the run with a :class:`~ganzoo.errors.TrainingError` naming the first non-finite value and the last
-good checkpoint, writes one line to ``metrics.jsonl`` and updates the progress bar. :meth:`Monitor.pictures`
-(every ``--sample-every`` steps) draws a sample grid (``samples.png``, ``samples/step-*.png``) -- for a 2-D
+good checkpoint, writes one line to ``metrics.jsonl`` and updates the progress bar (or, with ``lines`` set:
+off a terminal or with ``--no-progress``, prints one plain line). :meth:`Monitor.pictures` (every
+``--sample-every`` steps) draws a sample grid (``samples.png``, ``samples/step-*.png``; a class-conditional
+model: one row per class) -- for a 2-D
 mixture a scatter plot plus an ``"event": "eval"`` line of :func:`ganzoo.metrics.mixture.mode_stats` and the
 mean distance to the nearest mode -- and ``curves.png``. Only the main process writes.
 """
