@@ -110,6 +110,9 @@ def test_unknown_data_options_are_errors_naming_the_valid_ones(tmp_path):
         load_dataset("digits", bogus=1)
     with pytest.raises(ConfigError, match=r"unknown option 'splt'; did you mean 'split'"):
         load_dataset("mnist:/nowhere", splt="test")
+    for bad in ({"n": -5}, {"n": 0}, {"n": "abc"}, {"seed": -1}, {"n": 2.5}):
+        with pytest.raises(ConfigError, match=r"^dataset 'ring8': option (n|seed) must be an integer >= [01], not"):
+            load_dataset("ring8", **bad)
     assert not (tmp_path / "a").exists()
     assert len(load_dataset("ring8", n=10, seed=1)) == 10  # known options still work
 
