@@ -16,8 +16,9 @@ import click
 def push_cmd(folder, repo_id, private, revision, message):
     """Upload a model FOLDER to the Hub repo REPO_ID (org/name).
 
-    The folder is loaded strictly first; a README.md model card and a samples.png are written
-    into it when absent. Authenticates with HF_TOKEN (or `hf auth login`); HF_ENDPOINT picks the Hub.
+    The folder is loaded strictly first; a README.md model card and a samples.png are made when
+    absent, uploaded, and written into the folder only once the upload succeeded. Authenticates
+    with HF_TOKEN (or `hf auth login`); HF_ENDPOINT picks the Hub.
 
     \b
     Examples:
