@@ -5,6 +5,7 @@
     >>> model = ganzoo.load("ring8-mlp-nonsat")          # by name, from the zoo
     >>> x = model.sample(16, seed=0)
     >>> fresh = ganzoo.create("dcgan", "wgan-gp", sample_shape=[3, 32, 32])
+    >>> ganzoo.evaluate("ring8-mlp-nonsat")["metrics"]["modes"]   # what `ganzoo eval` reports
 
 Importing ganzoo imports neither torch nor any plugin; both load on first use.
 """
@@ -18,7 +19,7 @@ from .hookspecs import hookimpl  # noqa: E402
 
 _LAZY = {
     "list_models": "api", "model_info": "api", "list_variants": "api", "list_objectives": "api",
-    "create": "api", "load": "api", "objective": "model", "Model": "model",
+    "create": "api", "load": "api", "evaluate": "metrics", "objective": "model", "Model": "model",
     "train": "training", "Trainer": "training", "TrainConfig": "training",
     "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces", "Decoder": "interfaces",
 }
@@ -32,9 +33,14 @@ def __getattr__(name):  # lazy: keep `import ganzoo` free of torch
     raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
 
 
+def __dir__():  # the lazy names too, for dir(ganzoo) and tab completion
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
-    "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "objective", "train",
+    "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "evaluate",
+    "objective", "train",
     "Trainer", "TrainConfig",
     "Generator", "Discriminator", "Encoder", "Decoder", "Model",
 ]

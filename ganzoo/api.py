@@ -1,4 +1,4 @@
-"""The Python API: ``list_models``, ``model_info``, ``create``, ``load``."""
+"""The Python API: ``list_models``, ``model_info``, ``create``, ``load`` (``evaluate``: :mod:`ganzoo.metrics`)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,13 @@ def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
 def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = None) -> Path:
     """The verified local folder of a zoo entry: its bundled copy, else its pinned Hub revision."""
     src = entry.source
+    reg = get_registry()
+    kind = reg.variant(entry.variant).kind if reg.has("variant", entry.variant) else None
+    has = {"gan": ("generator", "discriminator"), "vae": ("generator", "encoder"), "ae": ("generator", "encoder")}
+    for c in components or ():
+        if kind in has and c not in has[kind]:  # e.g. a GAN's encoder: not a missing pin, a wrong request
+            raise ConfigError(f"model {entry.name!r} has no {c}: it is a {kind.upper() if kind == 'gan' else kind} "
+                              f"({entry.variant}) and ships {', '.join(_all_components(src))}")
     wanted = ["config.json"] + [f"{c}.safetensors" for c in (components or _all_components(src))]
     if src.get("path") and Path(src["path"]).is_dir():
         verify_files(src["path"], src.get("files", {}), wanted, label=f"model {entry.name!r} (bundled)")
@@ -102,3 +109,4 @@ def load(ref, *, components: Optional[Iterable[str]] = None, device=None):
             raise ConfigError(f"unknown component {bad[0]!r}; use generator, discriminator or encoder")
     folder = resolve_folder(ref, components=components)
     return load_folder(folder, components=components, device=device)
+

@@ -48,10 +48,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name in self.lazy:
             module, _, attr = self.lazy[name].partition(":")
-            return getattr(importlib.import_module(module), attr)
+            return _with_debug(getattr(importlib.import_module(module), attr))
         if name not in self.commands:
             self._add_plugin_commands()
-        return self.commands.get(name)
+        return _with_debug(self.commands.get(name))
 
     def resolve_command(self, ctx, args):
         name = args[0] if args else None
@@ -60,6 +60,19 @@ class LazyGroup(click.Group):
 
             raise click.UsageError(did_you_mean(name, self.list_commands(ctx), "command") + " See ganzoo --help.")
         return super().resolve_command(ctx, args)
+
+
+def _set_debug(ctx, param, value):
+    if value:
+        ctx.find_root().ensure_object(dict)["debug"] = True
+
+
+def _with_debug(command):
+    """``command`` taking ``--debug`` too (hidden), so it works after the subcommand as well as before."""
+    if command is not None and not any(p.name == "debug" for p in command.params):
+        command.params.append(click.Option(["--debug"], is_flag=True, hidden=True, expose_value=False,
+                                           callback=_set_debug, help="Show full tracebacks on errors."))
+    return command
 
 
 @click.group(cls=LazyGroup, lazy=BUILTIN_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

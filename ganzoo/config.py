@@ -50,6 +50,8 @@ def validate(config: dict, defaults: dict, where: str) -> dict:
         raise ConfigError(f"{where}: config must be a mapping, not {type(config).__name__}")
     unknown = sorted(set(config) - set(defaults))
     if unknown:
+        if not defaults:
+            raise ConfigError(f"{where}: unknown config key {unknown[0]!r}; it takes no config keys, drop it")
         raise ConfigError(f"{where}: unknown config key {unknown[0]!r}; known keys: {', '.join(sorted(defaults))}")
     out = {}
     for key, default in defaults.items():

@@ -220,9 +220,14 @@ def push(folder, repo_id: str, *, private: bool = False, revision: Optional[str]
     """Upload a model folder to ``repo_id`` and return the commit sha.
 
     The folder must load strictly first. A ``README.md`` model card (and ``samples.png`` for models
-    that make images or 2-D points) is written into the folder when absent."""
+    that make images or 2-D points) is made when absent: uploaded with the folder's files from a
+    temporary copy, and written into the folder only once the upload succeeded (a failed push leaves
+    the folder as it was)."""
+    import shutil
+    import tempfile
+
     from .card import render_card
-    from .fsutil import atomic_write_text
+    from .fsutil import atomic_write_bytes
     from .model import load_folder, read_config
 
     folder = Path(folder).expanduser()
@@ -234,14 +239,6 @@ def push(folder, repo_id: str, *, private: bool = False, revision: Optional[str]
         raise NotFoundError(f"{folder} is not a folder; pass a ganzoo model folder")
     model = load_folder(folder)  # strict: every tensor present, right shape and dtype
     cfg = read_config(folder)
-    sample_image = None
-    if not (folder / "samples.png").exists():
-        sample_image = _write_samples(model, folder / "samples.png")
-    elif (folder / "samples.png").is_file():
-        sample_image = "samples.png"
-    if not (folder / "README.md").exists():
-        atomic_write_text(folder / "README.md", render_card(cfg, metrics=metrics or cfg.get("metrics"),
-                                                            repo_id=repo_id, sample_image=sample_image))
     s = settings()
     if s.offline:
         raise HubError("cannot push with HF_HUB_OFFLINE=1; unset it and try again")
@@ -250,21 +247,41 @@ def push(folder, repo_id: str, *, private: bool = False, revision: Optional[str]
 
     api = HfApi(endpoint=s.endpoint, token=tok)
     what = f"push to {repo_id}"
-    common = dict(what=what, repo=repo_id, s=s, pull=f"hf://{repo_id}")
-    try:
-        _retrying(lambda: api.create_repo(repo_id, private=private, exist_ok=True), revision="main",
-                  fname="the repository", **common)
-        if revision:
-            _retrying(lambda: api.create_branch(repo_id, branch=revision, exist_ok=True), revision=revision,
-                      fname="the branch", **common)
-        info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision,
-                                 commit_message=message or f"Upload ganzoo {cfg['variant']} model",
-                                 allow_patterns=UPLOAD_PATTERNS)
-    except (ConfigError, HubError, NotFoundError):
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise _map_error(exc, what=what, repo=repo_id, revision=revision or "main", fname="the upload", s=s,
-                         pull=f"hf://{repo_id}") from None
+    common = dict(what=what, repo=repo_id, s=s, pull=None)
+    with tempfile.TemporaryDirectory(prefix="ganzoo-push-") as tmp:
+        stage = Path(tmp)
+        for p in sorted(folder.iterdir()):  # what is uploaded: the folder's files, linked (or copied)
+            if p.is_file() and any(p.match(pat) for pat in UPLOAD_PATTERNS):
+                try:
+                    os.link(p, stage / p.name)
+                except OSError:
+                    shutil.copyfile(p, stage / p.name)
+        made = []
+        sample_image = "samples.png" if (stage / "samples.png").is_file() else None
+        if not (folder / "samples.png").exists():
+            sample_image = _write_samples(model, stage / "samples.png")
+            made += [sample_image] if sample_image else []
+        if not (folder / "README.md").exists():
+            (stage / "README.md").write_text(render_card(cfg, metrics=metrics or cfg.get("metrics"), repo_id=repo_id,
+                                                         sample_image=sample_image), encoding="utf-8")
+            made.append("README.md")
+        try:
+            _retrying(lambda: api.create_repo(repo_id, private=private, exist_ok=True), revision="main",
+                      fname="the repository", **common)
+            if revision:
+                _retrying(lambda: api.create_branch(repo_id, branch=revision, exist_ok=True), revision=revision,
+                          fname="the branch", **common)
+            info = api.upload_folder(repo_id=repo_id, folder_path=str(stage), revision=revision,
+                                     commit_message=message or f"Upload ganzoo {cfg['variant']} model",
+                                     allow_patterns=UPLOAD_PATTERNS)
+        except (ConfigError, HubError, NotFoundError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise _map_error(exc, what=what, repo=repo_id, revision=revision or "main", fname="the upload", s=s,
+                             pull=None) from None
+        for name in made:  # uploaded: the card and picture now belong in the folder too
+            if not (folder / name).exists():
+                atomic_write_bytes(folder / name, (stage / name).read_bytes())
     return info.oid
 
 

@@ -79,12 +79,12 @@ def _is_transient(exc: BaseException) -> bool:
     return False
 
 
-def _offline_line(what: str, pull: str) -> str:
+def _offline_line(what: str, pull: Optional[str]) -> str:
     return f"{what} is not in the cache (HF_HUB_OFFLINE=1); run `ganzoo pull {pull}` once online"
 
 
 def _map_error(exc: BaseException, *, what: str, repo: str, revision: str, fname: str, s: Settings,
-               pull: str, tries: int = 1) -> Exception:
+               pull: Optional[str], tries: int = 1) -> Exception:
     """One line for a huggingface_hub/httpx failure; never includes a token or a traceback."""
     httpx2 = _httpx()
     from huggingface_hub.errors import (EntryNotFoundError, GatedRepoError, HfHubHTTPError,
@@ -110,11 +110,14 @@ def _map_error(exc: BaseException, *, what: str, repo: str, revision: str, fname
         return HubError(f"{what}: the Hub at {s.endpoint} answered HTTP {status} for {fname} "
                         f"(gave up after {tries} tries); try again later")
     if isinstance(exc, httpx2.TimeoutException):
+        advice = "set HF_HUB_OFFLINE=1 to use cached models" if pull else "try again later"
         return HubError(f"{what}: no answer from {s.endpoint} within {s.timeout:g}s (gave up after {tries} tries); "
-                        "check your connection, or set HF_HUB_OFFLINE=1 to use cached models")
+                        f"check your connection, or {advice}")
     if isinstance(exc, (httpx2.TransportError, OfflineModeIsEnabled, LocalEntryNotFoundError, ConnectionError)):
+        advice = (f", or run `ganzoo pull {pull}` once online and use HF_HUB_OFFLINE=1" if pull else
+                  " and HF_ENDPOINT, then try again")
         return HubError(f"{what}: cannot reach the Hub at {s.endpoint} (gave up after {tries} tries); check your "
-                        f"connection, or run `ganzoo pull {pull}` once online and use HF_HUB_OFFLINE=1")
+                        f"connection{advice}")
     if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
         return HubError(f"{what}: the download of {fname} was cut off (gave up after {tries} tries); try again")
     return HubError(f"{what}: Hub request for {fname} failed: {type(exc).__name__}: {_scrub(first_line(exc, 200), s)}")
@@ -127,7 +130,7 @@ def _scrub(text: str, s: Settings) -> str:
     return text
 
 
-def _retrying(fn, *, s: Settings, what: str, repo: str, revision: str, fname: str, pull: str):
+def _retrying(fn, *, s: Settings, what: str, repo: str, revision: str, fname: str, pull: Optional[str]):
     """Call ``fn`` with at most ``s.retries`` tries on 5xx/timeouts/cut-offs, short backoff."""
     for attempt in range(1, s.retries + 1):
         try:

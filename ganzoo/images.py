@@ -47,10 +47,7 @@ def sample_picture(model, n: int | None = None, *, seed: int = 0, y=None, modes=
     samples each. 2-D points: a scatter of ``n`` (1,000) samples over the mode centres ``modes``."""
     if model.is_image:
         if y is None and model.num_classes and model.label_prior is None:
-            import torch
-
-            per = 10 if n is None else max(1, n // model.num_classes)
-            y = torch.arange(model.num_classes).repeat_interleave(per)
+            y, per = class_rows(model.num_classes, n)
             return grid(model.sample_unit(len(y), seed=seed, y=y), nrow=per)
         return grid(model.sample_unit(n or 64, seed=seed, y=y))
     if tuple(model.sample_shape) == (2,):
@@ -58,33 +55,60 @@ def sample_picture(model, n: int | None = None, *, seed: int = 0, y=None, modes=
     return None
 
 
+def class_rows(num_classes: int, n: int | None = None):
+    """(labels, per): ``per`` samples of each class in turn (10, or ``n // num_classes``), for a grid with
+    one row per class (``grid(x, nrow=per)``)."""
+    import torch
+
+    per = 10 if n is None else max(1, n // num_classes)
+    return torch.arange(num_classes).repeat_interleave(per), per
+
+
 def scatter(points, modes=None, size: int = 512, title: str | None = None, limit: float | None = None):
-    """2-D samples as dots (blue) over mode centres (red crosses)."""
+    """2-D samples as dots (blue) over mode centres (red crosses). The view (square, centred on 0) holds
+    every finite sample and 1.3x the modes' extent, so a sample far off the modes still shows; non-finite
+    samples cannot be drawn, and the title says how many there are."""
     from PIL import Image, ImageDraw
 
     pts = np.asarray(points.detach().cpu() if hasattr(points, "detach") else points, dtype=np.float64)
-    ref = pts if modes is None else np.asarray(modes, dtype=np.float64)
+    pts = pts.reshape(-1, 2)
+    finite = np.isfinite(pts).all(1)
     if limit is None:
-        finite = ref[np.isfinite(ref).all(1)] if len(ref) else np.zeros((1, 2))
-        limit = float(np.abs(finite).max() * 1.3) if len(finite) else 1.0
-        limit = max(limit, 1e-3)
+        limit = view_limit(pts[finite], modes)
     img = Image.new("RGB", (size, size), "white")
     d = ImageDraw.Draw(img)
     to_px = lambda p: ((p[0] / limit + 1) * size / 2, (1 - p[1] / limit) * size / 2)  # noqa: E731
     d.line([(size / 2, 0), (size / 2, size)], fill=(230, 230, 230))
     d.line([(0, size / 2), (size, size / 2)], fill=(230, 230, 230))
-    for p in pts:
-        if np.isfinite(p).all():
-            x, y = to_px(p)
-            d.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=(40, 90, 200))
+    for p in pts[finite]:
+        x, y = to_px(p)
+        d.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=(40, 90, 200))
     if modes is not None:
         for p in np.asarray(modes):
             x, y = to_px(p)
             d.line([x - 5, y - 5, x + 5, y + 5], fill=(220, 30, 30), width=2)
             d.line([x - 5, y + 5, x + 5, y - 5], fill=(220, 30, 30), width=2)
+    bad = int((~finite).sum())
+    if bad:
+        title = f"{title + '; ' if title else ''}{bad} of {len(pts)} samples are not finite (not drawn)"
     if title:
         d.text((6, 6), title, fill=(0, 0, 0))
     return img
+
+
+def view_limit(finite_points, modes=None) -> float:
+    """Half the width of :func:`scatter`'s view: 1.3x the modes' extent, widened to hold every (finite)
+    sample with a 5% margin."""
+    pts = np.asarray(finite_points, dtype=np.float64).reshape(-1, 2)
+    limit = 0.0
+    if modes is not None:
+        m = np.asarray(modes, dtype=np.float64).reshape(-1, 2)
+        m = m[np.isfinite(m).all(1)]
+        limit = float(np.abs(m).max() * 1.3) if len(m) else 0.0
+    if len(pts):
+        extent = float(np.abs(pts).max())
+        limit = max(limit, extent * 1.05 if modes is not None else extent * 1.3)
+    return limit if limit > 1e-3 else 1.0
 
 
 def png_bytes(img) -> bytes:

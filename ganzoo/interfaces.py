@@ -73,6 +73,7 @@ class Generator(_Component):
 
     def sample_latent(self, n: int, *, seed: Optional[int] = None,
                       device: Optional[torch.device] = None) -> torch.Tensor:
+        n = sample_count(n)
         gen = None
         if seed is not None:
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -81,7 +82,8 @@ class Generator(_Component):
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
-        """Draw ``n`` samples (eval mode, no grad). Same seed, same samples, on CPU."""
+        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch). Same seed, same samples, on CPU."""
+        n = sample_count(n)
         was_training = self.training
         self.eval()
         try:
@@ -98,6 +100,15 @@ class Generator(_Component):
         for p in self.parameters():
             return p.device
         return torch.device("cpu")
+
+
+def sample_count(n) -> int:
+    """``n`` as a number of samples (0 allowed: an empty batch); anything else is a ConfigError."""
+    import numbers
+
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ConfigError(f"the number of samples must be a whole number >= 0, not {n!r}")
+    return int(n)
 
 
 class Discriminator(_Component):

@@ -16,7 +16,7 @@ from torch import nn
 from . import config as cfgmod
 from .errors import ConfigError, PluginError, WeightsError, first_line
 from .fsutil import atomic_write_json
-from .interfaces import Discriminator, Encoder, Generator
+from .interfaces import Discriminator, Encoder, Generator, sample_count
 from .plugins import get_registry
 from .registry import resolve
 
@@ -97,9 +97,12 @@ class Model(nn.Module):
         when ``n`` is a multiple of C (else the first ``n % C`` classes have one more), whatever the seed.
         These are also the labels ``ganzoo eval`` scores with, so ``sample(n, seed=s)`` returns exactly
         the samples that it scores."""
+        n = sample_count(n)
         if not self.num_classes:
             return None
         prior = self.label_prior
+        if n == 0:
+            return torch.zeros(0, dtype=torch.long)
         if prior is None:
             return balanced_labels(n, self.num_classes)
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
@@ -107,7 +110,9 @@ class Model(nn.Module):
 
     def sample(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
         """``n`` samples, seeded; ``y``: a label (or one per sample) for a class-conditional model,
-        by default the labels of :meth:`draw_labels` (equal counts of each class, taken in turn)."""
+        by default the labels of :meth:`draw_labels` (equal counts of each class, taken in turn).
+        ``n == 0`` gives an empty batch."""
+        n = sample_count(n)
         if y is None and self.num_classes:
             y = self.draw_labels(n, None if seed is None else seed + 1)
         return self.generator.sample(n, seed=seed, y=y)

@@ -29,6 +29,8 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
     digits / mnist images:    judge Fréchet distance (vs real halves), class KL,
                               max-prob, precision/recall/density/coverage.
     VAEs:                     ELBO and importance-weighted log-likelihood (nats).
+    AEs:                      reconstruction error only (no prior to sample from;
+                              name other metrics with --metric).
     FID:                      only with Inception weights (--inception / env).
 
     \b
@@ -51,15 +53,15 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
     chosen = list(metrics)
     if inception and chosen and "fid" not in chosen:
         chosen.append("fid")
+    data_options = None
     if data_opts:
-        from ..data import load_dataset
         from ..errors import ConfigError
         from . import key_values
 
         if not data:
             raise ConfigError("--data-opt needs --data")
-        data = load_dataset(data, **key_values(data_opts, "--data-opt"))
-    result = evaluate(model, data, n=n, seed=seed, metrics=chosen or None, options=options)
+        data_options = key_values(data_opts, "--data-opt")
+    result = evaluate(model, data, n=n, seed=seed, metrics=chosen or None, options=options, data_options=data_options)
     if as_json:
         click.echo(json.dumps(to_json_safe(result), indent=2, sort_keys=True))
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -14,8 +16,9 @@ import click
 def push_cmd(folder, repo_id, private, revision, message):
     """Upload a model FOLDER to the Hub repo REPO_ID (org/name).
 
-    The folder is loaded strictly first; a README.md model card and a samples.png are written
-    into it when absent. Authenticates with HF_TOKEN (or `hf auth login`); HF_ENDPOINT picks the Hub.
+    The folder is loaded strictly first; a README.md model card and a samples.png are made when
+    absent, uploaded, and written into the folder only once the upload succeeded. Authenticates
+    with HF_TOKEN (or `hf auth login`); HF_ENDPOINT picks the Hub.
 
     \b
     Examples:
@@ -55,13 +58,29 @@ def pull_cmd(model, revision, generator_only):
             raise ConfigError(f"{model} is a zoo model pinned to one revision; drop --revision")
         from ..hub import download
 
+        from ..errors import HubError
+
         src = reg.model(model).source
+        bundled = src.get("path") and Path(src["path"]).is_dir()
         if src.get("repo"):  # pull the Hub copy even when a bundled copy exists
-            folder = download(src["repo"], revision=src.get("revision"), components=components,
-                              pins=src.get("files"), label=f"model {model!r}", ref=model, extras=True)
+            try:
+                folder = download(src["repo"], revision=src.get("revision"), components=components,
+                                  pins=src.get("files"), label=f"model {model!r}", ref=model, extras=True)
+            except HubError:
+                if not bundled:
+                    raise
+                # the Hub copy is out of reach, but the bundled one (verified) already works offline
+                folder = resolve_folder(model, components=components)
+                click.echo(f"ganzoo: note: {model} is bundled with ganzoo and already loads offline; its Hub copy "
+                           f"({src['repo']}) is out of reach, so nothing was pulled", err=True)
         else:
             folder = resolve_folder(model, components=components)
     else:
+        if "/" not in model:  # not org/repo: a mistyped zoo name
+            from ..errors import NotFoundError, did_you_mean
+
+            raise NotFoundError(did_you_mean(model, reg.names("model"), "model") + " (or pass org/repo or "
+                                "hf://org/repo for a Hub model)")
         ref = model[len("hf://"):] if model.startswith("hf://") else model
         repo, _, rev = ref.partition("@")
         if rev and revision and rev != revision:

@@ -90,6 +90,10 @@ def reconstruct_cmd(model, data, data_opts, n, seed, output):
     from . import key_values
 
     out = _check_png(output)
+    m = load(model, components=["generator"])
+    if m.kind not in ("ae", "vae"):  # a GAN has no encoder: say so before asking for one
+        raise ConfigError(f"{model} is a {m.kind.upper() if m.kind == 'gan' else m.kind} ({m.variant}) and has no "
+                          f"encoder; reconstruct needs an autoencoder or a VAE, e.g. {', '.join(_encoder_models())}")
     m = load(model, components=["generator", "encoder"])
     ds = load_dataset(data, **key_values(data_opts, "--data-opt"))
     if tuple(ds.sample_shape) != tuple(m.sample_shape):
@@ -104,7 +108,17 @@ def reconstruct_cmd(model, data, data_opts, n, seed, output):
     for i in range(0, n, cols):
         rows += [x[i:i + cols], x_hat[i:i + cols]]
     images.save_png(images.grid_rows(rows, cols), out)
-    click.echo(f"wrote {n} inputs and reconstructions to {out}")
+    click.echo(f"wrote {n} inputs and their reconstructions to {out}" if n > 1 else
+               f"wrote 1 input and its reconstruction to {out}")
+
+
+def _encoder_models() -> list:
+    """Zoo models with an encoder (AEs and VAEs)."""
+    from ..plugins import get_registry
+
+    reg = get_registry()
+    return [n for n in reg.names("model")
+            if reg.has("variant", reg.model(n).variant) and reg.variant(reg.model(n).variant).kind in ("ae", "vae")]
 
 
 def _label(m, label, n):

@@ -50,6 +50,10 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     from ..api import load
 
     m = load(model, components=["generator"])
+    if m.kind == "ae":
+        raise ConfigError(f"{model} is a plain autoencoder: it has no prior to draw codes from (decoding N(0, I) "
+                          f"makes blobs); show its reconstructions with `ganzoo reconstruct {model} --data DATA`, "
+                          "or train a VAE to sample")
     if label is not None and m.num_classes == 0:
         raise ConfigError(f"{model} is not class-conditional; drop --label")
     if label is not None and not 0 <= label < m.num_classes:
@@ -62,7 +66,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
             images.save_png(images.grid(x, nrow=steps), out)
         else:
             raise ConfigError(f"{model} makes vectors; write interpolations to a .npy file")
-        click.echo(f"wrote {n} latent walks of {steps} steps to {out}")
+        click.echo(f"wrote {n} latent walk{'' if n == 1 else 's'} of {steps} steps to {out}")
         return
     if m.num_classes and label is None and m.label_prior is None and (m.is_image or out.suffix.lower() == ".npy"):
         return _every_class(m, n, seed, out)
@@ -76,7 +80,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
         images.save_png(images.scatter(x, modes, title=f"{model}: {n} samples"), out)
     else:
         raise ConfigError(f"{model} makes {list(m.sample_shape)} vectors; write them to a .npy file")
-    click.echo(f"wrote {n} samples to {out}")
+    click.echo(f"wrote {n} sample{'' if n == 1 else 's'} to {out}")
 
 
 def _every_class(m, n, seed, out):

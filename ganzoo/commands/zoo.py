@@ -16,12 +16,12 @@ def _table(rows, headers):
 
 @click.command("list")
 @click.argument("pattern", required=False)
-@click.option("--variants", "what", flag_value="variant", help="List model variants instead.")
-@click.option("--objectives", "what", flag_value="objective", help="List training objectives instead.")
-@click.option("--datasets", "what", flag_value="dataset", help="List data sources instead.")
-@click.option("--metrics", "what", flag_value="metric", help="List evaluation metrics instead.")
+@click.option("--variants", is_flag=True, help="List model variants instead.")
+@click.option("--objectives", is_flag=True, help="List training objectives instead.")
+@click.option("--datasets", is_flag=True, help="List data sources instead.")
+@click.option("--metrics", is_flag=True, help="List evaluation metrics instead.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (a JSON list).")
-def list_cmd(pattern, what, as_json):
+def list_cmd(pattern, variants, objectives, datasets, metrics, as_json):
     """List pretrained models (or variants, objectives, datasets, metrics).
 
     PATTERN filters names with shell wildcards or a substring.
@@ -35,8 +35,13 @@ def list_cmd(pattern, what, as_json):
     from ..plugins import get_registry
     from ..registry import match, weights_from
 
+    chosen = [w for w, on in (("variant", variants), ("objective", objectives), ("dataset", datasets),
+                              ("metric", metrics)) if on]
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(f'--{w}s' for w in chosen)} conflict: pass one of them "
+                               "(one list at a time)")
     reg = get_registry()
-    what = what or "model"
+    what = chosen[0] if chosen else "model"
     items = [reg.get(what, n) for n in match(reg.names(what), pattern)]
     if what == "model":
         data = [e.to_json() for e in items]
@@ -108,14 +113,35 @@ def info_cmd(name, kind, as_json):
         return
     click.echo(f"{kind} {name}")
     for key, value in data.items():
-        if key == "name":
-            continue
-        if isinstance(value, dict):
-            click.echo(f"  {key}:")
-            for k, v in value.items():
-                click.echo(f"    {k}: {v}")
+        if key != "name":
+            _show(key, value, 1)
+
+
+def _show(key, value, depth: int) -> None:
+    """``key: value`` as plain text: a mapping as indented lines, a list as ``a, b, c``, no Python reprs."""
+    pad = "  " * depth
+    if isinstance(value, dict):
+        if not value:
+            click.echo(f"{pad}{key}: -")
         else:
-            click.echo(f"  {key}: {value}")
+            click.echo(f"{pad}{key}:")
+            for k, v in value.items():
+                _show(k, v, depth + 1)
+    else:
+        click.echo(f"{pad}{key}: {_plain(value)}")
+
+
+def _plain(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value) if all(not isinstance(v, (list, tuple, dict)) for v in value) \
+            else json.dumps(value, default=str)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return str(value)
 
 
 @click.command("plugins")

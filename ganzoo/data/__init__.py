@@ -37,7 +37,9 @@ def load_dataset(ref: str, **options):
         raise ConfigError(f"dataset {name!r} needs a path: use --data {name}:DIR")
     if not spec.needs_argument and sep:
         raise ConfigError(f"dataset {name!r} takes no argument; use --data {name}")
-    data = resolve(spec.factory)(arg or None, **options)
+    factory = resolve(spec.factory)
+    check_options(name, factory, options)
+    data = factory(arg or None, **options)
     data.name = ref
     if subset is not None:
         data = _subset(data, subset)
@@ -46,6 +48,45 @@ def load_dataset(ref: str, **options):
 
         data = with_cluster_labels(data, clusters)
     return data
+
+
+COMMON_OPTIONS = ("subset", "clusters")
+
+
+def options_of(factory):
+    """The options a dataset factory takes, ``{name: default}``: its keyword parameters (after the
+    argument), or None for any (a ``**kwargs`` it reads). A ``**_`` catch-all (leading underscore) takes
+    nothing more."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD and not p.name.startswith("_") for p in params):
+        return None
+    named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return {p.name: p.default for p in named[1:]}
+
+
+def check_options(name: str, factory, options: dict) -> None:
+    """An unknown option of dataset ``name`` is a ConfigError naming the ones it takes; so is a value of the
+    wrong type for its default (an integer option with a positive default must be >= 1, else >= 0)."""
+    from ganzoo.errors import ConfigError, did_you_mean
+
+    known = options_of(factory)
+    if known is None:
+        return
+    for key, value in options.items():
+        if key not in known:
+            raise ConfigError(f"dataset {name!r}: " + did_you_mean(key, list(known) + list(COMMON_OPTIONS), "option"))
+        default = known[key]
+        if isinstance(default, int) and not isinstance(default, bool):
+            lo = 1 if default > 0 else 0
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+                raise ConfigError(f"dataset {name!r}: option {key} must be an integer >= {lo}, not {value!r}")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"dataset {name!r}: option {key} must be a string, not {value!r}")
 
 
 def _subset(data, subset: str):

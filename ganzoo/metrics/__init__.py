@@ -62,12 +62,28 @@ def register_metrics(register):
     register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric"))
 
 
-def evaluate(model, data_ref=None, *, n=None, seed=0, metrics=None, options=None) -> dict:
-    """Score a model: see the module docstring. ``options`` = ``{"elbo": {"k": 1000}, "fid":
-    {"inception": PATH}, "prdc": {"k": 3}, "modes": {"threshold": 3.0}, "judge": {"draws": 1}}``."""
+def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, data_options=None) -> dict:
+    """Score a model as ``ganzoo eval`` does (``ganzoo.evaluate``): ``evaluate("ring8-mlp-nonsat")``,
+    ``evaluate(model, "mnist:DIR", metrics=["judge"], n=5000, seed=1)``; returns the ``ganzoo-eval/1`` dict
+    of ``ganzoo eval --json`` (see the module docstring).
+
+    ``model``: a Model, a zoo name, ``hf://org/repo[@rev]`` or a folder; ``data``: a dataset reference
+    (default: the one the model was trained on) or a loaded dataset, with ``data_options`` as ``--data-opt``
+    (``{"subset": "8000:"}``); ``metrics``: names (default: those that apply; for a plain autoencoder its
+    reconstruction error); ``options``: per metric, ``{"elbo": {"k": 1000}, "fid": {"inception": PATH},
+    "prdc": {"k": 3}, "modes": {"threshold": 3.0}, "judge": {"draws": 1}}``."""
+    from ..errors import ConfigError
     from .suite import evaluate as _evaluate
 
-    return _evaluate(model, data_ref, n=n, seed=seed, metrics=metrics, options=options)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if data_options:
+        if not isinstance(data, str):
+            raise ConfigError("data_options (--data-opt) need the data named, e.g. data='mnist:DIR'")
+        from ..data import load_dataset
+
+        data = load_dataset(data, **data_options)
+    return _evaluate(model, data, n=n, seed=seed, metrics=list(metrics) if metrics else None, options=options)
 
 
 __all__ = ["evaluate", "register_metrics"]

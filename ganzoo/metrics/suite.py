@@ -295,6 +295,8 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
     from .judge import has_judge
 
     names = []
+    if model.kind == "ae":  # no prior to sample from: an autoencoder is scored on its reconstructions
+        return ["recon"] if model.encoder is not None and model.sample_shape == tuple(data.sample_shape) else []
     if hasattr(data, "centres") and model.sample_shape == tuple(data.sample_shape):
         names.append("modes")
     if data.is_image and model.is_image and has_judge(data.name):
@@ -324,11 +326,19 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
         model_ref = str(model)
         model = load(model)
     model.eval()
-    if data_ref is None:
+    recorded = data_ref is None
+    if recorded:
         data_ref = model.meta.get("dataset")
         if not data_ref:
             raise ConfigError("the model records no dataset; pass the data (--data ring8, --data mnist:DIR, ...)")
-    data = load_dataset(data_ref) if isinstance(data_ref, str) else data_ref
+    try:
+        data = load_dataset(data_ref) if isinstance(data_ref, str) else data_ref
+    except ConfigError as exc:
+        if not recorded or ":" not in data_ref:
+            raise
+        name = data_ref.partition(":")[0]  # the training run's path, which need not exist here
+        raise ConfigError(f"this model was trained on {data_ref}, not found here ({exc}); pass the data: "
+                          f"--data {name}:DIR (data=\"{name}:DIR\" in Python)") from None
     if n is not None and (isinstance(n, bool) or int(n) < 2):
         raise ConfigError(f"n must be at least 2, not {n!r}")
     options = options or {}

@@ -6,7 +6,9 @@ Each field carries, in its metadata, what the rest of ganzoo derives from it:
 - ``cli``: the ``ganzoo train`` option (declarations, help, type); ``commands/train.py`` builds the click
   options from it, in field order (``None``: Python only);
 - ``stored``: written to the checkpoint's ``state.json`` ``args`` (a resumed run reads its run from there);
-- ``fixed``: ``--resume`` refuses a different value (``label`` names it in the message);
+- ``fixed``: ``--resume`` refuses a different value (``label`` names it in the message); a stored field
+  that is not fixed (``--steps``, ``--log-every``, ``--checkpoint-every``, ...) keeps its stored value on
+  resume unless given again;
 - ``card``: part of the model's ``training`` record (config.json, the model card's "Training" section;
   ``"if set"``: only when given, so that a run without it records what it did before the option existed);
 - ``keyword``: a keyword argument of :func:`ganzoo.train` (every field but the two facts ganzoo resolves:
@@ -39,8 +41,13 @@ def _arg(default=None, *decls, help=None, stored=True, fixed=True, card=True, ke
 
 
 def _session(default=None, *decls, help=None, **cli):
-    """How this invocation runs (device, logging, ...): not stored, free to change on resume."""
+    """How this invocation runs (device, ...): not stored, free to change on resume."""
     return _arg(default, *decls, help=help, stored=False, fixed=False, card=False, **cli)
+
+
+def _kept(default=None, *decls, help=None, **cli):
+    """How the run logs and checkpoints: stored, so a resumed run keeps it unless given again."""
+    return _arg(default, *decls, help=help, stored=True, fixed=False, card=False, **cli)
 
 
 @dataclass
@@ -111,16 +118,20 @@ class TrainConfig:
     precision: str = _session("auto", "--precision", choices=("auto", "fp32", "bf16"), show_default=True,
                               help="auto: bf16 autocast on CUDA, fp32 on CPU.")
     channels_last: Optional[bool] = _session(None)
-    log_every: int = _session(50, "--log-every", show_default=True, type=int, help="Steps between metric lines.")
-    sample_every: Optional[int] = _session(None, "--sample-every", type=int,
-                                           help="Steps between sample grids and curve plots.")
-    checkpoint_every: Optional[int] = _session(None, "--checkpoint-every", type=int,
-                                               help="Steps between checkpoints (and at the end).")
-    keep: int = _session(2, "--keep", show_default=True, type=int, help="Checkpoints to keep.")
-    progress: Optional[bool] = _session(None, "--no-progress", is_flag=True, parse="no", help="No progress bar.")
+    log_every: Optional[int] = _kept(None, "--log-every", type=int,
+                                     help="Steps between metric lines.  [default: 50]")
+    sample_every: Optional[int] = _kept(None, "--sample-every", type=int,
+                                        help="Steps between sample grids and curve plots.")
+    checkpoint_every: Optional[int] = _kept(None, "--checkpoint-every", type=int,
+                                            help="Steps between checkpoints (and at the end).")
+    keep: Optional[int] = _kept(None, "--keep", type=int, help="Checkpoints to keep.  [default: 2]")
+    progress: Optional[bool] = _session(None, "--no-progress", is_flag=True, parse="no",
+                                        help="No progress bar: one plain line per --log-every instead (also "
+                                             "when stderr is not a terminal).")
 
     def __post_init__(self):
-        if self.lr is not None:  # --lr sets both learning rates unless one is given on its own
+        if self.lr is not None:
+            self.lr = number("--lr", self.lr, hi=10.0)  # --lr sets both learning rates unless one is given on its own
             self.g_lr = self.lr if self.g_lr is None else self.g_lr
             self.d_lr = self.lr if self.d_lr is None else self.d_lr
             self.lr = None
@@ -147,6 +158,9 @@ class TrainConfig:
         a ConfigError names the first fixed argument given that differs from the checkpoint's."""
         self.check_resume(stored)
         run = {f.name: stored.get(f.name, f.default) for f in fields(self) if f.metadata["stored"]}
+        for f in fields(self):  # stored, free to change: what is given again wins (--log-every, ...)
+            if f.metadata["stored"] and not f.metadata["fixed"] and getattr(self, f.name) is not None:
+                run[f.name] = getattr(self, f.name)
         if self.steps is not None or self.epochs is not None:
             run["steps"], run["epochs"] = self.steps, self.epochs
         run["world_size"] = self.world_size
@@ -220,7 +234,8 @@ def resolve(cfg: TrainConfig):
     a["data_options"] = dict(cfg.data_options or {})
     a["conditional"] = bool(cfg.conditional)
     a["seed"] = int(number("--seed", cfg.seed or 0, lo=0, lo_open=False, integer=True))
-    a["batch_size"] = number("--batch-size", cfg.batch_size or 64, hi=65536, integer=True)
+    a["batch_size"] = number("--batch-size", 64 if cfg.batch_size is None else cfg.batch_size, hi=65536,
+                             integer=True)
     k = cfg.d_steps
     if adversarial:
         k = ospec.d_steps if k is None else number("--d-steps", k, hi=100, integer=True)

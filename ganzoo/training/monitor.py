@@ -3,8 +3,10 @@
 The steps' statistics stay on the device (no host synchronisation per step): :meth:`Monitor.record` stacks
 each step's values; :meth:`Monitor.flush` (every ``--log-every`` steps) averages them (over the processes, too),
 stops the run with a :class:`~ganzoo.errors.TrainingError` naming the first non-finite value and the last
-good checkpoint, writes one line to ``metrics.jsonl`` and updates the progress bar. :meth:`Monitor.pictures`
-(every ``--sample-every`` steps) draws a sample grid (``samples.png``, ``samples/step-*.png``) -- for a 2-D
+good checkpoint, writes one line to ``metrics.jsonl`` and updates the progress bar (or, with ``lines`` set:
+off a terminal or with ``--no-progress``, prints one plain line). :meth:`Monitor.pictures` (every
+``--sample-every`` steps) draws a sample grid (``samples.png``, ``samples/step-*.png``; a class-conditional
+model: one row per class) -- for a 2-D
 mixture a scatter plot plus an ``"event": "eval"`` line of :func:`ganzoo.metrics.mixture.mode_stats` and the
 mean distance to the nearest mode -- and ``curves.png``. Only the main process writes.
 """
@@ -32,6 +34,8 @@ class Monitor:
         self.history: list[dict] = []
         self.names: list = []
         self.rows, self.row_start, self.t0 = [], 0, time.perf_counter()
+        self.lines = None  # a stream for one plain line per metric line (instead of the progress bar)
+        self.total = None
 
     def start(self, steps_done: int) -> None:
         """Keep only the metric lines up to ``steps_done`` (a killed run may have logged past its last
@@ -87,7 +91,14 @@ class Monitor:
             if bar is not None:
                 keys = self.step.headline or tuple(self.names)
                 labels = {"d_x": "D(x)", "d_g_z": "D(G(z))"}
-                bar.set_postfix({labels.get(k, k): f"{rec[k]:.3g}" for k in keys if k in rec}, refresh=False)
+                shown = {labels.get(k, k): f"{rec[k]:.3g}" for k in keys if k in rec}
+                if self.lines is not None:
+                    speed = f"  {rec['steps_per_s']:.3g} steps/s" if rec["steps_per_s"] else ""
+                    total = f"/{self.total}" if self.total else ""
+                    print(f"step {steps_done}{total}  " + "  ".join(f"{k}={v}" for k, v in shown.items()) + speed,
+                          file=self.lines, flush=True)
+                else:
+                    bar.set_postfix(shown, refresh=False)
 
     def _non_finite(self, row, step: int):
         which = [nm for nm, v in zip(self.names, row.tolist()) if not math.isfinite(v)]
@@ -120,8 +131,11 @@ class Monitor:
 
         t, step = trainer, trainer.steps_done
         G, dev, seed = t.sampler, t.device, t.config.seed
-        n, num_classes = 64, t.batches.num_classes
+        n, num_classes, per = 64, t.batches.num_classes, None
         y = torch.arange(n, device=dev) % num_classes if num_classes else None
+        if num_classes and t.model.label_prior is None:  # one row per class, as ganzoo sample and the cards
+            y, per = images.class_rows(num_classes)
+            y, n = y.to(dev), len(y)
         was = G.training
         G.eval()
         try:
@@ -135,7 +149,7 @@ class Monitor:
             elif t.model.is_image:
                 z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
                 x = G(z.to(dev), y).float()
-                img = images.grid(to_unit(x, G.output_range).cpu())
+                img = images.grid(to_unit(x, G.output_range).cpu(), nrow=per)
             else:
                 img = None
         finally:

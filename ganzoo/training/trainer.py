@@ -69,6 +69,13 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, config: O
     return Trainer(cfg, data=in_memory, model=model).fit()
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 class Trainer:
     """One training run. ``data``: an in-memory dataset instead of ``config.data``; ``model``: a model whose
     weights to start from. Public attributes after :meth:`setup`: ``config`` (resolved), ``model``,
@@ -82,8 +89,7 @@ class Trainer:
         self.out = Path(c.out).expanduser()
         self.ckpt_root = self.out / "checkpoints"
         self.dist = Distributed()
-        c = dataclasses.replace(c, world_size=self.dist.world, log_every=number("log_every", c.log_every, integer=True),
-                                keep=number("keep", c.keep, integer=True))
+        c = dataclasses.replace(c, world_size=self.dist.world)
         if data is not None and c.data is None:
             c = dataclasses.replace(c, data=getattr(data, "name", None) or "<TensorData>")
         self._data, self._base_model, self.resume_from = data, model, None
@@ -101,11 +107,14 @@ class Trainer:
                 raise ConfigError("train: name the variant to train (e.g. ganzoo train mlp --data ring8 ...)")
             if c.data is None:
                 raise ConfigError("train: pass --data (e.g. ring8, digits, mnist:DIR, folder:DIR)")
+        c = dataclasses.replace(c, log_every=number("--log-every", 50 if c.log_every is None else c.log_every,
+                                                     integer=True),
+                                keep=number("--keep", 2 if c.keep is None else c.keep, integer=True))
         self.config, self.vspec, self.ospec = resolve(c)
         self.kind = self.vspec.kind
         self.device, self.amp = pick_device(self.config, self.dist.local_rank, self.dist.world)
-        self._every = (number("sample_every", c.sample_every, integer=True),
-                       number("checkpoint_every", c.checkpoint_every, integer=True))
+        self._every = (number("--sample-every", c.sample_every, integer=True),
+                       number("--checkpoint-every", c.checkpoint_every, integer=True))
         self.is_main = self.dist.is_main
         self._ready, self._stop = False, False
 
@@ -226,7 +235,9 @@ class Trainer:
             if self.steps_done == 0:
                 self.monitor.pictures(self, initial=True)
         self.dist.barrier()
-        show = self.is_main and (self.config.progress if self.config.progress is not None else True)
+        # the bar only on a terminal; elsewhere (a log file, --no-progress) one plain line per --log-every
+        show = self.is_main and self.config.progress is not False and _is_terminal(sys.stderr)
+        self.monitor.lines, self.monitor.total = (None if show else sys.stderr), self.steps
         bar = tqdm(total=self.steps, initial=self.steps_done, disable=not show, unit="step", dynamic_ncols=True,
                    desc=f"{self.vspec.name}/{self.config.objective}", file=sys.stderr, smoothing=0.1)
         self.monitor.reset_clock(self.steps_done)
