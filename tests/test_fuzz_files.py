@@ -151,9 +151,10 @@ def test_fuzz_safetensors_headers(model_folder, header, body, claimed):
     st.tuples(st.sampled_from([torch.float32, torch.float64, torch.float16, torch.int64]),
               st.sampled_from([(4, 16), (4,), (2, 4), (2,), (3,), ()]),
               st.sampled_from(["randn", "zeros", "nan", "inf"])),
-    min_size=0, max_size=5),
-    complete=st.booleans())
-def test_fuzz_safetensors_valid_files(model_folder, tensors, complete):
+    min_size=0, max_size=3),
+    complete=st.booleans(),
+    poison=st.none() | st.tuples(st.sampled_from(["net.0.weight", "net.2.bias"]), st.sampled_from(["nan", "inf", "-inf"])))
+def test_fuzz_safetensors_valid_files(model_folder, tensors, complete, poison):
     """Well-formed safetensors files with the right or wrong names, shapes, dtypes and values."""
     from safetensors.torch import save
 
@@ -168,6 +169,8 @@ def test_fuzz_safetensors_valid_files(model_folder, tensors, complete):
         elif fill in ("nan", "inf") and t.numel():
             t.view(-1)[0] = float(fill)
         out[name] = t.to(dtype)
+    if poison and poison[0] in out and out[poison[0]].is_floating_point():
+        out[poison[0]].view(-1)[-1] = float(poison[1])
     _safetensors_differential(model_folder[0], save(out), "valid file")
 
 
