@@ -75,6 +75,15 @@ def refused_cli(fmt: str, result, match: str) -> None:
     COUNTS[f"input:{fmt}:{REFUSED}"] += 1
 
 
+def reported(fmt: str, line: str, match: str) -> None:
+    """A bad input that is reported and set aside rather than raised (a broken plugin is disabled,
+    the rest keep working): its one report line must match ``match``; then count it as refused."""
+    import re
+
+    assert match and re.search(match, line) and "\n" not in line.strip(), f"{line!r} does not match {match!r}"
+    COUNTS[f"input:{fmt}:{REFUSED}"] += 1
+
+
 def loaded_equal(fmt: str) -> None:
     """Count one ``fmt`` input that ganzoo loaded and the test compared equal to the reference."""
     COUNTS[f"input:{fmt}:{EQUAL}"] += 1
@@ -84,10 +93,11 @@ def fault(kind: str, n: int = 1) -> None:
     COUNTS[f"fault:{kind}"] += n
 
 
-def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120) -> int:
+def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120,
+              kind: str = "kill -9 (writer paused mid-file)") -> int:
     """Wait until ``ready()`` (a condition the test observes: a file the process wrote when it paused
-    mid-write, a request the test Hub is holding; polled), then SIGKILL ``proc`` and count a "kill -9"
-    fault. The test fails, naming ``what``, if ``proc`` exits first or ``timeout`` passes (a guard,
+    mid-write, a request the test Hub is holding; polled), then SIGKILL ``proc`` and count a ``kind``
+    fault once the process is seen dead by that signal. The test fails, naming ``what``, if ``proc`` exits first or ``timeout`` passes (a guard,
     not an ordering). The process never outlives the call; returns its exit code."""
     import pytest
 
@@ -106,7 +116,8 @@ def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120) -> i
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    fault("kill -9")
+    assert proc.returncode == -signal.SIGKILL, f"{what}: exit {proc.returncode}, not killed by SIGKILL"
+    fault(kind)
     return proc.returncode
 
 

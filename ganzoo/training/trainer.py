@@ -91,6 +91,10 @@ class Trainer:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
             if self.resume_from is None:
                 raise ConfigError(f"--resume: no checkpoint in {self.ckpt_root}; run without --resume to start")
+            bad = ckpt.skipped_newer(self.ckpt_root, self.resume_from)
+            if bad and self.dist.rank == 0:
+                print(f"ganzoo: note: checkpoint {bad[0]} is incomplete or corrupt; resuming from the previous "
+                      f"one, {self.resume_from.name}", file=sys.stderr)
             c = c.resumed(state.read_meta(self.resume_from)["args"])
         else:
             if self.ckpt_root.is_dir() and any(ckpt.NAME.match(p.name) for p in self.ckpt_root.iterdir()) \
