@@ -123,9 +123,13 @@ def _initial_state() -> dict:
         return {k: v.detach().clone() for k, v in t.model.state_dict().items()}
 
 
+@pytest.mark.reliability("fault")
 def test_a_rank_that_dies_gives_the_other_one_clear_error(tmp_path):
+    import reliability
+
     codes, result = _spawn(tmp_path, die=True)
-    assert codes[1] == 3
+    assert codes[1] == 3  # observed: rank 1 died (exit 3) after joining the group
+    reliability.fault("a data-parallel rank dies")
     assert codes[0] == 1, codes
     err = Path(f"{result}.0.err").read_text()
     assert err.startswith("ganzoo.errors.TrainingError: ") and "\n" not in err, err

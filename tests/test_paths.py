@@ -154,6 +154,7 @@ def test_folder_training_on_png_and_jpeg_of_mixed_sizes_and_modes(tmp_path):
 
 
 # -- resume past a corrupt newest checkpoint --------------------------------------------------------------------
+@pytest.mark.reliability("fault")
 def test_resume_falls_back_past_a_corrupt_newest_checkpoint_and_says_so(tmp_path):
     base = ["mlp", "--data", "ring8", "--batch-size", "32", "--checkpoint-every", "5", "--log-every", "5",
             "--sample-every", "1000", "--no-progress", "--seed", "3", "--set", "g_hidden=[8]", "--set", "d_hidden=[8]"]
@@ -166,6 +167,8 @@ def test_resume_falls_back_past_a_corrupt_newest_checkpoint_and_says_so(tmp_path
     data = bytearray(tensors.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte: the digest no longer matches
     tensors.write_bytes(bytes(data))
+    assert ckpt.find_latest(root).name == "step-00000005"  # observed: the newest no longer verifies
+    reliability.fault("corrupt newest checkpoint")
 
     r = cli("train", "--resume", "--out", broken, "--steps", "15", "--no-progress")
     assert r.code == 0, r.err
