@@ -5,7 +5,6 @@ actually draw."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re

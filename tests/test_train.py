@@ -16,6 +16,7 @@ import torch
 
 import ganzoo
 import reliability
+from helpers import env
 from ganzoo.training import checkpoint as ckpt
 from ganzoo.errors import ConfigError, TrainingError
 from ganzoo import train
@@ -46,9 +47,7 @@ def _evals(out):
 
 
 def _subprocess_env():
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    env.pop("GANZOO_DEBUG", None)
-    return env
+    return env()
 
 
 # -- every GAN objective learns ring8 --------------------------------------------------------------
