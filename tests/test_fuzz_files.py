@@ -226,6 +226,7 @@ def _valid_pair(n: int, seed: int) -> tuple[bytes, bytes]:
        valid=st.none() | st.tuples(st.integers(1, 6), st.integers(0, 99)),
        gz=st.sampled_from(["none", "gzip", "junk-gzip"]))
 @example(images=_idx(0x803, [0, 0xD7000000, 0x98690000], b""), labels=b"", valid=None, gz="none")  # once a ValueError
+@example(images=b"\x00\x00\x00\x00\x00\x00:\x80\x00", labels=b"", valid=None, gz="junk-gzip")  # reads past a break
 def test_fuzz_mnist_idx_files(tmp_path_factory, images, labels, valid, gz):
     if valid is not None:
         images, labels = _valid_pair(*valid)
@@ -244,7 +245,9 @@ def test_fuzz_mnist_idx_files(tmp_path_factory, images, labels, valid, gz):
             try:
                 data = gzip.decompress(raw)
             except (OSError, EOFError, zlib.error):
-                refs[stem] = "cannot read idx file"
+                # a broken gzip stream: ganzoo reads only the bytes it needs, so it may meet the break or
+                # a bad header first; either way the file is refused, naming it
+                refs[stem] = "(cannot read idx file|bad magic number|truncated|too large|holds no items)"
                 paths[stem] = path
                 continue
         refs[stem], paths[stem] = reference_idx(data, magic), path
@@ -252,12 +255,19 @@ def test_fuzz_mnist_idx_files(tmp_path_factory, images, labels, valid, gz):
     try:
         got = load_dataset(f"mnist:{folder}", split="test")
     except ConfigError as exc:
-        # the first file the reference rejects is the one named, with the reference's reason
+        # the first file the reference rejects is the one named, with the reference's reason (past a broken
+        # gzip stream ganzoo may not have reached the break, so the next file may be the one named)
+        whys = []
         for stem, ref in refs.items():
             if isinstance(ref, str):
-                reliability.refused(f"MNIST idx ({gz})", exc, ConfigError,
-                                    "^" + re.escape(str(paths[stem])) + ": .*" + re.escape(ref))
-                return
+                whys.append("^" + re.escape(str(paths[stem])) + ": .*" + (ref if ref.startswith("(") else re.escape(ref)))
+                if not ref.startswith("("):
+                    break
+        if whys and whys[-1].endswith(")"):  # only broken gzip streams: their readable prefixes may disagree in count
+            whys.append(r"^mnist: \S+ has \d+ images but \S+ has \d+ labels$")
+        if whys:
+            reliability.refused(f"MNIST idx ({gz})", exc, ConfigError, "|".join(f"(?:{w})" for w in whys))
+            return
         assert len(img) != len(lab), f"ganzoo refused idx files the reference reads: {exc}"
         reliability.refused(f"MNIST idx ({gz})", exc, ConfigError,
                             rf"^mnist: {paths['t10k-images-idx3-ubyte'].name} has {len(img)} images but "
