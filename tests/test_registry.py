@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ganzoo
@@ -121,7 +121,8 @@ def reference_registry(text: str):
         return "nested too deeply"
     if not isinstance(doc, dict) or set(doc) - {"version", "models"} or doc.get("version") != 1:
         return r"expected a mapping with 'version: 1'"
-    models = doc.get("models") or []
+    models = doc.get("models", [])
+    models = [] if models is None else models  # `models:` with nothing after it: no models
     if not isinstance(models, list):
         return "'models' must be a list"
     out, names, aliases = [], set(), {}
@@ -204,6 +205,7 @@ hexes = st.sampled_from([SHA, "b" * 64, "abc", "A" * 64])
 @pytest.mark.reliability("input")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=400) | st.builds(lambda body: "version: 1\nmodels:\n" + body, st.text(max_size=300)))
+@example("version: 1\nmodels:\n|")  # an empty string is not a list of models
 def test_fuzz_registry_text(text):
     _registry_differential(text, "registry.yaml (text)")
 
