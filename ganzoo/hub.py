@@ -133,9 +133,10 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
     from .config import validate_model_config
 
     try:
-        cfg = validate_model_config(json.loads(cfg_path.read_text(encoding="utf-8")), where=f"{what}: config.json")
+        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{what}: config.json is not valid JSON ({exc})") from None
+    cfg = validate_model_config(raw, where=f"{what}: config.json")  # its own message: not "not valid JSON"
     wanted = list(components) if components is not None else list(cfg.get("components", {}))
     for name in wanted:
         info = cfg.get("components", {}).get(name)

@@ -8,8 +8,10 @@ and GET, with ``X-Repo-Commit``, ``ETag``/``X-Linked-Etag``, ``X-Error-Code`` an
 Auth: writes need ``Authorization: Bearer <token>``; so do reads of private repos. Faults: each
 request first consults :attr:`HubServer.faults` (``fail`` N times with a status, ``stall`` an
 answer until the test releases it, ``cut`` a body short, ``hold`` a download half-sent until
-released), optionally only for paths containing a string. :attr:`HubServer.fired` records every
-fault that fired, :attr:`HubServer.stalled_now` how many answers are being held back right now, and
+released, ``overlap`` a download until a second request for the same file arrives), optionally
+only for paths containing a string. :attr:`HubServer.fired` records every fault at the moment the
+Hub has injected it (the error sent, the answer held back, half a body sent; the second request
+arrived while the first download was held), not when it was armed; :attr:`HubServer.stalled_now` how many answers are being held back right now, and
 :meth:`HubServer.wait_idle` waits (on a condition, not a timer) until no request is being handled.
 """
 
@@ -72,7 +74,9 @@ class HubServer:
         self.faults: list[dict] = []
         self.etags: dict[tuple, str] = {}  # (repo, path) -> ETag to announce instead of the real one
         self.requests: list[tuple[str, str]] = []
-        self.fired: list[str] = []  # kinds of the faults that fired (not cleared by reset)
+        self.fired: list[str] = []  # kinds of the faults injected (not cleared by reset)
+        self.overlap_state: dict | None = None  # an ``overlap`` barrier: {"match", "state", "seconds"}
+        self.overlap_cond = threading.Condition()
         self.holding = threading.Event()  # set while a ``hold`` fault keeps a download half-sent
         self.release = threading.Event()
         self.stalled_now = 0  # requests whose answer a ``stall`` fault holds back at this moment
@@ -97,6 +101,11 @@ class HubServer:
         with self.lock:
             self.faults.clear()
             self.requests.clear()
+        with self.overlap_cond:
+            if self.overlap_state is not None:
+                self.overlap_state["state"] = "released"
+                self.overlap_cond.notify_all()
+            self.overlap_state = None
         self.release.set()  # let any held download finish (its client is usually gone by now)
         self.holding.clear()
         self.release = threading.Event()
@@ -119,6 +128,28 @@ class HubServer:
         :meth:`reset` or ``seconds``) and drop the connection: a download caught mid-transfer."""
         self.faults.append({"kind": "hold", "n": n, "seconds": seconds, "match": match})
 
+    def overlap(self, match: str, seconds: float = 60.0):
+        """A barrier: hold the first GET whose path contains ``match`` (before any byte of it is sent)
+        until a second request (any method, e.g. another client's HEAD) for a path containing ``match``
+        arrives; then let both go on. Fires ``overlap`` when the second request arrives while the
+        first is held, so two clients are shown to be fetching the same file at the same time."""
+        with self.overlap_cond:
+            self.overlap_state = {"match": match, "state": "armed", "seconds": seconds}
+
+    def _overlap(self, method: str, path: str) -> None:
+        with self.overlap_cond:
+            st = self.overlap_state
+            if st is None or st["match"] not in path:
+                return
+            if st["state"] == "armed" and method == "GET":
+                st["state"] = "holding"
+                self.overlap_cond.notify_all()
+                self.overlap_cond.wait_for(lambda: st["state"] == "released", st["seconds"])
+            elif st["state"] == "holding":
+                st["state"] = "released"
+                self.fired.append("overlap")
+                self.overlap_cond.notify_all()
+
     def cut(self, n: int, match: str = ""):
         """Send the headers of the next N matching GETs, then only half of the body."""
         self.faults.append({"kind": "cut", "n": n, "match": match})
@@ -128,7 +159,6 @@ class HubServer:
             for f in self.faults:
                 if f["n"] > 0 and f["match"] in path and (f["kind"] not in ("cut", "hold") or method == "GET"):
                     f["n"] -= 1
-                    self.fired.append(f["kind"])
                     return dict(f)
         return None
 
@@ -214,13 +244,17 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urlparse(self.path)
         path, query = parsed.path, parse_qs(parsed.query)
         self.hub.requests.append((method, unquote(path)))
+        self.hub._overlap(method, unquote(path))
         fault = self.hub.take_fault(method, unquote(path))
         if fault and fault["kind"] == "fail":
             self._body()
-            return self._error(fault["status"], None, "injected failure", head=method == "HEAD")
+            self._error(fault["status"], None, "injected failure", head=method == "HEAD")
+            self.hub.fired.append("fail")  # the error answer was sent
+            return
         if fault and fault["kind"] == "stall":
             with self.hub.lock:
                 self.hub.stalled_now += 1
+                self.hub.fired.append("stall")  # the answer is being held back now
                 release = self.hub.release
             try:
                 release.wait(fault["seconds"])  # until reset() releases it
@@ -347,6 +381,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
+            self.hub.fired.append("hold" if self._hold else "cut")  # half of the body is out
             if self._hold:
                 release = self.hub.release
                 self.hub.holding.set()

@@ -1,12 +1,15 @@
 """Counters for the reliability tally (``scripts/reliability_tally.py``; README's Reliability section).
 
-Tests marked ``@pytest.mark.reliability`` report what they actually did here:
+Tests marked ``@pytest.mark.reliability`` record *outcomes*, never mere catches:
 
-* :func:`tried` -- an attack or bad input was fed to ganzoo (each hypothesis example calls it once);
-  in tests marked ``reliability("input")`` every ``pytest.raises`` block that caught its error counts
-  as one more rejected input (tests/conftest.py does that);
-* :func:`fault` -- a fault was injected (kill -9, ENOSPC, ...); the test Hub's fired faults are
-  counted by the ``hub`` fixture;
+* :func:`refuses` / :func:`refused` -- a bad input (of a named format) was refused with the specific
+  error class AND a message that says what was wrong (the file, key or tensor); counted only after
+  both were asserted;
+* :func:`loaded_equal` -- an input the reference reader accepted was loaded by ganzoo and compared
+  equal to the reference's result (tensors, values); counted only after the comparison;
+* :func:`fault` -- a fault the harness observed injected: kill -9 delivered while the writer was
+  paused mid-file (:func:`kill_when`), ENOSPC raised by the injected writer; the test Hub's own
+  record of what it failed/stalled/cut/held is counted by the ``hub`` fixture;
 * :func:`check_file` / :func:`check_tree` / :func:`check_hf_cache` -- files inspected after a fault;
   a file found corrupt is counted as data lost, then the check fails.
 
@@ -17,6 +20,7 @@ conftest.py attributes each test's counts to its outcome (passed / failed) and, 
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import os
@@ -27,18 +31,73 @@ from pathlib import Path
 COUNTS: collections.Counter = collections.Counter()
 
 
-def tried(kind: str, n: int = 1) -> None:
-    COUNTS[f"input:{kind}"] += n
+REFUSED, EQUAL = "refused as expected", "loaded equal to the reference"
+
+
+def _one_line(exc: BaseException) -> None:
+    text = str(exc)
+    assert text and "\n" not in text, f"not one clear line: {text!r}"
+
+
+def refused(fmt: str, exc: BaseException, cls, match: str) -> None:
+    """Assert ``exc`` is a ``cls`` (one class) whose one-line message matches the regex ``match``
+    (what was wrong, which file/key); then count one ``fmt`` input refused as expected."""
+    import re
+
+    assert isinstance(cls, type) and cls is not Exception and match, "pin one error class and a message"
+    assert isinstance(exc, cls), f"expected {cls.__name__}, got {type(exc).__name__}: {exc}"
+    assert re.search(match, str(exc)), f"{type(exc).__name__} message {str(exc)!r} does not match {match!r}"
+    _one_line(exc)
+    COUNTS[f"input:{fmt}:{REFUSED}"] += 1
+
+
+@contextlib.contextmanager
+def refuses(fmt: str, cls, match: str):
+    """``with refuses("config.json", ConfigError, "unknown key 'x'"):`` -- like ``pytest.raises``
+    with a required message match; counts the input as refused only when the block raised that."""
+    import pytest
+
+    with pytest.raises(cls) as info:
+        yield info
+    refused(fmt, info.value, cls, match)
+
+
+def refused_cli(fmt: str, result, match: str) -> None:
+    """A CLI run (tests/helpers.CliResult) refused its input: exit 1, exactly one ``ganzoo: error:``
+    line on stderr matching ``match``, no traceback; then count it."""
+    import re
+
+    err = result.err
+    assert result.code == 1, f"exit {result.code}, stderr: {err[-2000:]}"
+    lines = [ln for ln in err.splitlines() if ln.startswith("ganzoo: error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
+    assert re.search(match, lines[0]), f"{lines[0]!r} does not match {match!r}"
+    COUNTS[f"input:{fmt}:{REFUSED}"] += 1
+
+
+def reported(fmt: str, line: str, match: str) -> None:
+    """A bad input that is reported and set aside rather than raised (a broken plugin is disabled,
+    the rest keep working): its one report line must match ``match``; then count it as refused."""
+    import re
+
+    assert match and re.search(match, line) and "\n" not in line.strip(), f"{line!r} does not match {match!r}"
+    COUNTS[f"input:{fmt}:{REFUSED}"] += 1
+
+
+def loaded_equal(fmt: str) -> None:
+    """Count one ``fmt`` input that ganzoo loaded and the test compared equal to the reference."""
+    COUNTS[f"input:{fmt}:{EQUAL}"] += 1
 
 
 def fault(kind: str, n: int = 1) -> None:
     COUNTS[f"fault:{kind}"] += n
 
 
-def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120) -> int:
+def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120,
+              kind: str = "kill -9 (writer paused mid-file)") -> int:
     """Wait until ``ready()`` (a condition the test observes: a file the process wrote when it paused
-    mid-write, a request the test Hub is holding; polled), then SIGKILL ``proc`` and count a "kill -9"
-    fault. The test fails, naming ``what``, if ``proc`` exits first or ``timeout`` passes (a guard,
+    mid-write, a request the test Hub is holding; polled), then SIGKILL ``proc`` and count a ``kind``
+    fault once the process is seen dead by that signal. The test fails, naming ``what``, if ``proc`` exits first or ``timeout`` passes (a guard,
     not an ordering). The process never outlives the call; returns its exit code."""
     import pytest
 
@@ -57,7 +116,8 @@ def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120) -> i
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    fault("kill -9")
+    assert proc.returncode == -signal.SIGKILL, f"{what}: exit {proc.returncode}, not killed by SIGKILL"
+    fault(kind)
     return proc.returncode
 
 

@@ -20,6 +20,7 @@ import reliability
 from ganzoo.training import checkpoint as ckpt
 from ganzoo.errors import DiskFullError, GanzooError
 from ganzoo import train
+from helpers import cli, env as _env, popen
 
 pytestmark = pytest.mark.reliability("fault")
 
@@ -31,21 +32,8 @@ def _enospc(path) -> OSError:
     return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
-def _env(**extra):
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", **extra)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *sys.path])
-    env.pop("GANZOO_DEBUG", None)
-    return env
-
-
 def _cli(args) -> int:
-    from ganzoo.cli import main
-
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return exc.code or 0
-    return 0
+    return cli(*args).code
 
 
 def _hidden(root) -> list[Path]:
@@ -76,11 +64,13 @@ class DiskFills:
             if not name_ok:
                 return False
             self.calls += 1
-            if self.calls == nth:
-                self.fired = True
-                reliability.fault("ENOSPC (disk full)")
-                return True
+            return self.calls == nth
             return False
+
+        def enospc(path) -> OSError:  # raised by the injected writer: the fault is observed here
+            self.fired = True
+            reliability.fault("ENOSPC (disk full)")
+            return _enospc(path)
 
         def save_file(tensors, filename, metadata=None):
             target = {"tensors": "state.safetensors", "model": "generator.safetensors"}.get(where)
@@ -89,18 +79,18 @@ class DiskFills:
                 data = st.save(tensors, metadata=metadata)
                 with open(filename, "wb") as fh:
                     fh.write(data[: len(data) // 2])
-                raise _enospc(filename)
+                raise enospc(filename)
             return real_save_file(tensors, filename, metadata=metadata)
 
         def write_text(self_, data, *a, **k):
             if hit(where == "meta" and self_.name == "state.json"):
                 real_write_text(self_, data[: len(data) // 2], *a, **k)
-                raise _enospc(self_)
+                raise enospc(self_)
             return real_write_text(self_, data, *a, **k)
 
         def fsync_file(path):
             if hit(where == "fsync" and Path(path).name == "state.json"):
-                raise _enospc(path)
+                raise enospc(path)
             return real_fsync_file(path)
 
         def atomic_text(path, text):
@@ -109,7 +99,7 @@ class DiskFills:
 
                 with atomic_path(path) as tmp:
                     Path(tmp).write_bytes(text.encode()[:2])
-                    raise _enospc(tmp)
+                    raise enospc(tmp)
             return real_atomic_text(path, text)
 
         monkeypatch.setattr(st, "save_file", save_file)
@@ -148,15 +138,16 @@ def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, m
     reliability.check_tree(out)
 
 
-def test_disk_full_in_the_cli_is_one_line_and_resume_works(tmp_path, monkeypatch, capsys):
+def test_disk_full_in_the_cli_is_one_line_and_resume_works(tmp_path, monkeypatch):
     out = tmp_path / "run"
     args = ["train", "mlp", "--data", "ring8", "--out", str(out), "--steps", "15", "--batch-size", "32",
             "--checkpoint-every", "5", "--log-every", "5", "--sample-every", "1000", "--no-progress",
             "--set", "g_hidden=[8]", "--set", "d_hidden=[8]"]
-    DiskFills(monkeypatch, "tensors", nth=2)
-    assert _cli(args) == 1
-    log = capsys.readouterr().err  # --no-progress: one plain line per --log-every, then the error
-    err = "".join(line + "\n" for line in log.splitlines() if not line.startswith("step "))
+    disk = DiskFills(monkeypatch, "tensors", nth=2)
+    r = cli(*args)
+    assert disk.fired and r.code == 1
+    # --no-progress: one plain line per --log-every, then the error
+    err = "".join(line + "\n" for line in r.err.splitlines() if not line.startswith("step "))
     assert err.count("\n") == 1 and err.startswith("ganzoo: error: checkpoint step-00000010 not saved: disk full")
     assert "step-00000005) is kept" in err and "--resume" in err and "Traceback" not in err
     monkeypatch.undo()
@@ -180,16 +171,16 @@ def test_disk_full_during_model_save_keeps_the_previous_files(tmp_path, monkeypa
 
     def save_file(tensors, filename, metadata=None):
         if Path(filename).name.startswith(f".{nth_file}."):
-            reliability.fault("ENOSPC (disk full)")
             data = st.save(tensors, metadata=metadata)
             Path(filename).write_bytes(data[: len(data) // 3])
+            reliability.fault("ENOSPC (disk full)")
             raise _enospc(filename)
         return real_save_file(tensors, filename, metadata=metadata)
 
     def write_bytes(self_, data):
         if self_.name.startswith(f".{nth_file}.json."):
-            reliability.fault("ENOSPC (disk full)")
             real_write_bytes(self_, data[:10])
+            reliability.fault("ENOSPC (disk full)")
             raise _enospc(self_)
         return real_write_bytes(self_, data)
 
@@ -352,11 +343,11 @@ def test_kill_during_pull_leaves_a_sound_cache_and_rerun_works(hub, tmp_path, mo
     m, repo, sha, _ = pushed(tmp_path, monkeypatch, hub)
     hub.hold(1, match=f"/{fname}")  # half of the file is sent, then the transfer hangs
     cache = Path(os.environ["HF_HUB_CACHE"])
-    proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "pull", f"hf://{repo}"], env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = popen(["pull", f"hf://{repo}"])
     # killed while the Hub holds the file half-sent and the client is downloading it into the cache
     reliability.kill_when(proc, lambda: hub.holding.is_set() and any(cache.rglob("*.incomplete")),
-                          what="the download")
+                          what="the download", kind="kill -9 (download held mid-file)")
+    hub.fired.remove("hold")  # the held transfer only placed the kill: one fault, counted as the kill
     hub.reset()
     snap = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / sha
     assert not (snap / fname).exists()  # the file being fetched is absent, not half there
@@ -375,9 +366,10 @@ def test_kill_during_push_then_push_again(hub, tmp_path, monkeypatch, moment):
     m, folder = make_folder(tmp_path)
     repo = repo_name("killed")
     hub.stall(1, match=moment)  # the Hub holds its answer back until released
-    proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "push", str(folder), repo],
-                            env=_env(HF_TOKEN=hub.token), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    reliability.kill_when(proc, lambda: hub.stalled_now == 1, what=f"the push reaching {moment}")
+    proc = popen(["push", folder, repo], HF_TOKEN=hub.token)
+    reliability.kill_when(proc, lambda: hub.stalled_now == 1, what=f"the push reaching {moment}",
+                          kind="kill -9 (push held by the Hub)")
+    hub.fired.remove("stall")  # the held answer only placed the kill: one fault, counted as the kill
     hub.reset()  # the stalled request goes on without its client ...
     assert hub.wait_idle()  # ... and is finished before the Hub is inspected
     reliability.check_tree(folder)  # the folder is whole (README.md and samples.png only follow a finished push)

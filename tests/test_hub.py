@@ -3,8 +3,8 @@ client. Revisions and tags, LFS, error mapping, offline use, sha256 pins, genera
 retries and cut-offs, path traversal, token hygiene, and two processes pulling at once."""
 
 import os
-import subprocess
-import sys
+import re
+import socket
 import time
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from ganzoo.card import render_card
 from ganzoo.errors import ConfigError, HubError, IntegrityError, NotFoundError
 from ganzoo.fsutil import sha256_file
 from ganzoo.registry import ModelEntry
+from helpers import cli as _cli, popen
 
 CANARY = "hf_CANARYtoken_do_not_leak_8f3a9c"
 _counter = iter(range(10_000))
@@ -69,16 +70,9 @@ def _record_waits(monkeypatch) -> list:
     return waits
 
 
-def cli(*args, capsys):
-    from ganzoo.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+def cli(*args, capsys=None):
+    r = _cli(*args)
+    return r.code, r.out, r.err
 
 
 # -- round trip ---------------------------------------------------------------------------------
@@ -136,8 +130,11 @@ def test_revisions_and_tags(writer, tmp_path):
     assert same_state(ganzoo.load(f"hf://{repo}@dev").generator, m2.generator)
     assert same_state(ganzoo.load(f"hf://{repo}@v1.0").generator, m1.generator)
     assert same_state(ganzoo.load(f"hf://{repo}@{sha2}").generator, m2.generator)
-    with pytest.raises(NotFoundError, match="revision 'nope' not found"):
+    with reliability.refuses("Hub revision", NotFoundError,
+                             rf"^hf://{repo}@nope: revision 'nope' not found in {repo}; check the branch, tag or commit$"):
         ganzoo.load(f"hf://{repo}@nope")
+    with reliability.refuses("Hub revision", ConfigError, r"^bad Hub revision '\.\./\.\./x'; use a branch, tag or commit sha$"):
+        ganzoo.load(f"hf://{repo}@../../x")
 
 
 def test_large_file_goes_through_lfs(writer, tmp_path):
@@ -158,16 +155,15 @@ def test_not_found_and_unauthorised_are_one_clear_line(writer, tmp_path, monkeyp
     private = repo_name("private")
     ghub.push(folder, private, private=True)
     monkeypatch.delenv("HF_TOKEN")
-    with pytest.raises(NotFoundError, match="not found.*HF_TOKEN"):
+    with reliability.refuses("Hub repo", NotFoundError, rf"^hf://{private}: .*not found.*HF_TOKEN"):
         ganzoo.load(f"hf://{private}")  # 401 without a token
-    with pytest.raises(NotFoundError, match="repository 'org/missing' not found"):
+    with reliability.refuses("Hub repo", NotFoundError, "^hf://org/missing: repository 'org/missing' not found"):
         ganzoo.load("hf://org/missing")
-    with pytest.raises(HubError, match="HF_TOKEN"):
+    with pytest.raises(HubError, match="^push to org/.*HTTP 401.*HF_TOKEN"):
         ghub.push(folder, repo_name())  # no token: 401 on create
-    code, out, err = cli("pull", "hf://org/missing", capsys=capsys)
-    assert code == 1 and err.count("ganzoo:") == 1 and err.endswith("\n") and "Traceback" not in err
-    assert err.splitlines()[-1].startswith("ganzoo: error: hf://org/missing: repository")
-    with pytest.raises(ConfigError):
+    reliability.refused_cli("Hub repo", _cli("pull", "hf://org/missing"),
+                            "^ganzoo: error: hf://org/missing: repository 'org/missing' not found")
+    with reliability.refuses("Hub repo", ConfigError, r"^bad Hub repo id 'not a repo'; expected 'org/name'"):
         ganzoo.load("hf://not a repo")
     monkeypatch.setenv("HF_TOKEN", writer.token)
     assert same_state(ganzoo.load(f"hf://{private}").generator, ganzoo.load(folder).generator)
@@ -181,11 +177,13 @@ def test_unreachable_hub_fails_fast_with_one_line(hub, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", dead)
     monkeypatch.setattr(constants, "ENDPOINT", dead)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", dead + "/{repo_id}/resolve/{revision}/{filename}")
+    with pytest.raises(ConnectionRefusedError):  # the fault is there: nothing answers on that port
+        socket.create_connection(("127.0.0.1", 9), timeout=2).close()
     waits = _record_waits(monkeypatch)
-    reliability.fault("Hub unreachable")
     with pytest.raises(HubError, match="cannot reach the Hub") as info:
         ganzoo.load("hf://org/anything")
     assert "\n" not in str(info.value)
+    reliability.fault("Hub unreachable (connection refused)")
     assert len(waits) <= 2 and sum(waits) <= 1.0, waits  # fails fast: 3 tries, short backoff between them
 
 
@@ -230,13 +228,14 @@ def test_registry_pins_are_enforced_and_bad_files_removed(hub, tmp_path, monkeyp
     good = entry_folder(_entry(repo, sha, pins), components=["generator"])
     assert sha256_file(good / "generator.safetensors") == pins["generator.safetensors"]
     bad = dict(pins, **{"discriminator.safetensors": "0" * 64})
-    with pytest.raises(IntegrityError, match="discriminator.safetensors has sha256 .* registry pins 000000000000"):
+    with reliability.refuses("pinned Hub download", IntegrityError,
+                             "discriminator.safetensors has sha256 .* registry pins 000000000000"):
         entry_folder(_entry(repo, sha, bad))
     snap = Path(os.environ["HF_HUB_CACHE"]) / f"models--{repo.replace('/', '--')}" / "snapshots" / sha
     assert not (snap / "discriminator.safetensors").exists()
     blob = Path(os.environ["HF_HUB_CACHE"]) / f"models--{repo.replace('/', '--')}" / "blobs" / pins["discriminator.safetensors"]
     assert not blob.exists()
-    with pytest.raises(IntegrityError, match="no sha256 pin"):
+    with reliability.refuses("pinned Hub download", IntegrityError, "config.json|generator.safetensors.*no sha256 pin"):
         entry_folder(_entry(repo, sha, {"config.json": pins["config.json"]}), components=["generator"])
 
 
@@ -246,7 +245,7 @@ def test_tampered_download_is_refused_and_not_cached(hub, tmp_path, monkeypatch)
     data = bytearray((folder / "generator.safetensors").read_bytes())
     data[-1] ^= 0xFF
     hub.corrupt(repo, "generator.safetensors", bytes(data))  # same ETag, different bytes
-    with pytest.raises(IntegrityError, match="generator.safetensors .*refusing to load it"):
+    with reliability.refuses("tampered Hub download", IntegrityError, "generator.safetensors .*refusing to load it"):
         ganzoo.load(f"hf://{repo}", components=["generator"])
     assert "generator.safetensors" not in _cached_files(tmp_path)
     assert not any(p.name.endswith(".incomplete") for p in Path(os.environ["HF_HUB_CACHE"]).rglob("*"))
@@ -302,7 +301,6 @@ def test_file_names_never_escape_the_cache(hub, tmp_path, monkeypatch):
 
     for bad in ("../evil.safetensors", "/etc/passwd", "a/b.png", ".hidden.png", "..", "x.py", "C:\\x.png", ""):
         assert not ghub.is_allowed_file(bad)
-        reliability.tried("hostile repo file name")
     for ok in ("generator.safetensors", "config.json", "README.md", "samples.png"):
         assert ghub.is_allowed_file(ok)
     _, repo, _, folder = pushed(tmp_path, monkeypatch, hub)
@@ -310,7 +308,9 @@ def test_file_names_never_escape_the_cache(hub, tmp_path, monkeypatch):
     cfg["components"]["generator"]["file"] = "../../../../escaped.safetensors"
     hub.add_files(repo, {"config.json": json.dumps(cfg).encode(), "sub/x.png": b"png", "..x.png": b"png"})
     assert ghub.list_files(repo) == sorted(n for n in ghub.list_files(repo) if "/" not in n and not n.startswith("."))
-    with pytest.raises((ConfigError, HubError)):
+    with reliability.refuses("path traversal (config.json)", ConfigError,
+                             rf"^hf://{repo}: config.json: component 'generator' names a bad file "
+                             r"'\.\./\.\./\.\./\.\./escaped\.safetensors'$"):
         ganzoo.load(f"hf://{repo}")
     assert not list(tmp_path.rglob("escaped.safetensors"))
     assert not any("escaped" in p for _, p in hub.requests)
@@ -321,9 +321,10 @@ def test_token_never_leaks(hub, tmp_path, monkeypatch, capsys, caplog):
     _, folder = make_folder(tmp_path)
     monkeypatch.setenv("HF_TOKEN", CANARY)  # a wrong token: every write answers 401
     texts = []
-    for call in (lambda: ghub.push(folder, repo_name()), lambda: ganzoo.load("hf://org/missing"),
-                 lambda: ganzoo.load("hf://org/missing@v1")):
-        with pytest.raises(ganzoo.GanzooError) as info:
+    for call, what in ((lambda: ghub.push(folder, repo_name()), "push to org/"),
+                       (lambda: ganzoo.load("hf://org/missing"), "hf://org/missing"),
+                       (lambda: ganzoo.load("hf://org/missing@v1"), "hf://org/missing@v1")):
+        with pytest.raises(HubError, match=f"^{re.escape(what)}.*refused access \\(HTTP 401\\); set HF_TOKEN") as info:
             call()
         texts += [str(info.value), repr(info.value)]
     code, out, err = cli("push", str(folder), repo_name(), capsys=capsys)
@@ -336,14 +337,20 @@ def test_token_never_leaks(hub, tmp_path, monkeypatch, capsys, caplog):
 
 @pytest.mark.reliability("fault")
 def test_two_processes_pull_the_same_model(hub, tmp_path, monkeypatch):
+    """The Hub holds the first download of the generator until the second process asks for the same
+    file, so the two pulls overlap for certain; both end with one complete, verified file."""
     m, repo, sha, _ = pushed(tmp_path, monkeypatch, hub)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    cmd = [sys.executable, "-m", "ganzoo.cli", "pull", f"hf://{repo}"]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    hub.overlap("/generator.safetensors")
+    procs = [popen(["pull", f"hf://{repo}"]) for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
-    reliability.fault("two processes pulling at once")
+    assert hub.fired.count("overlap") >= 1, "the two downloads did not overlap"
     assert [p.returncode for p in procs] == [0, 0], outs
-    folders = {o.strip().splitlines()[-1] for o, _ in outs}
-    assert len(folders) == 1 and folders.pop().endswith(sha)
+    folders = {o.decode().strip().splitlines()[-1] for o, _ in outs}
+    assert len(folders) == 1
+    folder = Path(folders.pop())
+    assert folder.name == sha
+    gets = [p for meth, p in hub.requests if meth == "GET" and p.endswith("/generator.safetensors")]
+    assert len(gets) >= 1
+    reliability.check_hf_cache(os.environ["HF_HUB_CACHE"])
+    reliability.check_file(folder / "generator.safetensors")
     assert same_state(ganzoo.load(f"hf://{repo}").generator, m.generator)

@@ -443,7 +443,9 @@ def test_fid_with_a_torchscript_feature_extractor(tmp_path, monkeypatch):
     out = evaluate(vae, "digits", n=60, options={"elbo": {"k": 2}})["metrics"]
     assert list(out) == ["judge", "prdc", "elbo", "recon", "fid"] and out["fid"]["fid"] > 0
     (tmp_path / "bad.pt").write_bytes(b"not torchscript")
-    with pytest.raises(Exception, match="not a TorchScript"):
+    from ganzoo.errors import WeightsError
+
+    with pytest.raises(WeightsError, match=r"bad\.pt is not a TorchScript"):
         fid(x, x, path=str(tmp_path / "bad.pt"))
 
 

@@ -7,6 +7,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import ganzoo
+import reliability
 from ganzoo.errors import ConfigError, WeightsError
 
 
@@ -281,17 +282,17 @@ def test_sample_pictures_are_drawn_in_one_place():
 
 @pytest.mark.reliability("input")
 def test_create_validates_before_allocating():
-    with pytest.raises(ConfigError, match="unknown config key 'latnet_dim'"):
+    with reliability.refuses("model config (create)", ConfigError, "unknown config key 'latnet_dim'"):
         ganzoo.create("mlp", latnet_dim=3)
-    with pytest.raises(ConfigError, match="latent_dim must be between"):
+    with reliability.refuses("model config (create)", ConfigError, "latent_dim must be between"):
         ganzoo.create("mlp", latent_dim=10**9)
-    with pytest.raises(ConfigError, match="must be an integer"):
+    with reliability.refuses("model config (create)", ConfigError, "must be an integer"):
         ganzoo.create("mlp", latent_dim="8")
-    with pytest.raises(ConfigError, match="does not work with objective 'elbo'"):
+    with reliability.refuses("model config (create)", ConfigError, "does not work with objective 'elbo'"):
         ganzoo.create("dcgan", "elbo")
-    with pytest.raises(ganzoo.GanzooError, match="did you mean 'dcgan'"):
+    with reliability.refuses("model config (create)", ganzoo.GanzooError, "did you mean 'dcgan'"):
         ganzoo.create("dcgn")
-    with pytest.raises(ganzoo.GanzooError, match="did you mean 'hinge'"):
+    with reliability.refuses("model config (create)", ganzoo.GanzooError, "did you mean 'hinge'"):
         ganzoo.create("mlp", "hing")
 
 
@@ -340,22 +341,22 @@ def test_strict_loading_names_the_tensor(tmp_path):
         save_file(tensors, path)
 
     write({k: v for k, v in good.items() if k != key})
-    with pytest.raises(WeightsError, match=f"tensor '{key}' is missing"):
+    with reliability.refuses("safetensors (wrong tensor)", WeightsError, f"tensor '{key}' is missing"):
         ganzoo.load(folder)
     write({**good, "extra.weight": torch.zeros(1)})
-    with pytest.raises(WeightsError, match="unexpected tensor 'extra.weight'"):
+    with reliability.refuses("safetensors (wrong tensor)", WeightsError, "unexpected tensor 'extra.weight'"):
         ganzoo.load(folder)
     write({**good, key: torch.zeros(3, 3)})
-    with pytest.raises(WeightsError, match=f"tensor '{key}' has shape"):
+    with reliability.refuses("safetensors (wrong tensor)", WeightsError, f"tensor '{key}' has shape"):
         ganzoo.load(folder)
     write({**good, key: good[key].double()})
-    with pytest.raises(WeightsError, match=f"tensor '{key}' has dtype F64"):
+    with reliability.refuses("safetensors (wrong tensor)", WeightsError, f"tensor '{key}' has dtype F64"):
         ganzoo.load(folder)
     bad = dict(good)
     bad[key] = good[key].clone()
     bad[key].view(-1)[0] = float("nan")
     write(bad)
-    with pytest.raises(WeightsError, match=f"tensor '{key}' contains NaN"):
+    with reliability.refuses("safetensors (wrong tensor)", WeightsError, f"tensor '{key}' contains NaN"):
         ganzoo.load(folder)
 
 
@@ -365,16 +366,16 @@ def test_corrupt_and_truncated_files(tmp_path):
     path = folder / "generator.safetensors"
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(WeightsError, match="truncated|outside the file"):
+    with reliability.refuses("safetensors (corrupt/truncated)", WeightsError, "truncated|outside the file"):
         ganzoo.load(folder)
     path.write_bytes((10**12).to_bytes(8, "little") + b"{}")
-    with pytest.raises(WeightsError, match="corrupt safetensors header"):
+    with reliability.refuses("safetensors (corrupt/truncated)", WeightsError, "corrupt safetensors header"):
         ganzoo.load(folder)
     path.write_bytes((5).to_bytes(8, "little") + b"nope!")
-    with pytest.raises(WeightsError, match="not JSON"):
+    with reliability.refuses("safetensors (corrupt/truncated)", WeightsError, "not JSON"):
         ganzoo.load(folder)
     path.write_bytes(b"abc")
-    with pytest.raises(WeightsError, match="too short"):
+    with reliability.refuses("safetensors (corrupt/truncated)", WeightsError, "too short"):
         ganzoo.load(folder)
 
 
@@ -393,8 +394,8 @@ def test_bad_config_json(tmp_path):
         c = json.loads(json.dumps(cfg))
         mutate(c)
         cfg_path.write_text(json.dumps(c))
-        with pytest.raises(ganzoo.GanzooError, match=msg):
+        with reliability.refuses("config.json", ganzoo.GanzooError, msg):
             ganzoo.load(folder)
     cfg_path.write_text("{not json")
-    with pytest.raises(ConfigError, match="not valid JSON"):
+    with reliability.refuses("config.json", ConfigError, "not valid JSON"):
         ganzoo.load(folder)

@@ -1,14 +1,15 @@
 """registry.yaml and config.json parsers: strict schemas, and fuzzed to raise only ganzoo errors."""
 
 import json
+import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ganzoo
 import reliability
-from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.errors import ConfigError, GanzooError, NotFoundError, WeightsError
 from ganzoo.registry import match, parse_registry
 
 SHA = "a" * 64
@@ -95,29 +96,172 @@ json_values = st.recursive(yaml_scalars, lambda c: st.lists(c, max_size=4) | st.
                            max_leaves=20)
 
 
+# -- differential fuzzing: yaml.safe_load / json plus the documented keys decide ---------------------------------
+ENTRY_TYPES = {"name": str, "variant": str, "objective": str, "dataset": str, "summary": str, "metrics": dict,
+               "bundled": str, "files": dict, "hub": dict, "tags": list, "recipe": str, "aliases": list}
+HEX = set("0123456789abcdef")
+
+
+def _plain_name(v) -> bool:
+    return isinstance(v, str) and 0 < len(v) <= 128 and not any(c.isspace() for c in v)
+
+
+def reference_registry(text: str):
+    """registry.yaml as documented, read with yaml.safe_load: a list of expected entries (dicts), or a
+    regex for the reason it must be refused (the entry index and key named where there is one)."""
+    import yaml
+
+    if len(text) > 1_000_000:
+        return "larger than"
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return r"not valid YAML|aliases/anchors|nested too deeply"
+    except RecursionError:
+        return "nested too deeply"
+    if not isinstance(doc, dict) or set(doc) - {"version", "models"} or doc.get("version") != 1:
+        return r"expected a mapping with 'version: 1'"
+    models = doc.get("models", [])
+    models = [] if models is None else models  # `models:` with nothing after it: no models
+    if not isinstance(models, list):
+        return "'models' must be a list"
+    out, names, aliases = [], set(), {}
+    for i, raw in enumerate(models):
+        at = rf"models\[{i}\]"
+        if not isinstance(raw, dict):
+            return at + " must be a mapping"
+        for key, value in raw.items():
+            if key not in ENTRY_TYPES:
+                return at + rf": unknown key {re.escape(repr(key))}"
+            if not isinstance(value, ENTRY_TYPES[key]):
+                return at + rf": {key} must be a"
+        for key in ("name", "variant", "objective", "dataset"):
+            if not _plain_name(raw.get(key)):
+                return at + rf": {key} must be a non-empty name without spaces"
+        if raw["name"] in names:
+            return at + ": duplicate name"
+        names.add(raw["name"])
+        for alias in raw.get("aliases", []):
+            if not _plain_name(alias):
+                return at + ": aliases must be non-empty names without spaces"
+            if alias in aliases or alias == raw["name"]:
+                return at + rf": alias {re.escape(repr(alias))} is listed twice"
+            aliases[alias] = raw["name"]
+        files = raw.get("files", {})
+        for fname, digest in files.items():
+            if not (isinstance(fname, str) and isinstance(digest, str) and "/" not in fname and "\\" not in fname
+                    and not fname.startswith(".") and len(digest) == 64 and not set(digest) - HEX):
+                return at + ": files must map plain file names to sha256"
+        for metric, value in raw.get("metrics", {}).items():
+            if not isinstance(metric, str) or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                return at + ": metrics must map names to numbers"
+        if "bundled" in raw:
+            if not raw["bundled"] or "/" in raw["bundled"] or "\\" in raw["bundled"] or raw["bundled"].startswith("."):
+                return at + ": bundled must be a plain folder name"
+            if not files:
+                return at + ": a bundled copy needs sha256 pins"
+        if "hub" in raw:
+            if any(k not in ("repo", "revision") or not isinstance(v, str) for k, v in raw["hub"].items()):
+                return at + ": hub takes repo and revision"
+            if not isinstance(raw["hub"].get("repo"), str) or raw["hub"]["repo"].count("/") != 1:
+                return at + ": hub.repo must be 'org/name'"
+        out.append(raw)
+    clash = sorted(set(aliases) & names)
+    if clash:
+        return rf"alias {re.escape(repr(clash[0]))} .* is also a model's name"
+    return out
+
+
+def _registry_differential(text: str, fmt: str) -> None:
+    ref = reference_registry(text)
+    try:
+        got = parse_registry(text)
+    except ConfigError as exc:
+        assert isinstance(ref, str), f"ganzoo refused a registry the reference accepts: {exc}"
+        reliability.refused(fmt, exc, ConfigError, r"^registry\.yaml: .*(" + ref + ")")
+        return
+    assert not isinstance(ref, str), f"ganzoo accepted a registry the reference refuses ({ref})"
+    assert len(got) == len(ref)
+    for entry, raw in zip(got, ref):
+        assert (entry.name, entry.variant, entry.objective, entry.dataset) == \
+            (raw["name"], raw["variant"], raw["objective"], raw["dataset"])
+        assert entry.summary == raw.get("summary", "") and entry.recipe == raw.get("recipe", "")
+        assert entry.metrics == raw.get("metrics", {}) and entry.aliases == tuple(raw.get("aliases", []))
+        assert entry.tags == tuple(str(t) for t in raw.get("tags", []))
+        assert entry.source.get("files", {}) == raw.get("files", {})
+        assert entry.source.get("bundled") == raw.get("bundled")
+        for k, v in raw.get("hub", {}).items():
+            assert entry.source[k] == v
+    reliability.loaded_equal(fmt)
+
+
+yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
+json_values = st.recursive(yaml_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=5),
+                           max_leaves=20)
+names = st.sampled_from(["a", "b", "ring8-x", "a b", "", "x" * 130])
+hexes = st.sampled_from([SHA, "b" * 64, "abc", "A" * 64])
+
+
 @pytest.mark.reliability("input")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(max_size=400))
-def test_fuzz_registry_text_raises_only_config_errors(text):
-    reliability.tried("fuzz: registry.yaml text")
-    try:
-        parse_registry(text)
-    except ConfigError:
-        pass
+@given(st.text(max_size=400) | st.builds(lambda body: "version: 1\nmodels:\n" + body, st.text(max_size=300)))
+@example("version: 1\nmodels:\n|")  # an empty string is not a list of models
+def test_fuzz_registry_text(text):
+    _registry_differential(text, "registry.yaml (text)")
 
 
 @pytest.mark.slow
 @pytest.mark.reliability("input")
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["name", "variant", "objective", "dataset", "summary", "metrics",
-                                        "bundled", "files", "hub", "tags", "other"]), json_values, max_size=8))
-def test_fuzz_registry_entries(entry):
-    reliability.tried("fuzz: registry entry")
-    doc = json.dumps({"version": 1, "models": [entry]})   # JSON is YAML
+@given(st.lists(st.dictionaries(
+    st.sampled_from(["name", "variant", "objective", "dataset", "summary", "metrics", "bundled", "files", "hub",
+                     "tags", "aliases", "recipe", "other"]),
+    json_values | names | st.lists(names, max_size=3) | st.dictionaries(st.sampled_from(["config.json", "../x", "g.safetensors"]), hexes)
+    | st.dictionaries(st.sampled_from(["repo", "revision", "x"]), st.sampled_from(["org/n", "n", "main"])),
+    max_size=9) | st.fixed_dictionaries({"name": names, "variant": names, "objective": names, "dataset": names},
+                                        optional={"aliases": st.lists(names, max_size=2), "metrics": json_values,
+                                                  "files": st.dictionaries(st.sampled_from(["config.json", ".x"]), hexes),
+                                                  "bundled": names, "tags": json_values}),
+    max_size=3))
+def test_fuzz_registry_entries(entries):
+    doc = json.dumps({"version": 1, "models": entries})   # JSON is YAML
+    _registry_differential(doc, "registry.yaml (entries)")
+
+
+CONFIG_KEYS = {"format": str, "ganzoo_version": str, "variant": str, "objective": str, "objective_config": dict,
+               "config": dict, "dataset": (str, type(None)), "latent_dim": int, "sample_shape": list,
+               "num_classes": int, "output_range": (list, type(None)), "components": dict, "training": dict,
+               "metrics": dict, "labels": (list, type(None)), "label_prior": (list, type(None))}
+
+
+def reference_config(text: str):
+    """config.json as documented (docs/json.md, ganzoo/1), read with json: None when the schema holds,
+    else a regex for the reason it must be refused."""
     try:
-        parse_registry(doc)
-    except ConfigError:
-        pass
+        cfg = json.loads(text)
+    except ValueError:
+        return "not valid JSON"
+    if not isinstance(cfg, dict):
+        return "must be a JSON object"
+    for key in ("format", "variant", "objective", "config"):
+        if key not in cfg:
+            return f"missing key '{key}'"
+    for key, value in cfg.items():
+        if key not in CONFIG_KEYS:
+            return rf"unknown key {re.escape(repr(key))}"
+        if isinstance(value, bool) or not isinstance(value, CONFIG_KEYS[key]):
+            return f"{key} has the wrong type"
+    if cfg.get("label_prior") is not None:
+        return "label_prior must be"  # (the fuzz never writes a valid one)
+    if cfg["format"] != "ganzoo/1":
+        return "format .* is not 'ganzoo/1'"
+    for comp, info in cfg.get("components", {}).items():
+        if comp not in ("generator", "discriminator", "encoder") or not isinstance(info, dict):
+            return rf"unknown component {re.escape(repr(comp))}"
+        f = info.get("file")
+        if not isinstance(f, str) or "/" in f or "\\" in f or f.startswith("."):
+            return rf"component {re.escape(repr(comp))} names a bad file"
+    return None
 
 
 @pytest.mark.reliability("input")
@@ -126,15 +270,42 @@ def test_fuzz_registry_entries(entry):
     {"format": st.just("ganzoo/1"), "variant": st.sampled_from(["mlp", "vae", "dcgan", "zzz"]),
      "objective": st.sampled_from(["hinge", "elbo", "wgan"]),
      "config": st.dictionaries(st.sampled_from(["sample_shape", "latent_dim", "g_hidden", "hidden", "num_classes",
-                                                "arch", "pack", "x"]), json_values, max_size=4)},
-    optional={"components": json_values, "objective_config": json_values, "num_classes": json_values})))
-def test_fuzz_config_json_raises_only_ganzoo_errors(tmp_path, cfg):
-    reliability.tried("fuzz: config.json")
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
+                                                "arch", "pack", "x"]), json_values | st.integers(1, 64)
+                               | st.lists(st.integers(1, 16), min_size=1, max_size=3), max_size=4)},
+    optional={"components": json_values | st.just({"generator": {"file": "generator.safetensors"}}),
+              "objective_config": json_values, "num_classes": json_values})),
+    garble=st.sampled_from([None, 0, 1, -1]))
+def test_fuzz_config_json(tmp_path, cfg, garble):
+    """Where json + the documented schema reject config.json, ganzoo names the file and the reason; where
+    they accept it, ganzoo builds exactly the model it describes (variant, objective, every config
+    value) or refuses it naming the bad config key, the variant/objective, or the missing weights."""
+    text = json.dumps(cfg)
+    if garble is not None and text:
+        text = text[:garble] if garble >= 0 else text + "}"
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    why = reference_config(text)
     try:
-        ganzoo.load(tmp_path)
-    except GanzooError:
-        pass
+        model = ganzoo.load(tmp_path)
+    except GanzooError as exc:
+        if why is not None:
+            reliability.refused("config.json", exc, ConfigError, "^" + re.escape(str(path)) + ": " + why)
+            return
+        keys = "|".join(re.escape(k) for k in cfg["config"]) or "(?!)"
+        if isinstance(exc, NotFoundError):  # a variant or objective no plugin provides
+            cls, stated = NotFoundError, rf"unknown (variant|objective) '({cfg['variant']}|{cfg['objective']})'"
+        elif isinstance(exc, WeightsError):  # the schema holds, the weights file it names is absent
+            cls, stated = WeightsError, r"(has no weights for the|generator: .*generator\.safetensors is missing)"
+        else:  # a config value the variant refuses: named, or the pairing refused
+            cls, stated = ConfigError, (rf"unknown config key|(^|: )({keys}) |sample_shape|does not work with objective|"
+                                        rf"variant '{cfg['variant']}' cannot be built with this config")
+        reliability.refused("config.json", exc, cls, stated)
+        return
+    assert why is None, f"ganzoo loaded a config.json the schema refuses ({why})"
+    assert (model.variant, model.objective) == (cfg["variant"], cfg["objective"])
+    for k, v in cfg["config"].items():
+        assert model.config[k] == v or list(model.config[k]) == v, f"config {k}: {model.config[k]!r} != {v!r}"
+    reliability.loaded_equal("config.json")
 
 
 def test_aliases_parse_and_register_without_collisions():

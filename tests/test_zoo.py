@@ -3,8 +3,6 @@ metrics reproduce, and the pictures users look for can be drawn from it."""
 
 import json
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import ganzoo
 from ganzoo.api import entry_folder
 from ganzoo.errors import IntegrityError
 from ganzoo.plugins import get_registry
+from helpers import run
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "plugins" / "zoo" / "models"
@@ -25,8 +24,7 @@ QUICKSTART = "digits-dcgan-nonsat"
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "ganzoo.cli", *args], capture_output=True, text=True, timeout=300,
-                          cwd=ROOT)
+    return run(*args, timeout=300)
 
 
 def test_the_zoo_has_the_promised_models():

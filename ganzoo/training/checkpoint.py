@@ -183,6 +183,13 @@ def find_latest(root) -> Optional[Path]:
     return None
 
 
+def skipped_newer(root, chosen: Path) -> list[str]:
+    """Checkpoints newer than ``chosen`` (the one :func:`find_latest` picked) that exist but are
+    incomplete or corrupt, newest first: what a resume falls back past."""
+    return sorted((p.name for p in Path(root).iterdir() if NAME.match(p.name) and p.name > chosen.name),
+                  reverse=True)
+
+
 def read(folder) -> tuple[dict, dict]:
     """(tensors, meta) of a checkpoint folder, verified against its digest."""
     from safetensors.torch import load_file

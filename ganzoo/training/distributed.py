@@ -87,3 +87,18 @@ class Distributed:
         out = [torch.empty_like(t) for _ in range(self.world)]
         self.dist.all_gather(out, t)
         return [o.cpu() for o in out]
+
+
+PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "NCCL", "gloo")
+
+
+def peer_lost(exc: BaseException, rank: int, step: int):
+    """A :class:`TrainingError` for a collective that failed because another process of the run died
+    (gloo/NCCL report it as a RuntimeError), else None."""
+    from ..errors import GanzooError, TrainingError, first_line
+
+    if not isinstance(exc, RuntimeError) or isinstance(exc, GanzooError) or not any(m in str(exc) for m in PEER_LOST):
+        return None
+    return TrainingError(f"data-parallel training stopped at step {step} on rank {rank}: another process of the "
+                         f"run left it ({first_line(exc, 160)}); see that process's error, fix it, then --resume")
+

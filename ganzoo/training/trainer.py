@@ -41,7 +41,7 @@ from .batches import Batches, load_data
 from .build import build_model, memory_format, pick_device
 from .config import TrainConfig, number, resolve
 from .cuda_graphs import CudaGraphStep, lr_on_device
-from .distributed import Distributed
+from .distributed import Distributed, peer_lost
 from .ema import EMA
 from .monitor import Monitor
 from .steps import STEPS
@@ -97,6 +97,10 @@ class Trainer:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
             if self.resume_from is None:
                 raise ConfigError(f"--resume: no checkpoint in {self.ckpt_root}; run without --resume to start")
+            bad = ckpt.skipped_newer(self.ckpt_root, self.resume_from)
+            if bad and self.dist.rank == 0:
+                print(f"ganzoo: note: checkpoint {bad[0]} is incomplete or corrupt; resuming from the previous "
+                      f"one, {self.resume_from.name}", file=sys.stderr)
             c = c.resumed(state.read_meta(self.resume_from)["args"])
         else:
             if self.ckpt_root.is_dir() and any(ckpt.NAME.match(p.name) for p in self.ckpt_root.iterdir()) \
@@ -212,7 +216,13 @@ class Trainer:
         self.setup()
         if self.config.lr_schedule == "linear":
             self.set_learning_rates(1.0 - self.steps_done / self.steps)
-        stats = self.iteration(next_batch or self.batches.next)
+        try:
+            stats = self.iteration(next_batch or self.batches.next)
+        except RuntimeError as exc:
+            lost = peer_lost(exc, self.dist.rank, self.steps_done + 1) if self.dist.active else None
+            if lost is None:
+                raise
+            raise lost from None
         self.monitor.record(stats)
         self.steps_done += 1
         return stats
@@ -222,6 +232,11 @@ class Trainer:
         try:
             self.setup()
             return self._fit()
+        except RuntimeError as exc:
+            lost = peer_lost(exc, self.dist.rank, self.steps_done) if self.dist.active else None
+            if lost is None:
+                raise
+            raise lost from None
         finally:
             self.dist.close()
 
