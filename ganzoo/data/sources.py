@@ -178,26 +178,27 @@ def folder(arg, *, image_size: Optional[int] = None, channels: Optional[int] = N
     if not files:
         raise ConfigError(f"folder: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {root}")
 
-    def each_image():
+    def each_image(read):
+        """``read(im)`` of every image, opened lazily; every way it can fail is one ConfigError."""
+        out = []
         for path, _ in files:
             try:
                 with Image.open(path) as im:
                     if im.width * im.height > MAX_IMAGE_PIXELS:  # checked before any pixel is decoded
                         raise ConfigError(f"folder: image {path} is {im.width}x{im.height} pixels, more than "
                                           f"{MAX_IMAGE_PIXELS:,}; refusing to decode it")
-                    yield path, im
+                    out.append(read(im))
             except ConfigError:
                 raise
             except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error,
                     zlib.error, Image.DecompressionBombError) as exc:  # every way PIL reports a bad file
                 raise ConfigError(f"folder: cannot read image {path}: {first_line(exc)}") from None
+        return out
 
     if channels is None or image_size is None:  # infer from the headers (no pixels decoded)
-        sizes, grey = set(), True
-        for _, im in each_image():
-            sizes.add(im.size)
-            grey = grey and (im.mode in GREY_MODES or (im.mode == "P" and _grey_palette(im)))
-        channels = channels or (1 if grey else 3)
+        heads = each_image(lambda im: (im.size, im.mode in GREY_MODES or (im.mode == "P" and _grey_palette(im))))
+        sizes = {size for size, _ in heads}
+        channels = channels or (1 if all(grey for _, grey in heads) else 3)
         if image_size is None:
             w, h = next(iter(sizes)) if len(sizes) == 1 else (0, 1)
             if w != h:
@@ -205,13 +206,14 @@ def folder(arg, *, image_size: Optional[int] = None, channels: Optional[int] = N
                 raise ConfigError(f"folder: the images are not all one square size ({seen}); choose the size to "
                                   "resize them to with --data-opt image_size=N (e.g. 28, 32 or 64)")
             image_size = w
-    arrays = []
-    for _, im in each_image():
+
+    def pixels(im):
         im = im.convert("L" if channels == 1 else "RGB")
         if im.size != (image_size, image_size):
             im = im.resize((image_size, image_size), Image.BICUBIC)
-        arrays.append(np.asarray(im, dtype=np.float32) / 255.0)
-    x = torch.from_numpy(np.stack(arrays))
+        return np.asarray(im, dtype=np.float32) / 255.0
+
+    x = torch.from_numpy(np.stack(each_image(pixels)))
     x = x[:, None] if channels == 1 else x.permute(0, 3, 1, 2)
     y = torch.tensor([c for _, c in files]) if classes else None
     return TensorData(x, y, num_classes=len(classes), labels=classes or None, name=f"folder:{root}")
