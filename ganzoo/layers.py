@@ -199,6 +199,52 @@ def one_hot(y: torch.Tensor, num_classes: int, dtype) -> torch.Tensor:
     return torch.nn.functional.one_hot(y, num_classes).to(dtype)
 
 
+# -- class conditioning: the label's path starts at the scale of the rest ---------------------------
+class ClassProjection(nn.Embedding):
+    """The class term of a projection discriminator (Miyato & Koyama 2018): ``score(h, y)`` is
+    ``<embed(y), h>`` for features ``h`` (N, F), added to D's unconditional score. Its weight is a
+    (num_classes, F) embedding initialised like SNGAN's (Xavier-uniform, std ~ sqrt(2 / F)), so at
+    initialisation the class term is about as spread as a linear head's score on the same features.
+    (nn.Embedding's own N(0, 1) start makes it ~sqrt(F) times larger -- 50 to 90x DCGAN's head --
+    and D separates real from fake by the label path at once.) A subclass of nn.Embedding: the
+    state-dict key is ``weight`` and spectral norm applies to it as to any embedding."""
+
+    def __init__(self, num_classes: int, features: int):
+        super().__init__(num_classes, features)
+
+    def reset_parameters(self) -> None:
+        nn.init.xavier_uniform_(self.weight)
+
+    def score(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return (self(y.to(h.device)) * h.flatten(1)).sum(1)
+
+
+@torch.no_grad()
+def init_label_inputs(layer: nn.Module, num_classes: int, blocks: int = 1) -> nn.Module:
+    """Re-initialise the weights that a one-hot label concatenated as the LAST ``num_classes`` inputs
+    of ``layer`` (nn.Linear, or nn.Conv2d / nn.ConvTranspose2d on 1x1 inputs) meets, so that the label
+    shifts each unit as much as all the other inputs together do (unit-scale inputs assumed): normal
+    with std = (std of the other inputs' weights) * sqrt(their number). ``blocks`` > 1: the inputs are
+    that many equal blocks, each ending with its one-hot label (PacGAN's packed samples). With the
+    layer's default init a one-hot input is one input among hundreds (784 pixels in an MLP D, 100
+    latents in DCGAN's G), so the class moves each unit by ~1/sqrt(inputs) of what the image or noise
+    does, and the model learns to use it slowly or not at all. Only initial values change, not the
+    forward computation. Returns ``layer``."""
+    if not num_classes:
+        return layer
+    w = layer.weight
+    dim = 0 if isinstance(layer, nn.ConvTranspose2d) else 1  # ConvTranspose: (in, out, k, k)
+    n_in = w.shape[dim]
+    size = n_in // blocks
+    if size * blocks != n_in or not 0 < num_classes < size:
+        raise ValueError(f"init_label_inputs: {n_in} inputs are not {blocks} block(s) of more than {num_classes}")
+    is_label = (torch.arange(n_in, device=w.device) % size) >= size - num_classes
+    other, label = w.index_select(dim, (~is_label).nonzero().flatten()), is_label.nonzero().flatten()
+    fresh = torch.randn_like(w.index_select(dim, label)) * (float(other.std()) * math.sqrt(size - num_classes))
+    w.index_copy_(dim, label, fresh)
+    return layer
+
+
 # -- PacGAN (Lin et al. 2018): D judges consecutive groups of `pack` samples jointly ----------------
 def check_pack(pack, who: str) -> int:
     """``pack`` if it is a whole number >= 1, else a ConfigError naming ``who`` (the variant)."""

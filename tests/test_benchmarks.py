@@ -69,3 +69,16 @@ def test_mnist_peer_without_data_says_so(tmp_path):
                          capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert res.returncode == 2 and "no MNIST folder" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "B.md").exists()
+
+
+def test_conditional_smoke_writes_its_section_beside_the_baseline(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("# kept\n", encoding="utf-8")
+    _run("conditional.py", out)
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# kept") and text.count("<!-- conditional:begin -->") == 1
+    section = text.split("<!-- conditional:begin -->")[1].split("<!-- conditional:end -->")[0]
+    assert "Smoke run" in section and "python benchmarks/conditional.py --smoke" in section
+    assert "**ganzoo dcgan**" in section and "**ganzoo mlp**" in section and "PyTorch-GAN cgan.py" in section
+    accuracies = [float(x) for x in re.findall(r"\| (\d+\.\d)% \|", section)]
+    assert len(accuracies) == 4 and all(0 <= a <= 100 for a in accuracies)  # the conditional rows are scored

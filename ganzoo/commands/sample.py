@@ -15,9 +15,9 @@ import click
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="FILE.png (image grid, or scatter for 2-D data) or FILE.npy (float32 array).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same samples).")
-@click.option("--label", type=int, default=None, help="Class label for a class-conditional model (without "
-              "it: every class, one row each) or a cluster for a self-conditioned one (without it: drawn "
-              "from the clusters' shares).")
+@click.option("--label", default=None, help="Class for a class-conditional model: a stored class name (e.g. a "
+              "folder: data's subfolder name) or its index; without it, every class, one row each. For a "
+              "self-conditioned model a cluster (without it: drawn from the clusters' shares).")
 @click.option("--interpolate", is_flag=True, help="N latent walks (rows) between random points, --steps columns each.")
 @click.option("--steps", default=10, show_default=True, type=click.IntRange(2, 64), help="Points per walk.")
 def sample_cmd(model, n, output, seed, label, interpolate, steps):
@@ -56,8 +56,8 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
                           "or train a VAE to sample")
     if label is not None and m.num_classes == 0:
         raise ConfigError(f"{model} is not class-conditional; drop --label")
-    if label is not None and not 0 <= label < m.num_classes:
-        raise ConfigError(f"--label must be in 0..{m.num_classes - 1}")
+    if label is not None:
+        label = _label_index(m, model, label)
     if interpolate:
         x = _walks(m, n, steps, seed, label)
         if out.suffix.lower() == ".npy":
@@ -103,6 +103,21 @@ def _every_class(m, n, seed, out):
         layout = "one row per class"
     rounded = "" if total == n else f"; -n {n} rounded up to a multiple of {k} classes"
     click.echo(f"wrote {total} samples ({per} per class, {layout}{rounded}) to {out}")
+
+
+def _label_index(m, model, label: str) -> int:
+    """``--label``: a class name the model stores (its data's labels), else an index 0..C-1."""
+    from ..errors import ConfigError
+
+    names = [str(x) for x in (m.meta.get("labels") or [])]
+    if label in names:
+        return names.index(label)
+    if label.strip().lstrip("-").isdigit() and 0 <= int(label) < m.num_classes:
+        return int(label)
+    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    known = f"its classes are {shown} (or their indices 0..{m.num_classes - 1})" if names else \
+        f"use an index 0..{m.num_classes - 1}"
+    raise ConfigError(f"--label {label!r} is not a class of {model}; {known}")
 
 
 def _walks(m, n, steps, seed, label):

@@ -16,7 +16,8 @@ def register_datasets(register):
     register(DatasetSpec("grid25", "25 Gaussians at {-4,-2,0,2,4}^2, std 0.05 (VEEGAN/PacGAN)", f"{SRC}:grid25"))
     register(DatasetSpec("digits", "scikit-learn's bundled 8x8 digits (1,797 images, 10 classes)", f"{SRC}:digits"))
     register(DatasetSpec("mnist", "MNIST idx files (gzip or raw) in DIR: mnist:DIR", f"{SRC}:mnist", needs_argument=True))
-    register(DatasetSpec("folder", "a folder of images, class subfolders as labels: folder:DIR", f"{SRC}:folder",
+    register(DatasetSpec("folder", "a folder of images, class subfolders as labels: folder:DIR; --data-opt "
+                         "channels=1|3 and image_size=N, both inferred from the images unless given", f"{SRC}:folder",
                          needs_argument=True))
 
 

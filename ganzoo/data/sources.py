@@ -151,36 +151,75 @@ MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # a 8192 x 8192 image; anything larger is r
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
-def folder(arg, *, image_size: int = 64, channels: int = 3, **_):
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+def folder(arg, *, image_size: Optional[int] = None, channels: Optional[int] = None, **_):
+    """``folder:DIR``: the images (png, jpg, jpeg, bmp, gif, webp) in DIR, or in its class
+    subfolders, whose sorted names become the labels (``--conditional``; ``ganzoo sample --label NAME``).
+    Options (``--data-opt KEY=VALUE``): ``channels`` 1 (greyscale) or 3 (RGB), default inferred: 1
+    when every image is greyscale, else 3; ``image_size`` N: every image resized to N x N (bicubic),
+    default inferred: the images' own size when they all share one square size (a folder of mixed or
+    non-square sizes needs ``image_size``). Samples are [channels, N, N] in [0, 1]."""
     from PIL import Image, UnidentifiedImageError
 
     root = Path(arg).expanduser()
     if not root.is_dir():
         raise ConfigError(f"folder: {root} is not a folder of images")
-    if channels not in (1, 3):
-        raise ConfigError(f"folder: channels must be 1 or 3, not {channels}")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if channels is not None and (isinstance(channels, bool) or channels not in (1, 3)):
+        raise ConfigError(f"folder: channels must be 1 or 3, not {channels!r}")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
+        raise ConfigError(f"folder: image_size must be a whole number of pixels >= 1, not {image_size!r}")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     files = [(p, None) for p in sorted(root.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     if classes:
         files = [(p, i) for i, c in enumerate(classes) for p in sorted((root / c).iterdir())
                  if p.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise ConfigError(f"folder: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {root}")
-    arrays = []
-    for path, _ in files:
-        try:
-            with Image.open(path) as im:
-                if im.width * im.height > MAX_IMAGE_PIXELS:  # checked before any pixel is decoded
-                    raise ConfigError(f"folder: image {path} is {im.width}x{im.height} pixels, more than "
-                                      f"{MAX_IMAGE_PIXELS:,}; refusing to decode it")
-                im = im.convert("L" if channels == 1 else "RGB").resize((image_size, image_size), Image.BICUBIC)
-                arrays.append(np.asarray(im, dtype=np.float32) / 255.0)
-        except ConfigError:
-            raise
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error,
-                zlib.error, Image.DecompressionBombError) as exc:  # every way PIL reports a bad file
-            raise ConfigError(f"folder: cannot read image {path}: {first_line(exc)}") from None
-    x = torch.from_numpy(np.stack(arrays))
+
+    def each_image(read):
+        """``read(im)`` of every image, opened lazily; every way it can fail is one ConfigError."""
+        out = []
+        for path, _ in files:
+            try:
+                with Image.open(path) as im:
+                    if im.width * im.height > MAX_IMAGE_PIXELS:  # checked before any pixel is decoded
+                        raise ConfigError(f"folder: image {path} is {im.width}x{im.height} pixels, more than "
+                                          f"{MAX_IMAGE_PIXELS:,}; refusing to decode it")
+                    out.append(read(im))
+            except ConfigError:
+                raise
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error,
+                    zlib.error, Image.DecompressionBombError) as exc:  # every way PIL reports a bad file
+                raise ConfigError(f"folder: cannot read image {path}: {first_line(exc)}") from None
+        return out
+
+    if channels is None or image_size is None:  # infer from the headers (no pixels decoded)
+        heads = each_image(lambda im: (im.size, im.mode in GREY_MODES or (im.mode == "P" and _grey_palette(im))))
+        sizes = {size for size, _ in heads}
+        channels = channels or (1 if all(grey for _, grey in heads) else 3)
+        if image_size is None:
+            w, h = next(iter(sizes)) if len(sizes) == 1 else (0, 1)
+            if w != h:
+                seen = ", ".join(f"{a}x{b}" for a, b in sorted(sizes)[:4]) + (", ..." if len(sizes) > 4 else "")
+                raise ConfigError(f"folder: the images are not all one square size ({seen}); choose the size to "
+                                  "resize them to with --data-opt image_size=N (e.g. 28, 32 or 64)")
+            image_size = w
+
+    def pixels(im):
+        im = im.convert("L" if channels == 1 else "RGB")
+        if im.size != (image_size, image_size):
+            im = im.resize((image_size, image_size), Image.BICUBIC)
+        return np.asarray(im, dtype=np.float32) / 255.0
+
+    x = torch.from_numpy(np.stack(each_image(pixels)))
     x = x[:, None] if channels == 1 else x.permute(0, 3, 1, 2)
     y = torch.tensor([c for _, c in files]) if classes else None
     return TensorData(x, y, num_classes=len(classes), labels=classes or None, name=f"folder:{root}")
+
+
+def _grey_palette(im) -> bool:
+    """A palette image whose colours are all greys."""
+    pal = im.getpalette() or []
+    return all(pal[i] == pal[i + 1] == pal[i + 2] for i in range(0, len(pal) - 2, 3))

@@ -17,6 +17,8 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
            fd_real_halves are means over ``draws`` = 20 draws (sample seeds seed, seed + 1, ...), each
            against its own random split of the real pool; ``fd_ratio_sd`` is the per-draw spread
            (``--draws 1``: the single split 0 and seed). Class statistics pool the draws.
+           Class-conditional models (balanced labels) also get ``label_accuracy``: the share of
+           samples the judge classifies as the label they were drawn for (0.1 = the label ignored).
 ``prdc``   precision, recall (Kynkäänniemi 2019), density, coverage (Naeem 2020), k = 5, in judge
            feature space against real half B; ``*_real_halves`` for real half A. Precision and
            density in a small classifier's feature space rate uniform noise highly: read recall,

@@ -212,6 +212,8 @@ def judge_metric(model, data, *, n=None, seed=0, draws: int = JUDGE_DRAWS):
             pb0, nb0 = pb, int(len(fb))
     pf = torch.cat(pfs)
     fd, ref = sum(fds) / draws, sum(refs) / draws
+    labelled = model.num_classes == pf.shape[1] and model.label_prior is None  # class-conditional (not clusters)
+    hits = (pf.argmax(1) == balanced_labels(n, pf.shape[1]).repeat(draws)).double().mean() if labelled else None
     ratios = torch.tensor([f / r if r > 0 else float("inf") for f, r in zip(fds, refs)], dtype=torch.float64)
     return {
         "n": n,
@@ -228,6 +230,7 @@ def judge_metric(model, data, *, n=None, seed=0, draws: int = JUDGE_DRAWS):
         "fd_real_halves": ref,
         "fd_ratio": fd / ref if ref > 0 else float("inf"),
         "fd_ratio_sd": float(ratios.std()) if draws > 1 else 0.0,
+        **({"label_accuracy": float(hits)} if labelled else {}),
     }
 
 

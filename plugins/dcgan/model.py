@@ -6,7 +6,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.layers import DownConv, UpConv, check_pack, dcgan_init, one_hot, pack_groups, unpack_scores
+from ganzoo.layers import (ClassProjection, DownConv, UpConv, check_pack, dcgan_init, init_label_inputs, one_hot,
+                           pack_groups, unpack_scores)
 
 
 NORMS = ("batch", "layer", "spectral", "none")
@@ -35,6 +36,7 @@ class DCGANGenerator(Generator):
         self.trunk = UpConv(latent_dim + num_classes, size, width, norm, num_classes, depth)
         self.head = nn.Sequential(nn.ConvTranspose2d(self.trunk.out_channels, channels, 4, 2, 1, bias=False), nn.Tanh())
         dcgan_init(self)
+        init_label_inputs(self.trunk.net[0], num_classes)  # the one-hot label as loud as z at the start
 
     def forward(self, z, y=None):
         y = self.check_labels(y, z.shape[0])
@@ -64,7 +66,7 @@ class DCGANDiscriminator(Discriminator):
         self.trunk = DownConv(channels * pack, size, width, "none" if norm == "spectral" else norm, depth)
         c, b = self.trunk.out_channels, self.trunk.base
         self.head = nn.Conv2d(c, 1, b, 1, 0, bias=False)
-        self.embed = nn.Embedding(num_classes, c * b * b) if num_classes else None
+        self.embed = ClassProjection(num_classes, c * b * b) if num_classes else None
         dcgan_init(self)
         if norm == "spectral":
             for m in list(self.modules()):
@@ -76,7 +78,7 @@ class DCGANDiscriminator(Discriminator):
         h = self.trunk(pack_groups(x, self.pack, "dcgan"))
         out = self.head(h).flatten()
         if y is not None:
-            out = out + (self.embed(y.to(h.device)) * h.flatten(1)).sum(1)
+            out = out + self.embed.score(h, y)
         return unpack_scores(out, self.pack)
 
 

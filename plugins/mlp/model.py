@@ -7,7 +7,7 @@ from torch import nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.layers import activation, check_pack, mlp, one_hot, pack_groups, unpack_scores
+from ganzoo.layers import activation, check_pack, init_label_inputs, mlp, one_hot, pack_groups, unpack_scores
 
 
 class MLPGenerator(Generator):
@@ -35,6 +35,7 @@ class MLPGenerator(Generator):
         super().__init__(self.mixture + latent_dim, sample_shape, num_classes, output_range=rng)
         out = math.prod(self.sample_shape)
         self.net = mlp([self.latent_dim + num_classes, *hidden, out], act="relu", norm=norm)
+        init_label_inputs(self.net[0], num_classes)  # the one-hot label as loud as z at the start
         self.out_act = activation("tanh") if output == "tanh" else (nn.Sigmoid() if output == "sigmoid" else nn.Identity())
 
     def forward(self, z, y=None):
@@ -64,6 +65,7 @@ class MLPDiscriminator(Discriminator):
         self.pack = check_pack(pack, "mlp")
         d = math.prod(self.sample_shape)
         self.net = mlp([(d + num_classes) * self.pack, *hidden, 1], act="leaky_relu")
+        init_label_inputs(self.net[0], num_classes, blocks=self.pack)  # the label as loud as the sample
 
     def forward(self, x, y=None):
         n = x.shape[0]
