@@ -59,9 +59,9 @@ def _expected_refusal(ref: dict, expected: dict):
     for name, want in expected.items():
         if ref[name].dtype != want.dtype:
             return rf"tensor {re.escape(repr(name))} has dtype {ST_DTYPES.get(ref[name].dtype, '')}"
-    for name, t in ref.items():
-        if t.is_floating_point() and not torch.isfinite(t).all():
-            return rf"tensor {re.escape(repr(name))} contains NaN or infinite values"
+    bad = [name for name, t in ref.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:  # ganzoo names the first it meets; any tensor the reference finds non-finite is right
+        return rf"tensor ({'|'.join(re.escape(repr(name)) for name in bad)}) contains NaN or infinite values"
     return None
 
 
