@@ -100,7 +100,8 @@ class Generator(_Component):
         was_training = self.training
         self.eval()
         try:
-            z = self.sample_latent(n, seed=seed, truncation=truncation)
+            kw = {} if truncation is None else {"truncation": truncation}  # (an override may predate it)
+            z = self.sample_latent(n, seed=seed, **kw)
             if y is not None:
                 y = torch.as_tensor(y, dtype=torch.long).to(z.device)
                 if y.dim() == 0:
