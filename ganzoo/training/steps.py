@@ -39,7 +39,7 @@ from .augment import Augmented
 class AdversarialStep:
     """K D steps, then one G step. ``step.optimizers`` is ``{"g": ..., "d": ...}``."""
 
-    headline = ("d_loss", "g_loss", "d_x", "d_g_z")  # what the progress bar shows (with the regularisers)
+    headline = ("d_loss", "g_loss", "d_x", "d_g_z")  # what the progress bar shows (with the auxiliary terms)
 
     def __init__(self, trainer):
         t, c = trainer, trainer.config
