@@ -253,3 +253,17 @@ def test_the_plugin_relativistic_objective_equals_the_builtin_rsgan(site):  # no
         a = loss_functions(ganzoo.objective("tp-rsgan"))[i](StepInputs(Fixed(), rx, fx, phase=phase))[0]
         b = loss_functions(ganzoo.objective("rsgan"))[i](StepInputs(Fixed(), rx, fx, phase=phase))[0]
         assert a.item() == pytest.approx(b.item(), abs=1e-7)
+
+
+def test_terms_of_one_name_are_refused(tmp_path):
+    from ganzoo.objectives.terms import ClassLoss
+    from ganzoo.training.steps import AdversarialStep
+
+    t = Trainer(TrainConfig(variant="mlp", objective="rahinge", data="ring8", out=str(tmp_path / "t"), steps=1,
+                            batch_size=8, progress=False, r1=0.1, config=SMALL["mlp"][1])).setup()
+    assert [term.name for term in t.iteration.terms] == ["r1"] and "r1" in t.iteration.headline
+    t.model.discriminator.loss_terms = [ClassLoss(), ClassLoss(0.5)]
+    with pytest.raises(ganzoo.errors.ConfigError, match="share a name"):
+        AdversarialStep(t)
+    t.model.discriminator.loss_terms = [ClassLoss()]
+    assert [term.name for term in AdversarialStep(t).terms] == ["cls", "r1"]   # the order of application
