@@ -2,8 +2,10 @@
 PacGAN protocol: modes captured, % high-quality samples, reverse KL), several seeds per
 configuration, mean ± std beside the published rows.
 
-    python benchmarks/quality.py                        # full: 6 objectives x 2 mixtures x 5 seeds (hours of CPU)
+    python benchmarks/quality.py                        # full: 10 objectives x 2 mixtures x 5 seeds (hours of CPU)
     python benchmarks/quality.py --jobs 2 --preset baseline --objectives non-saturating,wgan-gp
+    python benchmarks/quality.py --preset baseline --seeds 2 --objectives rsgan,rasgan,ralsgan,rahinge \
+        --section quality-relativistic                  # some objectives into their own section
     python benchmarks/quality.py --smoke                # seconds; what CI runs (numbers meaningless)
 
 Each run trains the ``mlp`` variant through :func:`ganzoo.train` and scores it with
@@ -30,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-OBJECTIVES = ("minimax", "non-saturating", "wgan", "wgan-gp", "hinge", "lsgan")
+OBJECTIVES = ("minimax", "non-saturating", "wgan", "wgan-gp", "hinge", "lsgan", "rsgan", "rasgan", "ralsgan", "rahinge")
 DATASETS = ("ring8", "grid25")
 GOAL = {"hq": 0.97, "rkl": 0.02}
 
@@ -146,6 +148,8 @@ def main(argv=None):
     p.add_argument("--objectives", default=None, help=f"comma list (default: all, {','.join(OBJECTIVES)})")
     p.add_argument("--datasets", default=None, help=f"comma list (default: {','.join(DATASETS)})")
     p.add_argument("--jobs", type=int, default=1, help="parallel training processes")
+    p.add_argument("--section", default=None, help="BENCHMARKS.md section to write (default: quality for the "
+                   "baseline and smoke presets, quality-PRESET for the others)")
     args = p.parse_args(argv)
     if args.smoke:
         args.preset = args.preset or "smoke"
@@ -201,7 +205,8 @@ def main(argv=None):
                "goal": f"all modes in every seed, >= {100 * GOAL['hq']:.0f}% high quality, reverse KL <= "
                        f"{GOAL['rkl']} (beats every published row at once)",
                "published rows": SOURCES})
-    section = "quality" if (args.preset or "best") in ("baseline", "smoke") else f"quality-{args.preset or 'best'}"
+    section = args.section or ("quality" if (args.preset or "best") in ("baseline", "smoke")
+                               else f"quality-{args.preset or 'best'}")
     path = common.write_section(args.output, section, head + "\n" + report(results, args, preset))
     print(f"wrote the {section} section of {path}")
 

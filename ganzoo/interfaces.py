@@ -3,7 +3,9 @@
 * :class:`Generator` maps latent codes ``z`` (N, latent_dim) -- and, for a conditional model,
   class labels ``y`` (N,) -- to samples of shape (N, *sample_shape) in ``output_range``.
 * :class:`Discriminator` maps samples to raw scores/logits of shape (N,); the objective picks the
-  link function (sigmoid for the GAN losses, none for WGAN/hinge).
+  link function (sigmoid for the GAN losses, none for WGAN/hinge). It may instead return a
+  :class:`DiscriminatorOutput` (the score plus class logits, features, an InfoGAN ``q``);
+  :func:`discriminator_output` turns either into one.
 * :class:`Encoder` maps samples to a latent code (N, latent_dim), or to ``(mu, logvar)`` for a VAE.
 * :class:`Decoder` is the generator of an autoencoder or VAE: ``logits(z, y=None)`` gives the
   pre-activation of a Bernoulli observation model and ``forward`` = sigmoid(logits), in [0, 1].
@@ -19,6 +21,8 @@ Images are (C, H, W) and generators emit them in ``output_range`` (``(-1, 1)`` f
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, fields
 from typing import Optional, Sequence
 
 import torch
@@ -71,23 +75,35 @@ class Generator(_Component):
     def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def sample_latent(self, n: int, *, seed: Optional[int] = None,
-                      device: Optional[torch.device] = None) -> torch.Tensor:
+    def sample_latent(self, n: int, *, seed: Optional[int] = None, device: Optional[torch.device] = None,
+                      truncation: Optional[float] = None) -> torch.Tensor:
+        """z ~ N(0, I), shape (n, latent_dim); with ``truncation=psi`` from the normal truncated to
+        [-psi, psi] (:func:`truncated_normal`, the truncation trick)."""
         n = sample_count(n)
         gen = None
         if seed is not None:
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
-        z = torch.randn(n, self.latent_dim, generator=gen)
+        if truncation is None:
+            z = torch.randn(n, self.latent_dim, generator=gen)
+        else:
+            z = truncated_normal((n, self.latent_dim), truncation, generator=gen)
         return z.to(device or self._device())
 
+    def latent_codes(self, z: torch.Tensor) -> Optional[torch.Tensor]:
+        """The part of ``z`` that a discriminator's ``q`` output predicts (InfoGAN's codes c), or None
+        (the default: no codes). The training step hands it to the objective as ``step.codes``."""
+        return None
+
     @torch.no_grad()
-    def sample(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
-        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch). Same seed, same samples, on CPU."""
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None, truncation: Optional[float] = None) -> torch.Tensor:
+        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch). Same seed, same samples,
+        on CPU. ``truncation=psi`` draws z from the normal truncated to [-psi, psi]."""
         n = sample_count(n)
         was_training = self.training
         self.eval()
         try:
-            z = self.sample_latent(n, seed=seed)
+            kw = {} if truncation is None else {"truncation": truncation}  # (an override may predate it)
+            z = self.sample_latent(n, seed=seed, **kw)
             if y is not None:
                 y = torch.as_tensor(y, dtype=torch.long).to(z.device)
                 if y.dim() == 0:
@@ -111,8 +127,48 @@ def sample_count(n) -> int:
     return int(n)
 
 
+@dataclass
+class DiscriminatorOutput:
+    """What a discriminator may return instead of a plain (N,) tensor of scores.
+
+    ``score`` (N,): the raw adversarial score (a logit), what every objective uses;
+    ``class_logits`` (N, num_classes): raw class logits (ACGAN's auxiliary classifier; no softmax);
+    ``features`` (N, ...): an intermediate representation (feature matching and the like);
+    ``q`` (N, n_codes): InfoGAN's prediction of the generator's latent codes.
+    Each optional output is None when D does not produce it."""
+
+    score: torch.Tensor
+    class_logits: Optional[torch.Tensor] = None
+    features: Optional[torch.Tensor] = None
+    q: Optional[torch.Tensor] = None
+
+    def rows(self, index) -> "DiscriminatorOutput":
+        """The same outputs for the samples ``index`` (a slice), e.g. one half of a joined batch."""
+        return DiscriminatorOutput(*(None if (v := getattr(self, f.name)) is None else v[index] for f in fields(self)))
+
+
+def discriminator_output(out) -> DiscriminatorOutput:
+    """A discriminator's return value as a :class:`DiscriminatorOutput` (a plain tensor is its score)."""
+    return out if isinstance(out, DiscriminatorOutput) else DiscriminatorOutput(out)
+
+
+def truncated_normal(shape, psi: float, *, generator=None, device=None) -> torch.Tensor:
+    """Samples of N(0, 1) conditioned on |z| <= psi (the truncation trick), by the inverse CDF: every
+    value lies in [-psi, psi] and the shape of the density inside is the normal's -- not ``randn() / k``."""
+    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not psi > 0 or not math.isfinite(psi):
+        raise ConfigError(f"truncation must be a number > 0, such as 0.7; not {psi!r}")
+    lo = 0.5 * math.erfc(psi / math.sqrt(2.0))          # Phi(-psi)
+    u = lo + (1.0 - 2.0 * lo) * torch.rand(shape, generator=generator, dtype=torch.float64)
+    z = math.sqrt(2.0) * torch.erfinv(2.0 * u - 1.0)
+    return z.clamp_(-psi, psi).to(torch.float32).to(device or "cpu")
+
+
 class Discriminator(_Component):
-    """``forward(x, y=None) -> scores`` of shape (N,).
+    """``forward(x, y=None) -> scores`` of shape (N,), or a :class:`DiscriminatorOutput`.
+
+    ``loss_terms``: auxiliary loss terms this discriminator's outputs call for (e.g.
+    ``[ganzoo.objectives.terms.ClassLoss()]`` for a D with class logits); the training step adds them
+    to the objective's losses (see docs/training.md, "Order of application").
 
     ``batch_independent``: set True when a sample's score depends on that sample alone (or on its
     PacGAN group of ``pack`` consecutive samples) -- no batch statistics such as BatchNorm in
@@ -121,6 +177,7 @@ class Discriminator(_Component):
 
     batch_independent = False
     pack = 1
+    loss_terms = ()
 
     def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
@@ -155,4 +212,5 @@ class Encoder(_Component):
         raise NotImplementedError
 
 
-__all__ = ["Generator", "Discriminator", "Encoder", "Decoder"]
+__all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "discriminator_output",
+           "truncated_normal"]

@@ -108,14 +108,16 @@ class Model(nn.Module):
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         return torch.multinomial(prior, n, replacement=True, generator=gen)
 
-    def sample(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None, truncation: Optional[float] = None) -> torch.Tensor:
         """``n`` samples, seeded; ``y``: a label (or one per sample) for a class-conditional model,
-        by default the labels of :meth:`draw_labels` (equal counts of each class, taken in turn).
+        by default the labels of :meth:`draw_labels` (equal counts of each class, taken in turn);
+        ``truncation=psi``: z from the normal truncated to [-psi, psi] (the truncation trick).
         ``n == 0`` gives an empty batch."""
         n = sample_count(n)
         if y is None and self.num_classes:
             y = self.draw_labels(n, None if seed is None else seed + 1)
-        return self.generator.sample(n, seed=seed, y=y)
+        kw = {} if truncation is None else {"truncation": truncation}
+        return self.generator.sample(n, seed=seed, y=y, **kw)
 
     def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
         """Samples with images mapped to [0, 1] (vectors as generated)."""

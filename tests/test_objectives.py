@@ -4,10 +4,15 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 import ganzoo
+from ganzoo.interfaces import DiscriminatorOutput, truncated_normal
 from ganzoo.objectives.autoencoding import gaussian_kl, log_likelihood
 from ganzoo.objectives.gan import gradient_penalty, r1_penalty
+from ganzoo.objectives.regularisers import Regulariser
+from ganzoo.objectives.step import StepInputs, loss_functions
+from ganzoo.objectives.terms import ClassLoss
 
 GAN = ["minimax", "non-saturating", "wgan", "wgan-gp", "hinge", "lsgan"]
 
@@ -278,3 +283,163 @@ def test_autoencoding_objectives_name_what_the_variant_lacks():
     assert isinstance(m.generator, Decoder) and m.generator.output_range == (0.0, 1.0)
     z = torch.randn(3, 2)
     assert torch.equal(m.generator(z), torch.sigmoid(m.generator.logits(z)))
+
+
+# -- the classic loss bugs of other GAN libraries: each test also runs a deliberately buggy version and shows
+# that the check would catch it ---------------------------------------------------------------------------
+class Recording(torch.nn.Module):
+    """D(x) = 1/2 ||x||^2 per sample (input gradient x), remembering the inputs it saw."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x, y=None):
+        self.seen.append(x.detach().clone())
+        return 0.5 * x.flatten(1).square().sum(1)
+
+
+def _gp_per_pixel_alpha(D, real_x, fake_x, y=None):
+    """BUG: one alpha per pixel, so x_hat leaves the segment between x and G(z)."""
+    alpha = torch.rand_like(real_x)
+    x = (alpha * real_x + (1 - alpha) * fake_x).requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x, y).sum(), x, create_graph=True)
+    return ((g.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def _gp_batch_norm(D, real_x, fake_x, y=None):
+    """BUG: the norm of the whole batch's gradient instead of one norm per sample."""
+    alpha = torch.rand(real_x.shape[0], 1, 1, 1)
+    x = (alpha * real_x + (1 - alpha) * fake_x).requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x, y).sum(), x, create_graph=True)
+    return (g.norm(2) - 1) ** 2
+
+
+def _on_segments(seen, real, fake):
+    """True when every x_hat row is fake + a (real - fake) for ONE scalar a per sample."""
+    ratio = ((seen - fake) / (real - fake)).flatten(1)
+    return bool(torch.allclose(ratio, ratio[:, :1].expand_as(ratio), atol=1e-5))
+
+
+def test_pitfall_wgan_gp_one_alpha_per_sample_and_per_sample_norms():
+    torch.manual_seed(0)
+    real, fake = torch.rand(4, 1, 3, 3) + 1.0, -torch.rand(4, 1, 3, 3) - 1.0   # real - fake is never 0
+    D = Recording()
+    gp = gradient_penalty(D, real, fake)
+    assert _on_segments(D.seen[-1], real, fake)
+    want = ((D.seen[-1].flatten(1).norm(dim=1) - 1) ** 2).mean()   # grad = x_hat: (||x_hat|| - 1)^2 per sample
+    assert gp.item() == pytest.approx(want.item(), abs=1e-6)
+    # the buggy versions: per-pixel alphas leave the segments; a batch-wide norm is another number
+    buggy = Recording()
+    _gp_per_pixel_alpha(buggy, real, fake)
+    assert not _on_segments(buggy.seen[-1], real, fake)
+    torch.manual_seed(0)
+    mine = gradient_penalty(Recording(), real, fake)
+    torch.manual_seed(0)
+    assert abs(_gp_batch_norm(Recording(), real, fake).item() - mine.item()) > 1.0
+
+
+def _class_loss_softmax_first(logits, y):
+    """BUG: a softmax before cross_entropy (which applies log-softmax itself)."""
+    return F.cross_entropy(torch.softmax(logits, 1), y)
+
+
+def test_pitfall_class_loss_takes_raw_logits():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]])
+    y = torch.tensor([0, 1])
+    D = lambda x, y=None: DiscriminatorOutput(x[:, 0], class_logits=logits)  # noqa: E731
+    x = torch.zeros(2, 1)
+    term = ClassLoss(weight=2.0)
+    weighted, value = term(StepInputs(D, x, x, y, phase="g"))
+    hand = (-(2.0 - math.log(math.exp(2.0) + math.exp(-1.0) + math.exp(0.5)))
+            - (0.2 - math.log(math.exp(0.1) + math.exp(0.2) + math.exp(3.0)))) / 2
+    assert value.item() == pytest.approx(hand, abs=1e-6) and weighted.item() == pytest.approx(2 * hand, abs=1e-6)
+    d_weighted, d_value = term(StepInputs(D, x, x, y, phase="d"))      # D: real and fake batches both
+    assert d_value.item() == pytest.approx(2 * hand, abs=1e-6)
+    assert abs(_class_loss_softmax_first(logits, y).item() - hand) > 0.1     # the buggy version is another number
+
+
+def _truncated_bug(shape, psi):
+    """BUG: the 'truncation trick' as a rescaled normal."""
+    return torch.randn(shape) / (1.0 / psi)
+
+
+def _looks_truncated(z, psi):
+    """All |z| <= psi, and the density falls off inside like the normal's: the share of |z| <= psi/2
+    matches (Phi(psi/2) - Phi(-psi/2)) / (Phi(psi) - Phi(-psi))."""
+    phi = lambda v: 0.5 * (1 + math.erf(v / math.sqrt(2)))  # noqa: E731
+    share = (phi(psi / 2) - phi(-psi / 2)) / (phi(psi) - phi(-psi))
+    return bool(z.abs().max() <= psi) and abs(float((z.abs() <= psi / 2).float().mean()) - share) < 0.01
+
+
+@pytest.mark.parametrize("psi", [0.5, 1.0, 2.0])
+def test_pitfall_truncation_draws_from_a_truncated_normal(psi):
+    g = torch.Generator().manual_seed(0)
+    z = truncated_normal((200_000,), psi, generator=g)
+    assert _looks_truncated(z, psi)
+    assert not _looks_truncated(_truncated_bug((200_000,), psi), psi)
+    m = ganzoo.create("mlp", g_hidden=[8], d_hidden=[8], latent_dim=3)
+    lat = m.generator.sample_latent(1000, seed=1, truncation=psi)
+    assert lat.shape == (1000, 3) and lat.abs().max() <= psi
+    assert torch.equal(m.sample(5, seed=2, truncation=psi), m.sample(5, seed=2, truncation=psi))
+    assert not torch.equal(m.sample(5, seed=2, truncation=psi), m.sample(5, seed=2))
+    with pytest.raises(ganzoo.errors.ConfigError, match="truncation"):
+        truncated_normal((3,), 0.0)
+
+
+def test_pitfall_minimax_g_loss_saturates():
+    """The minimax G loss is log(1 - D(G(z))) (kept: it saturates); -log D(G(z)), the usual 'fix' that
+    quietly replaces it, does not."""
+    s = torch.tensor([-10.0], requires_grad=True)
+    (g_mm,) = torch.autograd.grad(ganzoo.objective("minimax").g_loss(s), s)
+    (g_bug,) = torch.autograd.grad(F.softplus(-s).mean(), s)          # what a 'minimax' that is NS would give
+    assert abs(g_mm.item()) < 1e-4 and abs(g_bug.item()) > 0.99
+
+
+def _r1_bug_mean(D, x, y=None):
+    """BUG: the gradient of the MEAN score (each sample's gradient shrunk by 1/N)."""
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x, y).mean(), x, create_graph=True)
+    return g.flatten(1).square().sum(1).mean()
+
+
+def test_pitfall_r1_on_real_data_with_the_gradient_of_the_sum():
+    D = Recording()
+    real, fake = torch.randn(4, 3), torch.randn(4, 3)
+    weighted, value = Regulariser("r1", 2.0)(StepInputs(D, real, fake))
+    assert all(torch.equal(seen, real) for seen in D.seen)             # R1 sees the real batch only
+    want = real.square().sum(1).mean()                                # grad of 1/2||x||^2 is x
+    assert value.item() == pytest.approx(want.item(), abs=1e-6) and weighted.item() == pytest.approx(want.item())
+    _, other = Regulariser("r1", 2.0)(StepInputs(D, real, fake * 7))  # fakes do not matter
+    assert other.item() == value.item()
+    assert abs(_r1_bug_mean(D, real).item() - value.item()) > 0.5 * value.item()
+
+
+def _hand_losses(name, r, f):
+    """(D loss, G loss) by hand, on Python floats, from the papers' formulas."""
+    sp = lambda v: math.log1p(math.exp(v))  # noqa: E731
+    mean = lambda v: sum(v) / len(v)  # noqa: E731
+    if name in ("minimax", "non-saturating"):
+        d = mean([sp(-v) for v in r]) + mean([sp(v) for v in f])
+        return d, (mean([-sp(v) for v in f]) if name == "minimax" else mean([sp(-v) for v in f]))
+    if name in ("wgan", "wgan-gp"):
+        return mean(f) - mean(r), -mean(f)
+    if name == "hinge":
+        return mean([max(0, 1 - v) for v in r]) + mean([max(0, 1 + v) for v in f]), -mean(f)
+    if name == "lsgan":
+        return mean([0.5 * (v - 1) ** 2 for v in r]) + mean([0.5 * v * v for v in f]), mean([0.5 * (v - 1) ** 2 for v in f])
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name", GAN)
+def test_every_objective_matches_a_hand_computed_example(name):
+    """Through the engine's path (loss_functions on a StepInputs); wgan-gp with gp_weight=0 (its penalty has
+    its own hand computation above). The relativistic ones: tests/test_step_contract.py."""
+    r, f = [0.3, -1.2, 2.5, 0.0], [-0.5, 2.0, 0.1, -3.0]
+    obj = ganzoo.objective(name, **({"gp_weight": 0.0} if name == "wgan-gp" else {}))
+    score = lambda x, y=None: x[:, 0]  # noqa: E731
+    rx, fx = torch.tensor(r).unsqueeze(1), torch.tensor(f).unsqueeze(1)
+    d_fn, g_fn = loss_functions(obj)
+    want_d, want_g = _hand_losses(name, r, f)
+    assert d_fn(StepInputs(score, rx, fx, phase="d"))[0].item() == pytest.approx(want_d, abs=1e-6)
+    assert g_fn(StepInputs(score, rx, fx, phase="g"))[0].item() == pytest.approx(want_g, abs=1e-6)

@@ -13,6 +13,7 @@ import torch
 import ganzoo
 import reliability
 from ganzoo.errors import ConfigError
+from ganzoo.objectives.step import StepInputs
 from ganzoo.objectives.regularisers import Regulariser, gradient_penalty, r1_penalty, r2_penalty, regularisers
 from ganzoo.training import TrainConfig, Trainer
 
@@ -63,7 +64,8 @@ def test_penalties_match_hand_computation():
     per_sample = torch.rand(2, 1, 1, 1)  # what one alpha per sample draws
     assert drawn.item() == pytest.approx(gradient_penalty(D, real, fake, alpha=per_sample).item(), abs=1e-7)
     # as run options: R1/R2 weigh gamma / 2, the gradient penalty W; R1 sees only reals, R2 only fakes
-    (t1, v1), (t2, v2) = Regulariser("r1", 3.0)(D, real, fake), Regulariser("r2", 3.0)(D, real, fake)
+    step = StepInputs(D, real, fake)
+    (t1, v1), (t2, v2) = Regulariser("r1", 3.0)(step), Regulariser("r2", 3.0)(step)
     assert v1.item() == pytest.approx(r1.item()) and t1.item() == pytest.approx(1.5 * r1.item())
     assert t2.item() == pytest.approx(1.5 * sum(_sq_norms(a * fake)) / 2, abs=1e-5)
     assert [r.name for r in regularisers({"gp": 1.0, "r1": 0.5, "r2": 0.0})] == ["r1", "gp"]  # applied in this order

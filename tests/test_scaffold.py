@@ -39,7 +39,7 @@ def test_generates_a_complete_package(tmp_path):
     assert _files(dest) == {
         ".gitignore", "README.md", "pyproject.toml",
         "ganzoo_my_gan/__init__.py", "ganzoo_my_gan/plugin.py", "ganzoo_my_gan/model.py",
-        "tests/test_my_gan.py",
+        "ganzoo_my_gan/objective.py", "tests/test_my_gan.py",
     }
     for path in dest.rglob("*"):
         if path.is_file():
@@ -106,6 +106,21 @@ def test_generated_variant_builds_in_process(tmp_path, monkeypatch):
             assert G.output_range == ((-1.0, 1.0) if len(shape) == 3 else None)
         with pytest.raises(ConfigError, match="d_norm"):
             build(**{**spec.defaults, "d_norm": "batch"})
+        # the objective it registers beside the variant: the step contract, G's loss sees the real batch
+        from ganzoo.objectives.step import StepInputs, loss_functions
+
+        objectives = []
+        hooks.register_objectives(register=objectives.append)
+        (ospec,) = objectives
+        assert (ospec.name, ospec.kind) == ("toy-gan2-rsgan", "gan")
+        obj = resolve(ospec.factory)(**ospec.defaults)
+        score = lambda x, y=None: x[:, 0]  # noqa: E731
+        real, fake = torch.tensor([[1.0], [-2.0]]), torch.tensor([[0.0], [3.0]])
+        d_fn, g_fn = loss_functions(obj)
+        assert d_fn(StepInputs(score, real, fake))[0].item() == pytest.approx(
+            torch.nn.functional.softplus(fake - real).mean().item(), abs=1e-6)
+        assert g_fn(StepInputs(score, real, fake, phase="g"))[0].item() == pytest.approx(
+            torch.nn.functional.softplus(real - fake).mean().item(), abs=1e-6)
     finally:
         for mod in [m for m in sys.modules if m == "ganzoo_toy_gan2" or m.startswith("ganzoo_toy_gan2.")]:
             del sys.modules[mod]
@@ -287,7 +302,7 @@ def test_installed_plugin_is_listed_builds_and_has_gradients(fresh_venv):
     info = plugins[PROBE]
     assert (info["version"], info["source"], info["module"], info["error"]) == (
         "0.1.0", f"ganzoo-{PROBE}", f"{PROBE_PKG}.plugin", None)
-    assert info["registered"] == {"variant": [PROBE]}
+    assert info["registered"] == {"variant": [PROBE], "objective": [f"{PROBE}-rsgan"]}
 
     # Build it and compute losses and gradients under two objectives, from the installed copy.
     script = root / "losses.py"

@@ -1,5 +1,6 @@
 """Built-in objectives, registered through the same hook a third-party plugin uses. Each declares its
-kind; it trains every variant of that kind (no name lists)."""
+kind; it trains every variant of that kind (no name lists). What an adversarial objective's losses receive
+is the step contract of :mod:`ganzoo.objectives.step`; auxiliary terms are :mod:`ganzoo.objectives.terms`."""
 
 from ganzoo.hookspecs import hookimpl
 from ganzoo.registry import ObjectiveSpec
@@ -31,6 +32,13 @@ def register_objectives(register):
     register(ObjectiveSpec(
         "lsgan", "Least-squares GAN, targets a=0, b=c=1 (Mao et al. 2017)", "gan",
         f"{gan}:LSGAN", d_steps=1, optimizer=ADAM))
+    rel = "ganzoo.objectives.relativistic"
+    for name, cls, what in (("rsgan", "RSGAN", "standard GAN: D's logit is C(x) - C(G(z))"),
+                            ("rasgan", "RaSGAN", "average standard GAN: C(x) against the mean C(G(z))"),
+                            ("ralsgan", "RaLSGAN", "average least-squares GAN"),
+                            ("rahinge", "RaHinge", "average hinge GAN")):
+        register(ObjectiveSpec(name, f"Relativistic {what} (Jolicoeur-Martineau 2019)", "gan", f"{rel}:{cls}",
+                               d_steps=1, optimizer=ADAM))
     ae = "ganzoo.objectives.autoencoding"
     register(ObjectiveSpec(
         "elbo", "VAE evidence lower bound: E_q[log p(x|z)] - beta KL(q(z|x) || N(0, I))", "vae",

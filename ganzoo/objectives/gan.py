@@ -4,8 +4,11 @@ With s the discriminator's logit and D = sigmoid(s):
   -log D = softplus(-s),   -log(1 - D) = softplus(s),   log(1 - D) = -softplus(s).
 
 Every objective offers the pure functions ``d_loss(real_scores, fake_scores)`` and
-``g_loss(fake_scores)``; the training engine calls :meth:`discriminator_step_loss` and
-:meth:`generator_step_loss`, which also cover penalties, and :meth:`after_discriminator_step`.
+``g_loss(fake_scores)``; the training engine calls :meth:`~GANObjective.d_loss_step` and
+:meth:`~GANObjective.g_loss_step` with a :class:`~ganzoo.objectives.step.StepInputs` (the step contract),
+which also cover built-in penalties, and :meth:`after_discriminator_step`. The 0.1 entry points
+``discriminator_step_loss(D, real_x, fake_x, y)`` and ``generator_step_loss(D, fake_x, y)`` remain and
+build the step object.
 Gradient penalties are :mod:`ganzoo.objectives.regularisers`'; the run options ``--r1``, ``--r2`` and
 ``--gp`` add them to any of these objectives (see :mod:`ganzoo.training.steps`).
 """
@@ -16,12 +19,14 @@ import torch
 import torch.nn.functional as F
 
 from .regularisers import gradient_penalty, r1_penalty  # noqa: F401 - the penalties hinge and wgan-gp build in
+from .step import StepInputs, outputs
 
 
 class GANObjective:
     kind = "gan"
     d_steps = None          # filled from the spec unless a subclass fixes it
     probabilistic = True    # scores are logits of D(x) = P(real)
+    terms = ()              # auxiliary loss terms (ganzoo.objectives.terms) this objective adds
 
     # -- the maths ---------------------------------------------------------------------------
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -30,14 +35,23 @@ class GANObjective:
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    # -- what the engine calls ---------------------------------------------------------------
-    def discriminator_step_loss(self, D, real_x, fake_x, y=None):
-        real_s, fake_s = scores(D, real_x, fake_x, y)
+    # -- what the engine calls (the step contract) -------------------------------------------
+    def d_loss_step(self, step: StepInputs):
+        """D's loss and statistics (detached ``d_real``, ``d_fake`` scores) for one step."""
+        real_s, fake_s = step.scores()
         return self.d_loss(real_s, fake_s), {"d_real": real_s.detach(), "d_fake": fake_s.detach()}
 
-    def generator_step_loss(self, D, fake_x, y=None):
-        fake_s = D(fake_x, y)
+    def g_loss_step(self, step: StepInputs):
+        """G's loss and statistics (detached ``d_fake``) for one step."""
+        fake_s = step.fake.score
         return self.g_loss(fake_s), {"d_fake": fake_s.detach()}
+
+    # -- the ganzoo 0.1 entry points, on fixed batches -----------------------------------------
+    def discriminator_step_loss(self, D, real_x, fake_x, y=None):
+        return self.d_loss_step(StepInputs(D, real_x, fake_x, y, phase="d"))
+
+    def generator_step_loss(self, D, fake_x, y=None, *, real_x=None):
+        return self.g_loss_step(StepInputs(D, real_x, fake_x, y, phase="g"))
 
     def after_discriminator_step(self, D) -> None:
         pass
@@ -51,11 +65,8 @@ def scores(D, real_x, fake_x, y=None):
     """D's scores of a real and a fake batch (both with labels ``y`` where conditional): one call on
     the two batches joined when D declares ``batch_independent`` and the join keeps its PacGAN
     groups whole, else one call each."""
-    n = real_x.shape[0]
-    if getattr(D, "batch_independent", False) and fake_x.shape[0] == n and n % getattr(D, "pack", 1) == 0:
-        both = D(torch.cat([real_x, fake_x]), None if y is None else torch.cat([y, y]))
-        return both[:n], both[n:]
-    return D(real_x, y), D(fake_x, y)
+    real, fake = outputs(D, real_x, fake_x, y)
+    return real.score, fake.score
 
 
 class Minimax(GANObjective):
@@ -102,11 +113,11 @@ class WGANGP(WGAN):
     def __init__(self, gp_weight: float = 10.0):
         self.gp_weight = gp_weight
 
-    def discriminator_step_loss(self, D, real_x, fake_x, y=None):
-        loss, stats = super().discriminator_step_loss(D, real_x, fake_x, y)
+    def d_loss_step(self, step):
+        loss, stats = super().d_loss_step(step)
         if not self.gp_weight:
             return loss, stats
-        gp = gradient_penalty(D, real_x, fake_x, y)
+        gp = gradient_penalty(step.D, step.real_x, step.fake_x, step.y)
         stats["gp"] = gp.detach()
         return loss + self.gp_weight * gp, stats
 
@@ -126,11 +137,11 @@ class Hinge(GANObjective):
             raise ConfigError(f"--objective-set r1 must be a weight >= 0, such as r1=0.1; not {r1!r}")
         self.r1 = float(r1)
 
-    def discriminator_step_loss(self, D, real_x, fake_x, y=None):
+    def d_loss_step(self, step):
         if not self.r1:
-            return super().discriminator_step_loss(D, real_x, fake_x, y)
-        penalty, real_s = r1_penalty(D, real_x, y)
-        fake_s = D(fake_x, y)
+            return super().d_loss_step(step)
+        penalty, real_s = r1_penalty(step.D, step.real_x, step.y)
+        fake_s = step.fake.score
         stats = {"d_real": real_s.detach(), "d_fake": fake_s.detach(), "r1": penalty.detach()}
         return self.d_loss(real_s, fake_s) + 0.5 * self.r1 * penalty, stats
 

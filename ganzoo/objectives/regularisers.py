@@ -19,11 +19,13 @@ from dataclasses import dataclass
 
 import torch
 
+from ..interfaces import discriminator_output
+
 
 def input_gradient(D, x, y=None):
     """(gradient of the sum of D's scores at ``x`` with respect to ``x``, the scores); both differentiable."""
     x = x.detach().requires_grad_(True)
-    scores = D(x, y)
+    scores = discriminator_output(D(x, y)).score
     (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True)
     return grad, scores
 
@@ -59,18 +61,21 @@ PENALTIES = {
 
 @dataclass(frozen=True)
 class Regulariser:
-    """One penalty term of D's loss, ``coefficient * penalty``; ``name`` is its key in the logs."""
+    """One penalty term of D's loss, ``coefficient * penalty``; ``name`` is its key in the logs. A loss term
+    (:mod:`ganzoo.objectives.terms`) of the discriminator's steps only."""
 
     name: str
     weight: float
+    phases = ("d",)
 
     @property
     def coefficient(self) -> float:
         return PENALTIES[self.name][1] * self.weight
 
-    def __call__(self, D, real_x, fake_x, y=None):
-        """(the weighted term to add to D's loss, the unweighted penalty)."""
-        penalty = PENALTIES[self.name][0](D, real_x, fake_x, y)
+    def __call__(self, step):
+        """(the weighted term to add to D's loss, the unweighted penalty) for a
+        :class:`~ganzoo.objectives.step.StepInputs`."""
+        penalty = PENALTIES[self.name][0](step.D, step.real_x, step.fake_x, step.y)
         return self.coefficient * penalty, penalty
 
 

@@ -1,11 +1,14 @@
 """One training iteration, chosen once by the kind of the objective: :data:`STEPS`.
 
 **Adversarial** (``"gan"``, :class:`AdversarialStep`) is Goodfellow et al.'s Algorithm 1: ``K`` discriminator
-steps, each on ``M`` real samples and ``M`` samples G(z), then one generator step. The objective supplies the
-losses (``discriminator_step_loss``, ``generator_step_loss``) and its extras (weight clipping in
-``after_discriminator_step``); D's loss is the objective's, then each regulariser's term (``--r1``, ``--r2``,
-``--gp``: :mod:`ganzoo.objectives.regularisers`) in that order -- :meth:`AdversarialStep.discriminator_loss`
-and :meth:`AdversarialStep.generator_loss` are the one place each loss is assembled.
+steps, each on ``M`` real samples and ``M`` samples G(z), then one generator step. Each loss gets one
+:class:`~ganzoo.objectives.step.StepInputs` (real batch, labels, z and its codes, fake batch, D's outputs
+computed once); the objective supplies the losses (:func:`~ganzoo.objectives.step.loss_functions`: its
+``d_loss_step``/``g_loss_step`` or the 0.1 methods) and its extras (weight clipping in
+``after_discriminator_step``). Each loss is the objective's, then the auxiliary terms
+(:mod:`ganzoo.objectives.terms`) of that phase in order: the objective's ``terms``, the discriminator's
+``loss_terms``, the run options' regularisers (``--r1``, ``--r2``, ``--gp``) --
+:meth:`AdversarialStep.loss` is the one place a loss is assembled.
 
 *Reusing the fake batch.* With ``K == 1`` the generator step reuses the batch G(z) made for the
 discriminator step (``reuse_fake``, the default then), exactly as the pytorch/examples DCGAN loop does: G is
@@ -29,13 +32,14 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..objectives.regularisers import regularisers
+from ..objectives.step import StepInputs, loss_functions
 from .augment import Augmented
 
 
 class AdversarialStep:
     """K D steps, then one G step. ``step.optimizers`` is ``{"g": ..., "d": ...}``."""
 
-    headline = ("d_loss", "g_loss", "d_x", "d_g_z")  # what the progress bar shows (with the regularisers)
+    headline = ("d_loss", "g_loss", "d_x", "d_g_z")  # what the progress bar shows (with the auxiliary terms)
 
     def __init__(self, trainer):
         t, c = trainer, trainer.config
@@ -51,26 +55,44 @@ class AdversarialStep:
             self.G_run, self.D_run = torch.compile(self.G_run), torch.compile(self.D_run)
         self.judge = Augmented(self.D_run, c.augment) if c.augment else self.D_run  # what D sees (--augment)
         self.regularisers = regularisers({"r1": c.r1, "r2": c.r2, "gp": c.gp})
+        self.terms = (list(getattr(self.objective, "terms", ())) + list(getattr(self.D, "loss_terms", ()))
+                      + self.regularisers)
+        names = [term.name for term in self.terms]
+        if len(set(names)) < len(names):
+            raise ConfigError(f"two auxiliary loss terms share a name ({', '.join(names)}); drop one")
+        self.losses = dict(zip("dg", loss_functions(self.objective)))
+        self.phase_terms = {p: [term for term in self.terms if p in term.phases] for p in "dg"}
+        self.codes = t.model.generator.latent_codes
         self.after_update = t.after_update
         self.batches_per_call = self.k
-        self.headline = self.headline + tuple(r.name for r in self.regularisers)
+        self.headline = self.headline + tuple(names)
 
-    def discriminator_loss(self, real_x, fake_x, y=None):
-        """D's loss on a real and a generated batch, and its statistics: the objective's loss, plus the
-        regularisers' terms in order (their unweighted values under their names)."""
-        loss, stats = self.objective.discriminator_step_loss(self.judge, real_x, fake_x, y)
-        for reg in self.regularisers:
-            if reg.name in stats:
-                raise ConfigError(f"--{reg.name}: objective {type(self.objective).__name__} already adds its own "
-                                  f"{reg.name!r} term; set it through --objective-set, or drop --{reg.name}")
-            term, value = reg(self.judge, real_x, fake_x, y)
-            loss = loss + term
-            stats[reg.name] = value.detach()
+    def loss(self, step: StepInputs):
+        """The loss of ``step.phase`` and its statistics: the objective's loss, then each auxiliary term of
+        that phase in order (their unweighted values under their names)."""
+        loss, stats = self.losses[step.phase](step)
+        for term in self.phase_terms[step.phase]:
+            if term.name in stats:
+                raise ConfigError(f"--{term.name}: objective {type(self.objective).__name__} already adds its own "
+                                  f"{term.name!r} term; set it through --objective-set, or drop --{term.name}")
+            weighted, value = term(step)
+            loss = loss + weighted
+            stats[term.name] = value.detach()
         return loss, stats
 
-    def generator_loss(self, fake_x, y=None):
-        """G's loss on a generated batch (still attached to G's graph) and its statistics: the objective's."""
-        return self.objective.generator_step_loss(self.judge, fake_x, y)
+    def discriminator_loss(self, real_x, fake_x, y=None, *, z=None):
+        """D's loss on a real and a generated batch (made from ``z``, for the real batch's labels), and
+        its statistics."""
+        return self.loss(StepInputs(self.judge, real_x, fake_x, y, z=z, codes=self._codes(z), phase="d"))
+
+    def generator_loss(self, fake_x, y=None, *, real_x=None, real_y=None, z=None):
+        """G's loss on a generated batch (still attached to G's graph, labels ``y``) and its statistics;
+        ``real_x`` (labels ``real_y``) is the step's real batch, for objectives that compare with it."""
+        return self.loss(StepInputs(self.judge, real_x, fake_x, real_y, fake_y=y, z=z, codes=self._codes(z),
+                                    phase="g"))
+
+    def _codes(self, z):
+        return None if z is None else self.codes(z)
 
     def __call__(self, next_batch) -> dict:
         G, obj, M, d_opt, g_opt = self.G_run, self.objective, self.M, self.optimizers["d"], self.optimizers["g"]
@@ -85,11 +107,12 @@ class AdversarialStep:
                 else:
                     with torch.no_grad():
                         fake = G(z, y)
-                d_loss, d_stats = self.discriminator_loss(x, fake.detach(), y)
+                d_loss, d_stats = self.discriminator_loss(x, fake.detach(), y, z=z)
             d_opt.zero_grad(set_to_none=True)
             d_loss.backward()
             d_opt.step()
             obj.after_discriminator_step(self.D)
+        real_x, real_y = x, y
         if not self.reuse_fake:
             z = torch.randn(M, self.latent_dim, device=self.device)
             y = self.batches.draw_labels(M)
@@ -99,7 +122,7 @@ class AdversarialStep:
             p.requires_grad_(False)
         try:
             with self.amp(), self.dist.no_sync(self.D_run):
-                g_loss, g_stats = self.generator_loss(fake, y)
+                g_loss, g_stats = self.generator_loss(fake, y, real_x=real_x, real_y=real_y, z=z)
             g_opt.zero_grad(set_to_none=True)
             g_loss.backward()
         finally:
