@@ -5,7 +5,8 @@
 * DCGAN trunks for square images: :class:`UpConv` (generator), :class:`DownConv` (discriminator),
   their size rule :func:`conv_plan` and :func:`dcgan_init`;
 * normalisation: :func:`norm2d`, :class:`ConditionalBatchNorm2d`;
-* conditioning: :func:`one_hot`;
+* conditioning: :func:`one_hot`, :func:`init_label_inputs` (a one-hot label's input columns at the
+  scale of the rest), :class:`ClassProjection` (a projection discriminator's class term);
 * PacGAN (Lin et al. 2018): :func:`pack_groups`, :func:`unpack_scores`;
 * config checks: :func:`check_depth`, :func:`check_pack`.
 
@@ -24,7 +25,8 @@ from .errors import ConfigError
 
 __all__ = [
     "mlp", "activation", "conv_plan", "check_depth", "norm2d", "ConditionalBatchNorm2d", "UpConv", "DownConv",
-    "dcgan_init", "one_hot", "check_pack", "pack_groups", "unpack_scores", "BASE_SIZES", "ACTIVATIONS", "NORMS",
+    "dcgan_init", "one_hot", "init_label_inputs", "ClassProjection", "check_pack", "pack_groups", "unpack_scores",
+    "BASE_SIZES", "ACTIVATIONS", "NORMS",
 ]
 
 
@@ -237,7 +239,7 @@ def init_label_inputs(layer: nn.Module, num_classes: int, blocks: int = 1) -> nn
     n_in = w.shape[dim]
     size = n_in // blocks
     if size * blocks != n_in or not 0 < num_classes < size:
-        raise ValueError(f"init_label_inputs: {n_in} inputs are not {blocks} block(s) of more than {num_classes}")
+        raise ConfigError(f"init_label_inputs: {n_in} inputs are not {blocks} block(s) of more than {num_classes}")
     is_label = (torch.arange(n_in, device=w.device) % size) >= size - num_classes
     other, label = w.index_select(dim, (~is_label).nonzero().flatten()), is_label.nonzero().flatten()
     fresh = torch.randn_like(w.index_select(dim, label)) * (float(other.std()) * math.sqrt(size - num_classes))
