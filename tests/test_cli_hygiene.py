@@ -125,14 +125,11 @@ def documented() -> dict:
 
 
 def _cli_json(args, capsys):
-    from ganzoo.cli import main
+    from helpers import cli
 
-    capsys.readouterr()
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        assert not exc.code, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
+    r = cli(*args)
+    assert r.code == 0, r.err
+    return json.loads(r.out)
 
 
 def test_documented_json_keys_match_real_output(tmp_path, capsys):

@@ -345,16 +345,10 @@ def test_class_conditional_models_get_balanced_labels():
 
 def _run(capsys, args):
     """``ganzoo ARGS`` in-process: (exit code, stdout, stderr)."""
-    from ganzoo.cli import main
+    from helpers import cli
 
-    capsys.readouterr()
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
+    r = cli(*args)
+    return r.code, r.out, r.err
 
 
 EVAL_KEYS = {"format", "model", "variant", "objective", "kind", "data", "seed", "metrics"}
