@@ -2,23 +2,16 @@
 import it, so no test can reach the real Hub by accident; Hub tests start their own server."""
 
 import os
-import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 
 
-def _dead_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
+from helpers import free_port  # noqa: E402  (tests/ is on sys.path: this conftest's folder)
 
 _HF_HOME = tempfile.mkdtemp(prefix="ganzoo-test-hf-")
-os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{_dead_port()}"
+os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_CACHE"] = os.path.join(_HF_HOME, "hub")
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
@@ -131,3 +124,15 @@ def pytest_sessionfinish(session, exitstatus):
     if path:
         data = dict(_TALLY, exitstatus=int(exitstatus), totals=dict(reliability.COUNTS))
         Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op torch thread for the test (tiny models: fastest, and immune to a busy CI machine);
+    a test file opts in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

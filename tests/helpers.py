@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ class CliResult:
     @property
     def stderr(self) -> str:
         return self.err
+
+    def __iter__(self):  # code, out, err = cli(...)
+        return iter((self.code, self.out, self.err))
 
 
 def env(**extra) -> dict:
@@ -76,3 +80,24 @@ def popen(argv: list, *, module: bool = True, **extra_env) -> subprocess.Popen:
     head = [sys.executable, "-m", "ganzoo.cli"] if module else [sys.executable]
     return subprocess.Popen([*head, *map(str, argv)], env=env(**extra_env), cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def run_checked(cmd, *, cwd, env, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+    """Any command (pip, a venv's python) in a child; with ``check``, a failure fails the test with
+    the command and the tails of its output."""
+    import pytest
+
+    r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        pytest.fail(f"command failed ({r.returncode}): {' '.join(map(str, cmd))}\n"
+                    f"--- stdout\n{r.stdout[-4000:]}\n--- stderr\n{r.stderr[-4000:]}")
+    return r
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the moment of asking)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

@@ -8,11 +8,12 @@ clear error."""
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import free_port
+from safetensors.torch import load_file, save_file
 
 pytestmark = pytest.mark.slow
 
@@ -63,25 +64,17 @@ def _rank_main(rank: int, world: int, port: int, out: str, result: str, die: boo
         os._exit(3)  # ... and dies before its first step
     try:
         state = _one_step(out, rank, world)
-        torch.save(state, f"{result}.{rank}")
+        save_file(state, f"{result}.{rank}")
     except BaseException as exc:  # noqa: BLE001 - the surviving rank reports what it saw
         Path(f"{result}.{rank}.err").write_text(f"{type(exc).__module__}.{type(exc).__name__}: {exc}")
         raise SystemExit(1)
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _spawn(tmp_path, die=False):
     import torch.multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    port, result = _free_port(), str(tmp_path / "state")
+    port, result = free_port(), str(tmp_path / "state")
     procs = [ctx.Process(target=_rank_main, args=(r, 2, port, str(tmp_path / f"out{r}"), result, die))
              for r in range(2)]
     for p in procs:
@@ -103,7 +96,7 @@ def test_two_ranks_take_the_same_step_as_one_process_on_the_whole_batch(tmp_path
     assert codes == [0, 0], [Path(f"{result}.{r}.err").read_text() for r in range(2) if Path(f"{result}.{r}.err").exists()]
     before = _initial_state()
     for rank in range(2):
-        got = torch.load(f"{result}.{rank}")
+        got = load_file(f"{result}.{rank}")
         assert got.keys() == single.keys()
         moved = 0
         for k, v in single.items():

@@ -13,26 +13,10 @@ from PIL import Image
 
 import ganzoo
 from ganzoo.errors import ConfigError
+from helpers import cli
 
 
-def cli(*args, capsys):
-    from ganzoo.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _blue_dots(img) -> int:
@@ -61,7 +45,7 @@ def test_scatter_shows_every_sample_and_counts_the_non_finite():
     assert not np.array_equal(np.asarray(bad), np.asarray(plain))  # the title says 2 are not finite
 
 
-def test_sample_cli_scatter_holds_samples_far_from_the_modes(tmp_path, capsys):
+def test_sample_cli_scatter_holds_samples_far_from_the_modes(tmp_path):
     """A failing 2-D model must look like one: every sample is in `ganzoo sample`'s picture."""
     m = ganzoo.create("mlp", sample_shape=[2], dataset="ring8", **TINY_MLP)
     with torch.no_grad():
@@ -69,7 +53,7 @@ def test_sample_cli_scatter_holds_samples_far_from_the_modes(tmp_path, capsys):
         last.bias.fill_(20.0)  # every sample near (20, 20), far outside ring8's view
     m.save(tmp_path / "far")
     assert json.loads((tmp_path / "far" / "config.json").read_text())["dataset"] == "ring8"
-    code, out, err = cli("sample", str(tmp_path / "far"), "-n", "50", "-o", str(tmp_path / "s.png"), capsys=capsys)
+    code, out, err = cli("sample", str(tmp_path / "far"), "-n", "50", "-o", str(tmp_path / "s.png"))
     assert code == 0, err
     assert _blue_dots(Image.open(tmp_path / "s.png")) > 0
 
@@ -148,16 +132,14 @@ def test_plain_log_lines_when_stderr_is_not_a_terminal(tmp_path, capsys, progres
 
 
 # -- 3. messages that point the right way -----------------------------------------------------------------
-def test_reconstruct_of_a_gan_says_it_has_no_encoder_and_names_models_that_do(tmp_path, capsys):
-    code, out, err = cli("reconstruct", "mnist-cdcgan-hinge", "--data", "digits", "-o", str(tmp_path / "r.png"),
-                         capsys=capsys)
+def test_reconstruct_of_a_gan_says_it_has_no_encoder_and_names_models_that_do(tmp_path):
+    code, out, err = cli("reconstruct", "mnist-cdcgan-hinge", "--data", "digits", "-o", str(tmp_path / "r.png"))
     assert code != 0
     assert err.startswith("ganzoo: error: mnist-cdcgan-hinge is a GAN (dcgan) and has no encoder"), err
     assert "sha256" not in err and "mnist-ae" in err and "mnist-vae-16d" in err
     with pytest.raises(ConfigError, match="model 'mnist-cdcgan-hinge' has no encoder: it is a GAN"):
         ganzoo.load("mnist-cdcgan-hinge", components=["generator", "encoder"])
-    code, out, err = cli("reconstruct", "digits-ae", "--data", "digits", "-n", "1", "-o", str(tmp_path / "a.png"),
-                         capsys=capsys)
+    code, out, err = cli("reconstruct", "digits-ae", "--data", "digits", "-n", "1", "-o", str(tmp_path / "a.png"))
     assert code == 0 and out.startswith("wrote 1 input and its reconstruction to"), err
 
 
@@ -167,56 +149,56 @@ def _hub_unreachable(monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_test_token_not_real")
 
 
-def test_failed_push_advises_no_pull_and_leaves_the_folder_as_it_was(tmp_path, monkeypatch, capsys):
+def test_failed_push_advises_no_pull_and_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
     """conftest points HF_ENDPOINT at a dead port: the Hub is unreachable."""
     _hub_unreachable(monkeypatch)
     m = ganzoo.create("mlp", sample_shape=[2], **TINY_MLP)
     m.save(tmp_path / "m")
     before = sorted(p.name for p in (tmp_path / "m").iterdir())
-    code, out, err = cli("push", str(tmp_path / "m"), "my-org/ring", capsys=capsys)
+    code, out, err = cli("push", str(tmp_path / "m"), "my-org/ring")
     assert code != 0 and "cannot reach the Hub" in err, err
     assert "ganzoo pull" not in err and "HF_HUB_OFFLINE" not in err
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == before  # no README.md, no samples.png
 
 
-def test_pull_suggests_zoo_names_and_a_bundled_model_needs_no_hub(monkeypatch, capsys):
-    code, out, err = cli("pull", "ring8-mlp-nonsatt", capsys=capsys)
+def test_pull_suggests_zoo_names_and_a_bundled_model_needs_no_hub(monkeypatch):
+    code, out, err = cli("pull", "ring8-mlp-nonsatt")
     assert code != 0 and "did you mean 'ring8-mlp-nonsat'" in err and "bad Hub repo id" not in err, err
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code, out, err = cli("pull", "ring8-mlp-nonsat", capsys=capsys)
+    code, out, err = cli("pull", "ring8-mlp-nonsat")
     assert code == 0, err
     assert Path(out.strip()) == Path(ganzoo.model_info("ring8-mlp-nonsat").source["path"])
     assert "is bundled with ganzoo and already loads offline" in err and "ganzoo pull" not in err
 
 
-def test_eval_without_data_names_the_data_it_needs(tmp_path, monkeypatch, capsys):
+def test_eval_without_data_names_the_data_it_needs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the recipe's relative path (../shared/data/mnist) is not here
-    code, out, err = cli("eval", "mnist-cdcgan-hinge", capsys=capsys)
+    code, out, err = cli("eval", "mnist-cdcgan-hinge")
     assert code != 0 and "pass the data: --data mnist:DIR" in err, err
 
 
-def test_messages_for_option_mistakes(tmp_path, capsys):
+def test_messages_for_option_mistakes(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown config key 'gp_weight'; it takes no config keys"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "a", steps=1, objective_config={"gp_weight": 5})
-    code, out, err = cli("sample", "ring8-mlp-nonsat", "-n", "1", "-o", str(tmp_path / "one.npy"), capsys=capsys)
+    code, out, err = cli("sample", "ring8-mlp-nonsat", "-n", "1", "-o", str(tmp_path / "one.npy"))
     assert code == 0 and out.strip() == f"wrote 1 sample to {tmp_path / 'one.npy'}", err
-    code, out, err = cli("sample", "ring8-mlp-nonsat", "-n", "0", "-o", str(tmp_path / "none.npy"), capsys=capsys)
+    code, out, err = cli("sample", "ring8-mlp-nonsat", "-n", "0", "-o", str(tmp_path / "none.npy"))
     assert code != 0 and "0 is not in the range 1<=x<=100000" in err and "Traceback" not in err
 
 
-def test_info_prints_plain_values(capsys):
+def test_info_prints_plain_values():
     for name in ("mnist-cdcgan-hinge", "dcgan", "wgan-gp"):
-        code, out, err = cli("info", name, capsys=capsys)
+        code, out, err = cli("info", name)
         assert code == 0, err
         assert "{" not in out and "['" not in out and "('" not in out, out
-    code, out, err = cli("info", "ring8-mlp-nonsat", capsys=capsys)
+    code, out, err = cli("info", "ring8-mlp-nonsat")
     assert "\n      generator.safetensors: " in out  # a mapping inside a mapping: one line each
 
 
-def test_list_refuses_two_lists_and_debug_works_after_the_subcommand(capsys):
-    code, out, err = cli("list", "--variants", "--objectives", capsys=capsys)
+def test_list_refuses_two_lists_and_debug_works_after_the_subcommand():
+    code, out, err = cli("list", "--variants", "--objectives")
     assert code == 2 and "--variants and --objectives conflict" in err and out == "", (out, err)
-    code, out, err = cli("list", "--variants", "--debug", capsys=capsys)
+    code, out, err = cli("list", "--variants", "--debug")
     assert code == 0 and "dcgan" in out, err
     with pytest.raises(ganzoo.GanzooError):  # --debug after the subcommand: the traceback, not one line
         from ganzoo.cli import main
@@ -225,8 +207,8 @@ def test_list_refuses_two_lists_and_debug_works_after_the_subcommand(capsys):
 
 
 # -- 4. a plain autoencoder has no prior ------------------------------------------------------------------
-def test_sample_refuses_a_plain_autoencoder_and_eval_scores_its_reconstructions(tmp_path, capsys):
-    code, out, err = cli("sample", "digits-ae", "-o", str(tmp_path / "ae.png"), capsys=capsys)
+def test_sample_refuses_a_plain_autoencoder_and_eval_scores_its_reconstructions(tmp_path):
+    code, out, err = cli("sample", "digits-ae", "-o", str(tmp_path / "ae.png"))
     assert code != 0 and "plain autoencoder: it has no prior" in err and "ganzoo reconstruct digits-ae" in err, err
     assert not (tmp_path / "ae.png").exists()
     result = ganzoo.evaluate("digits-ae", data="digits", n=200)
@@ -236,13 +218,12 @@ def test_sample_refuses_a_plain_autoencoder_and_eval_scores_its_reconstructions(
 
 
 # -- 5. the Python API ------------------------------------------------------------------------------------
-def test_dir_lists_the_lazy_api_and_evaluate_matches_the_cli(capsys):
+def test_dir_lists_the_lazy_api_and_evaluate_matches_the_cli():
     names = dir(ganzoo)
     for name in ("load", "create", "train", "list_models", "evaluate", "Trainer", "Model"):
         assert name in names
     assert "evaluate" in ganzoo.__all__
-    code, out, err = cli("eval", "ring8-mlp-nonsat", "--data", "ring8", "-n", "300", "--seed", "2", "--json",
-                         capsys=capsys)
+    code, out, err = cli("eval", "ring8-mlp-nonsat", "--data", "ring8", "-n", "300", "--seed", "2", "--json")
     assert code == 0, err
     got = ganzoo.evaluate("ring8-mlp-nonsat", data="ring8", n=300, seed=2)
     from ganzoo.metrics.report import to_json_safe

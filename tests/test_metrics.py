@@ -347,8 +347,7 @@ def _run(capsys, args):
     """``ganzoo ARGS`` in-process: (exit code, stdout, stderr)."""
     from helpers import cli
 
-    r = cli(*args)
-    return r.code, r.out, r.err
+    return tuple(cli(*args))
 
 
 EVAL_KEYS = {"format", "model", "variant", "objective", "kind", "data", "seed", "metrics"}

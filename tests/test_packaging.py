@@ -13,7 +13,6 @@ CLI and the API run from an empty folder with ``HF_HUB_OFFLINE=1`` and no ``PYTH
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import run_checked
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 300
@@ -109,12 +109,7 @@ def _env(**extra) -> dict:
 
 
 def _run(cmd, *, cwd, env=None, check=True) -> subprocess.CompletedProcess:
-    r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env or _env(), capture_output=True, text=True,
-                       timeout=TIMEOUT)
-    if check and r.returncode != 0:
-        pytest.fail(f"command failed ({r.returncode}): {' '.join(map(str, cmd))}\n"
-                    f"--- stdout\n{r.stdout[-4000:]}\n--- stderr\n{r.stderr[-4000:]}")
-    return r
+    return run_checked(cmd, cwd=cwd, env=env or _env(), timeout=TIMEOUT, check=check)
 
 
 def _tracked_files() -> list[str]:

@@ -20,12 +20,7 @@ from ganzoo.training import TrainConfig, Trainer
 SMALL = dict(g_hidden=[32], d_hidden=[32])
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Quadratic(torch.nn.Module):
@@ -67,6 +62,7 @@ def test_penalties_match_hand_computation():
     step = StepInputs(D, real, fake)
     (t1, v1), (t2, v2) = Regulariser("r1", 3.0)(step), Regulariser("r2", 3.0)(step)
     assert v1.item() == pytest.approx(r1.item()) and t1.item() == pytest.approx(1.5 * r1.item())
+    assert v2.item() == pytest.approx(sum(_sq_norms(a * fake)) / 2, abs=1e-5)
     assert t2.item() == pytest.approx(1.5 * sum(_sq_norms(a * fake)) / 2, abs=1e-5)
     assert [r.name for r in regularisers({"gp": 1.0, "r1": 0.5, "r2": 0.0})] == ["r1", "gp"]  # applied in this order
 

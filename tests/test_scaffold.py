@@ -13,12 +13,13 @@ import ast
 import json
 import os
 import site
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import run as run_cli
+from helpers import run_checked
 
 from ganzoo.errors import ConfigError
 from ganzoo.scaffold import check_name, names_for, new_plugin
@@ -192,9 +193,7 @@ def test_nothing_half_written(tmp_path, monkeypatch):
 
 
 def test_cli_new_plugin(tmp_path):
-    env = {**os.environ, "GANZOO_PLUGINS_ALLOW": ""}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "ganzoo.cli", *args], cwd=tmp_path, env=env,  # noqa: E731
-                                       capture_output=True, text=True, timeout=TIMEOUT)
+    run = lambda *args: run_cli(*args, cwd=tmp_path, timeout=TIMEOUT, GANZOO_PLUGINS_ALLOW="")  # noqa: E731
     r = run("new-plugin", "cli-gan")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ganzoo-cli-gan" / "ganzoo_cli_gan" / "model.py").is_file()
@@ -224,12 +223,7 @@ def _clean_env(**extra) -> dict:
 
 
 def _run(cmd, *, cwd, env=None, check=True):
-    r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env or _clean_env(), capture_output=True, text=True,
-                       timeout=TIMEOUT)
-    if check and r.returncode != 0:
-        pytest.fail(f"command failed ({r.returncode}): {' '.join(map(str, cmd))}\n"
-                    f"--- stdout\n{r.stdout[-4000:]}\n--- stderr\n{r.stderr[-4000:]}")
-    return r
+    return run_checked(cmd, cwd=cwd, env=env or _clean_env(), timeout=TIMEOUT, check=check)
 
 
 def _venv_python(venv: Path) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -25,13 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(g_hidden=[64, 64], d_hidden=[64, 64])
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny models: one intra-op thread is fastest and immune to a busy CI machine
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _records(out):
