@@ -69,3 +69,20 @@ def test_train_judge_check_reports_the_shipped_accuracy():
     assert r.returncode == 0, r.stderr
     measured = float(r.stdout.split("held-out accuracy ")[1].split()[0])
     assert measured == pytest.approx(card("digits")["held_out_accuracy"], abs=2e-3), r.stdout
+
+
+def test_the_2d_cards_show_what_the_drawing_code_draws_today(tmp_path):
+    """A card's samples.png is drawn once, when the model is built; when the drawing changes (issue 42: the
+    scatter view holds every sample, so a failing model looks like one), the bundled pictures must be
+    redrawn. Each 2-D card must equal a fresh draw with build_zoo's own arguments, byte for byte."""
+    build_zoo = _tool("build_zoo")
+    registry = yaml.safe_load((ROOT / "plugins" / "zoo" / "registry.yaml").read_text(encoding="utf-8"))
+    two_d = [m["name"] for m in registry["models"] if m["dataset"] in ("ring8", "grid25")]
+    assert len(two_d) == 16
+    stale = []
+    for name in two_d:
+        fresh = tmp_path / f"{name}.png"
+        build_zoo.sample_picture(build_zoo.MODELS / name, fresh, build_zoo.RECIPES[name]["data"])
+        if fresh.read_bytes() != (build_zoo.MODELS / name / "samples.png").read_bytes():
+            stale.append(name)
+    assert not stale, f"redraw these cards (python tools/build_zoo.py --rescore NAME): {stale}"
