@@ -169,7 +169,7 @@ def test_dcgan_depth_adds_3x3_convolutions_per_resolution(tmp_path):
     for key, bad in (("g_depth", 0), ("d_depth", 0)):
         with pytest.raises(ValueError, match=f"{key} must be a whole number >= 1 .*, not {bad!r}"):
             ganzoo.create("dcgan", **{key: bad}, **kw)
-    with pytest.raises(ValueError, match="d_depth must be an integer, not 1.5"):
+    with pytest.raises(ValueError, match="d_depth must be an integer between 0 and 65536, not 1.5"):
         ganzoo.create("dcgan", d_depth=1.5, **kw)
 
 
@@ -295,7 +295,7 @@ def test_sample_pictures_are_drawn_in_one_place():
 def test_create_validates_before_allocating():
     with reliability.refuses("model config (create)", ConfigError, "unknown config key 'latnet_dim'"):
         ganzoo.create("mlp", latnet_dim=3)
-    with reliability.refuses("model config (create)", ConfigError, "latent_dim must be between"):
+    with reliability.refuses("model config (create)", ConfigError, "latent_dim must be an integer between 0 and 65536"):
         ganzoo.create("mlp", latent_dim=10**9)
     with reliability.refuses("model config (create)", ConfigError, "must be an integer"):
         ganzoo.create("mlp", latent_dim="8")
@@ -398,7 +398,7 @@ def test_bad_config_json(tmp_path):
     for mutate, msg in [
         (lambda c: c.update(surprise=1), "unknown key 'surprise'"),
         (lambda c: c.pop("variant"), "missing key 'variant'"),
-        (lambda c: c["config"].update(latent_dim=10**9), "latent_dim must be between"),
+        (lambda c: c["config"].update(latent_dim=10**9), "latent_dim must be an integer between 0 and 65536"),
         (lambda c: c.update(variant="nosuch"), "unknown variant 'nosuch'"),
         (lambda c: c["components"]["generator"].update(file="../../etc/passwd"), "bad file"),
     ]:
