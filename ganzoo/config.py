@@ -10,37 +10,39 @@ MAX_STR = 256
 FORMAT = "ganzoo/1"
 
 
-def _check_value(key: str, value, default, where: str):
+MAX_NUMBER = 1e6         # no float option beyond +-this
+
+
+def check_value(what: str, value, default, *, least: int = 0, most: int | None = MAX_INT):
+    """``value`` checked against the type of ``default`` (and normalised: a float option's int becomes
+    a float, a tuple a list); a wrong one is a one-line ConfigError ``"{what} must be ..., not ..."``
+    naming the valid values. The one checker of typed options: variant and objective configs
+    (:func:`validate`) and dataset options (``ganzoo.data.check_options``). An integer must lie in
+    ``least..most`` (no upper bound for ``most=None``); the caller picks the bounds."""
     def bad(msg):
-        raise ConfigError(f"{where}: {key} {msg}")
+        raise ConfigError(f"{what} must be {msg}, not {value!r}")
 
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            bad(f"must be true or false, not {value!r}")
+            bad("true or false")
     elif isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            bad(f"must be an integer, not {value!r}")
-        if not (0 <= value <= MAX_INT):
-            bad(f"must be between 0 and {MAX_INT}, not {value}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < least or (most is not None and value > most):
+            bad(f"an integer >= {least}" if most is None else f"an integer between {least} and {most}")
     elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            bad(f"must be a number, not {value!r}")
-        if value != value or abs(value) > 1e6:
-            bad(f"must be a finite number of sensible size, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= MAX_NUMBER:
+            bad(f"a number between {-MAX_NUMBER:,.0f} and {MAX_NUMBER:,.0f}")
         value = float(value)
     elif isinstance(default, str):
         if not isinstance(value, str) or len(value) > MAX_STR:
-            bad(f"must be a short string, not {value!r}")
+            bad(f"a string of at most {MAX_STR} characters")
     elif isinstance(default, (list, tuple)):
-        if not isinstance(value, (list, tuple)) or len(value) > MAX_LIST:
-            bad(f"must be a list of at most {MAX_LIST} integers, not {value!r}")
-        for v in value:
-            if isinstance(v, bool) or not isinstance(v, int) or not (1 <= v <= MAX_INT):
-                bad(f"must hold integers between 1 and {MAX_INT}, not {v!r}")
+        ok = isinstance(value, (list, tuple)) and len(value) <= MAX_LIST
+        if not ok or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_INT for v in value):
+            bad(f"a list of at most {MAX_LIST} integers between 1 and {MAX_INT}")
         value = list(value)
     elif default is None:
         if value is not None and not isinstance(value, (int, float, str, bool)):
-            bad(f"must be a plain value, not {value!r}")
+            bad("a plain value (a number, string or true/false)")
     return value
 
 
@@ -56,7 +58,7 @@ def validate(config: dict, defaults: dict, where: str) -> dict:
     out = {}
     for key, default in defaults.items():
         value = config.get(key, default)
-        out[key] = _check_value(key, value, default, where)
+        out[key] = check_value(f"{where}: {key}", value, default)
     if "sample_shape" in out:
         shape = out["sample_shape"]
         if not 1 <= len(shape) <= 3:

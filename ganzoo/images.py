@@ -42,25 +42,49 @@ def grid_rows(rows, ncol: int, pad: int = 2):
 
 def sample_picture(model, n: int | None = None, *, seed: int = 0, y=None, modes=None, title: str | None = None):
     """The picture of a model's samples (a PIL image), or None for samples that are neither images
-    nor 2-D points. Images: a grid of ``n`` (64) samples in [0, 1]; a class-conditional model sampled
-    without labels ``y`` (and without a label prior) gets one row per class, ``n // classes`` (10)
-    samples each. 2-D points: a scatter of ``n`` (1,000) samples over the mode centres ``modes``."""
+    nor 2-D points: the samples of :func:`picture_samples`. Images: a grid of ``n`` (64), one row per
+    class for a class-conditional model sampled without labels; 2-D points: a scatter over the mode
+    centres ``modes``."""
+    if not drawable(model):
+        return None
+    x, per = picture_samples(model, n, seed=seed, y=y)
+    return picture_of(model, x, per, modes=modes, title=title)
+
+
+def drawable(model) -> bool:
+    """Whether :func:`sample_picture` can draw the model's samples (images or 2-D points)."""
+    return model.is_image or tuple(model.sample_shape) == (2,)
+
+
+def picture_of(model, x, per: int | None = None, *, modes=None, title: str | None = None):
+    """The picture of samples ``x`` of ``model`` from :func:`picture_samples` (``per``: its row length)."""
     if model.is_image:
-        if y is None and model.num_classes and model.label_prior is None:
-            y, per = class_rows(model.num_classes, n)
-            return grid(model.sample_unit(len(y), seed=seed, y=y), nrow=per)
-        return grid(model.sample_unit(n or 64, seed=seed, y=y))
-    if tuple(model.sample_shape) == (2,):
-        return scatter(model.sample_unit(n or 1000, seed=seed, y=y), modes, title=title)
-    return None
+        return grid(x, nrow=per)
+    return scatter(x, modes, title=title)
+
+
+def picture_samples(model, n: int | None = None, *, seed: int = 0, y=None):
+    """``(x, per)``: the samples (in [0, 1] for images) that :func:`sample_picture` and ``ganzoo sample``
+    show, ``model.sample_unit(n, seed=seed, y=y)``. ``n`` defaults to 64 images or 1,000 points.
+
+    A class-conditional model sampled without labels ``y`` (and without a label prior) draws every
+    class equally, class by class: ``per`` samples of class 0, then ``per`` of class 1, ... (the labels
+    of :func:`class_rows`: ``n`` rounded UP to a multiple of the class count, 10 per class for images
+    when ``n`` is not given), so an image grid ``grid(x, nrow=per)`` has one row per class. Otherwise
+    ``per`` is None and ``x`` holds exactly ``n`` samples."""
+    if y is None and model.num_classes and model.label_prior is None:
+        labels, per = class_rows(model.num_classes, n if n or model.is_image else 1000)
+        return model.sample_unit(len(labels), seed=seed, y=labels), per
+    return model.sample_unit(n or (64 if model.is_image else 1000), seed=seed, y=y), None
 
 
 def class_rows(num_classes: int, n: int | None = None):
-    """(labels, per): ``per`` samples of each class in turn (10, or ``n // num_classes``), for a grid with
-    one row per class (``grid(x, nrow=per)``)."""
+    """(labels, per): ``per`` samples of each class in turn, ``0, 0, .., 1, 1, ..``, for a grid with one
+    row per class (``grid(x, nrow=per)``). ``per`` is ``n / num_classes`` rounded up, so that at least
+    ``n`` samples are drawn (``-n 64`` with 10 classes: 7 of each, 70), or 10 without ``n``."""
     import torch
 
-    per = 10 if n is None else max(1, n // num_classes)
+    per = 10 if n is None else max(1, -(-n // num_classes))
     return torch.arange(num_classes).repeat_interleave(per), per
 
 

@@ -107,14 +107,14 @@ def test_sample_cli_without_label_writes_every_class_one_row_each(tmp_path, caps
     assert out.strip() == (f"wrote 8 samples (2 per class, in class order; -n 7 rounded up to a multiple "
                                   f"of 4 classes) to {npy}")
     m.eval()
-    y = m.draw_labels(8, seed=3)
-    order = torch.sort(y, stable=True).indices
-    assert y[order].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
-    want = m.sample_unit(8, seed=2)[order]  # model.sample's samples, grouped by class
+    labels, per = images.class_rows(4, 7)  # -n 7, 4 classes: rounded up to 2 of each, class by class
+    assert (labels.tolist(), per) == ([0, 0, 1, 1, 2, 2, 3, 3], 2)
+    want = m.sample_unit(8, seed=2, y=labels)  # the samples images.sample_picture draws (cards, Hub, training)
     np.testing.assert_allclose(np.load(npy), want.numpy(), atol=1e-6)
-    code, out, err = cli("sample", str(tmp_path / "c"), "-n", "8", "-o", str(png), "--seed", "2", capsys=capsys)
-    assert code == 0 and "wrote 8 samples (2 per class, one row per class) to" in out, err
+    code, out, err = cli("sample", str(tmp_path / "c"), "-n", "7", "-o", str(png), "--seed", "2", capsys=capsys)
+    assert code == 0 and "wrote 8 samples (2 per class, one row per class; -n 7 rounded up" in out, err
     assert np.array_equal(np.asarray(Image.open(png)), np.asarray(images.grid(want, nrow=2)))
+    assert png.read_bytes() == images.png_bytes(images.sample_picture(m, 7, seed=2))  # one implementation
     code, out, err = cli("sample", str(tmp_path / "c"), "-o", str(npy), "--label", "3", "-n", "3", capsys=capsys)
     assert code == 0 and np.load(npy).shape == (3, 1, 8, 8), err
     np.testing.assert_allclose(np.load(npy), m.sample_unit(3, seed=0, y=3).numpy(), atol=1e-6)
@@ -154,6 +154,10 @@ def test_zoo_class_conditional_png_has_one_class_per_row(tmp_path, capsys):
     code, out, err = cli("sample", "mnist-cdcgan-hinge", "-n", "100", "-o", str(png), "--seed", "0", capsys=capsys)
     assert code == 0, err
     assert "wrote 100 samples (10 per class, one row per class) to" in out
+    from ganzoo import images  # the same picture as the model card's (tools/build_zoo.py: sample_picture)
+
+    card = images.sample_picture(ganzoo.load("mnist-cdcgan-hinge", components=["generator"]))
+    assert png.read_bytes() == images.png_bytes(card)
     tiles = _tiles(png, 28, 10)
     assert tiles.shape == (10, 10, 1, 28, 28)
     _, probs = load_judge("mnist").predict(tiles.reshape(100, 1, 28, 28))

@@ -101,6 +101,31 @@ def test_unknown_data_options_are_errors_naming_the_valid_ones(tmp_path):
     assert len(load_dataset("ring8", n=10, seed=1)) == 10  # known options still work
 
 
+def test_dataset_options_and_model_configs_share_one_type_checker():
+    """ganzoo.config.check_value checks both; only the integer bounds differ (a dataset's integer option
+    with a positive default must be >= 1 and has no upper bound, a config's integer lies in 0..65536).
+    Dataset options of the other types are now checked as a config's are (they used to reach the factory)."""
+    from ganzoo.data import check_options
+
+    def toy(arg=None, *, n: int = 10, std: float = 0.1, flip: bool = False, split: str = "all", size=None):
+        pass
+
+    assert check_options("toy", toy, {"n": 10**7, "std": 1, "size": 3}) == {"n": 10**7, "std": 1.0, "size": 3}
+    assert isinstance(check_options("toy", toy, {"std": 1})["std"], float)
+    for bad, valid in (({"std": "x"}, "std must be a number between -1,000,000 and 1,000,000, not 'x'"),
+                       ({"std": float("nan")}, "std must be a number between"),
+                       ({"flip": 1}, "flip must be true or false, not 1"),
+                       ({"split": 3}, "split must be a string of at most 256 characters, not 3"),
+                       ({"size": [1, 2]}, r"size must be a plain value \(a number, string or true/false\), not \[1, 2\]"),
+                       ({"n": 0}, "n must be an integer >= 1, not 0")):
+        with pytest.raises(ConfigError, match=f"^dataset 'toy': option {valid}"):
+            check_options("toy", toy, bad)
+    with pytest.raises(ConfigError, match=r"^variant 'mlp': latent_dim must be an integer between 0 and 65536, not '8'$"):
+        ganzoo.create("mlp", latent_dim="8")
+    with pytest.raises(ConfigError, match=r"^objective 'hinge': r1 must be a number between -1,000,000 and 1,000,000"):
+        ganzoo.create("mlp", objective="hinge", objective_config={"r1": float("inf")})
+
+
 def test_resume_keeps_the_runs_logging_and_checkpoint_options(tmp_path):
     from ganzoo.training import TrainConfig, Trainer
 

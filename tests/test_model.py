@@ -169,7 +169,7 @@ def test_dcgan_depth_adds_3x3_convolutions_per_resolution(tmp_path):
     for key, bad in (("g_depth", 0), ("d_depth", 0)):
         with pytest.raises(ValueError, match=f"{key} must be a whole number >= 1 .*, not {bad!r}"):
             ganzoo.create("dcgan", **{key: bad}, **kw)
-    with pytest.raises(ValueError, match="d_depth must be an integer, not 1.5"):
+    with pytest.raises(ValueError, match="d_depth must be an integer between 0 and 65536, not 1.5"):
         ganzoo.create("dcgan", d_depth=1.5, **kw)
 
 
@@ -267,9 +267,20 @@ def test_sample_pictures_are_drawn_in_one_place():
     from ganzoo import images
 
     cond = ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=8, d_width=8, num_classes=3)
-    pic = images.sample_picture(cond, 6)              # one row per class, 6 // 3 = 2 samples each
+    pic = images.sample_picture(cond, 6)              # one row per class, 6 / 3 = 2 samples each
     want = images.grid(cond.sample_unit(6, seed=0, y=torch.tensor([0, 0, 1, 1, 2, 2])), nrow=2)
     assert pic.size == want.size and pic.height > pic.width and pic.tobytes() == want.tobytes()
+    # n not a multiple of the classes is rounded UP, as `ganzoo sample -n` always did: 7 -> 3 of each (it
+    # was rounded down to 2 here); without n, 10 of each (the zoo cards' picture, unchanged)
+    x = cond.sample_unit(9, seed=1, y=torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2]))
+    assert images.sample_picture(cond, 7, seed=1).tobytes() == images.grid(x, nrow=3).tobytes()
+    got, per = images.picture_samples(cond, 7, seed=1)
+    assert per == 3 and torch.equal(got, x)
+    assert images.picture_samples(cond)[1] == 10 and images.class_rows(10, 64)[1] == 7
+    cring = ganzoo.create("mlp", num_classes=4)  # a conditional scatter shows the same class-by-class samples
+    x, per = images.picture_samples(cring, 10, seed=2)
+    assert per == 3 and torch.equal(x, cring.sample_unit(12, seed=2, y=torch.arange(4).repeat_interleave(3)))
+    assert images.picture_samples(cond, 5, y=torch.tensor([2] * 5))[1] is None  # labels given: exactly n
     ring = ganzoo.create("mlp")
     assert images.sample_picture(ring, 50).size == (512, 512)
     assert images.sample_picture(ganzoo.create("mlp", sample_shape=[3]), 5) is None
@@ -284,7 +295,7 @@ def test_sample_pictures_are_drawn_in_one_place():
 def test_create_validates_before_allocating():
     with reliability.refuses("model config (create)", ConfigError, "unknown config key 'latnet_dim'"):
         ganzoo.create("mlp", latnet_dim=3)
-    with reliability.refuses("model config (create)", ConfigError, "latent_dim must be between"):
+    with reliability.refuses("model config (create)", ConfigError, "latent_dim must be an integer between 0 and 65536"):
         ganzoo.create("mlp", latent_dim=10**9)
     with reliability.refuses("model config (create)", ConfigError, "must be an integer"):
         ganzoo.create("mlp", latent_dim="8")
@@ -387,7 +398,7 @@ def test_bad_config_json(tmp_path):
     for mutate, msg in [
         (lambda c: c.update(surprise=1), "unknown key 'surprise'"),
         (lambda c: c.pop("variant"), "missing key 'variant'"),
-        (lambda c: c["config"].update(latent_dim=10**9), "latent_dim must be between"),
+        (lambda c: c["config"].update(latent_dim=10**9), "latent_dim must be an integer between 0 and 65536"),
         (lambda c: c.update(variant="nosuch"), "unknown variant 'nosuch'"),
         (lambda c: c["components"]["generator"].update(file="../../etc/passwd"), "bad file"),
     ]:

@@ -26,10 +26,12 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     Only the generator is loaded (and downloaded). Images are scaled to [0, 1];
     vectors are written as generated.
 
-    A class-conditional model sampled without --label draws every class equally: N is
-    rounded up to a multiple of the class count, and the PNG has one row per class (the
-    .npy the same samples, class 0 first). They are the samples of
-    ganzoo.load(MODEL).sample(N, seed=SEED), which takes the classes in turn, regrouped.
+    A class-conditional model sampled without --label draws every class equally, class
+    by class: N is rounded up to a multiple of the class count (-n 64 with 10 classes: 7
+    of each, 70 in all), and the PNG has one row per class (the .npy the same samples,
+    class 0 first) -- the picture that ganzoo.images.sample_picture draws for model
+    cards, Hub pushes and training. They are ganzoo.load(MODEL).sample(N', seed=SEED,
+    y=LABELS) with LABELS = ganzoo.images.class_rows(C, N)[0] (0, 0, .., 1, 1, ..).
 
     \b
     Examples:
@@ -68,40 +70,20 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
             raise ConfigError(f"{model} makes vectors; write interpolations to a .npy file")
         click.echo(f"wrote {n} latent walk{'' if n == 1 else 's'} of {steps} steps to {out}")
         return
-    if m.num_classes and label is None and m.label_prior is None and (m.is_image or out.suffix.lower() == ".npy"):
-        return _every_class(m, n, seed, out)
-    x = m.sample_unit(n, seed=seed, y=label)
-    if out.suffix.lower() == ".npy":
-        images.save_npy(x.numpy(), out)
-    elif m.is_image:
-        images.save_png(images.grid(x), out)
-    elif m.sample_shape == (2,):
-        modes = _modes(m.meta.get("dataset"))
-        images.save_png(images.scatter(x, modes, title=f"{model}: {n} samples"), out)
-    else:
+    if out.suffix.lower() == ".png" and not images.drawable(m):
         raise ConfigError(f"{model} makes {list(m.sample_shape)} vectors; write them to a .npy file")
-    click.echo(f"wrote {n} sample{'' if n == 1 else 's'} to {out}")
-
-
-def _every_class(m, n, seed, out):
-    """A class-conditional model without --label: the same number of each class, grouped by class
-    (one row each in the PNG): ``model.sample(total)``'s samples, whose labels take turns, regrouped."""
-    import torch
-
-    from .. import images
-
-    k = m.num_classes
-    per = -(-n // k)
-    total = per * k
-    order = torch.sort(m.draw_labels(total), stable=True).indices  # the labels sample() takes: 0, 1, .., k-1, 0, ..
-    x = m.sample_unit(total, seed=seed)[order]
+    x, per = images.picture_samples(m, n, seed=seed, y=label)
+    total = len(x)
     if out.suffix.lower() == ".npy":
         images.save_npy(x.numpy(), out)
-        layout = "in class order"
     else:
-        images.save_png(images.grid(x, nrow=per), out)
-        layout = "one row per class"
-    rounded = "" if total == n else f"; -n {n} rounded up to a multiple of {k} classes"
+        modes = None if m.is_image else _modes(m.meta.get("dataset"))
+        images.save_png(images.picture_of(m, x, per, modes=modes, title=f"{model}: {total} samples"), out)
+    if per is None:
+        click.echo(f"wrote {n} sample{'' if n == 1 else 's'} to {out}")
+        return
+    layout = "one row per class" if m.is_image and out.suffix.lower() == ".png" else "in class order"
+    rounded = "" if total == n else f"; -n {n} rounded up to a multiple of {m.num_classes} classes"
     click.echo(f"wrote {total} samples ({per} per class, {layout}{rounded}) to {out}")
 
 

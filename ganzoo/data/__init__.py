@@ -39,8 +39,7 @@ def load_dataset(ref: str, **options):
     if not spec.needs_argument and sep:
         raise ConfigError(f"dataset {name!r} takes no argument; use --data {name}")
     factory = resolve(spec.factory)
-    check_options(name, factory, options)
-    data = factory(arg or None, **options)
+    data = factory(arg or None, **check_options(name, factory, options))
     data.name = ref
     if subset is not None:
         data = _subset(data, subset)
@@ -70,24 +69,25 @@ def options_of(factory):
     return {p.name: p.default for p in named[1:]}
 
 
-def check_options(name: str, factory, options: dict) -> None:
-    """An unknown option of dataset ``name`` is a ConfigError naming the ones it takes; so is a value of the
-    wrong type for its default (an integer option with a positive default must be >= 1, else >= 0)."""
+def check_options(name: str, factory, options: dict) -> dict:
+    """The options for dataset ``name``, checked: an unknown one is a ConfigError naming the ones it takes,
+    a value of the wrong type for its default one from :func:`ganzoo.config.check_value` (an integer option
+    with a positive default must be >= 1, any other >= 0; no upper bound, and none for a factory whose
+    options are open, ``**kwargs``)."""
+    from ganzoo.config import check_value
     from ganzoo.errors import ConfigError, did_you_mean
 
     known = options_of(factory)
     if known is None:
-        return
+        return dict(options)
+    out = {}
     for key, value in options.items():
         if key not in known:
             raise ConfigError(f"dataset {name!r}: " + did_you_mean(key, list(known) + list(COMMON_OPTIONS), "option"))
         default = known[key]
-        if isinstance(default, int) and not isinstance(default, bool):
-            lo = 1 if default > 0 else 0
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ConfigError(f"dataset {name!r}: option {key} must be an integer >= {lo}, not {value!r}")
-        elif isinstance(default, str) and not isinstance(value, str):
-            raise ConfigError(f"dataset {name!r}: option {key} must be a string, not {value!r}")
+        least = 1 if isinstance(default, int) and not isinstance(default, bool) and default > 0 else 0
+        out[key] = check_value(f"dataset {name!r}: option {key}", value, default, least=least, most=None)
+    return out
 
 
 def _subset(data, subset: str):
