@@ -11,7 +11,9 @@ A term is any object with
 Where terms come from, in the order they are added after the objective's own loss (docs/training.md,
 "Order of application"): the objective's ``terms``, then the discriminator's ``loss_terms``, then the run
 options' regularisers ``--r1``, ``--r2``, ``--gp`` (:class:`~ganzoo.objectives.regularisers.Regulariser`,
-D's steps only) in that order. Two terms of the same name are refused.
+D's steps) and ``--pl`` (:class:`~ganzoo.objectives.regularisers.PathLength`, G's step) in that order. Two
+terms of the same name are refused. A term with running statistics keeps them in ``state`` (a dict of
+tensors updated in place), which checkpoints save and restore.
 
     ClassLoss(weight)   ACGAN: cross-entropy of D's class_logits, on raw logits (never a softmax first):
                         D's steps  CE(c(x), y) + CE(c(G(z)), y_fake);  G's step  CE(c(G(z)), y_fake)
