@@ -91,7 +91,9 @@ class Generator(_Component):
 
     def latent_codes(self, z: torch.Tensor) -> Optional[torch.Tensor]:
         """The part of ``z`` that a discriminator's ``q`` output predicts (InfoGAN's codes c), or None
-        (the default: no codes). The training step hands it to the objective as ``step.codes``."""
+        (the default: no codes): categorical codes first, one-hot
+        (:func:`ganzoo.objectives.terms.categorical_codes`), then continuous ones. The training step hands
+        it to the loss terms as ``step.codes``."""
         return None
 
     @torch.no_grad()
@@ -134,7 +136,8 @@ class DiscriminatorOutput:
     ``score`` (N,): the raw adversarial score (a logit), what every objective uses;
     ``class_logits`` (N, num_classes): raw class logits (ACGAN's auxiliary classifier; no softmax);
     ``features`` (N, ...): an intermediate representation (feature matching and the like);
-    ``q`` (N, n_codes): InfoGAN's prediction of the generator's latent codes.
+    ``q`` (N, n_codes): InfoGAN's prediction of the generator's latent codes, in their layout (raw logits
+    for each categorical code, then the continuous codes; :class:`ganzoo.objectives.terms.InfoLoss`).
     Each optional output is None when D does not produce it."""
 
     score: torch.Tensor

@@ -1,4 +1,4 @@
-"""Regularisers (--r1, --r2, --gp): the penalties against hand computations, their place in D's loss with any
+"""Regularisers (--r1, --r2, --gp; --pl on G's side): the penalties against hand computations, their place in D's loss with any
 adversarial objective, and that a penalty through the run option is the objective's built-in one, bit for bit."""
 
 from __future__ import annotations
@@ -170,4 +170,105 @@ def test_regulariser_errors(tmp_path):
         ganzoo.train("vae", data="digits", out=tmp_path / "a", steps=1, r1=1.0)
     with reliability.refuses("training arguments", ConfigError, r"^--gp must be in \[0.0, 1000000.0\], not -1"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "b", steps=1, gp=-1)
-    assert not any(Path(tmp_path / n).exists() for n in "ab")
+    with reliability.refuses("training arguments", ConfigError, r"^--pl regularises a GAN's generator; 'ae' is a ae$"):
+        ganzoo.train("ae", data="digits", out=tmp_path / "c", steps=1, pl=1.0)
+    with reliability.refuses("training arguments", ConfigError, r"^--pl must be in \[0.0, 1000000.0\], not -0.5"):
+        ganzoo.train("mlp", data="ring8", out=tmp_path / "d", steps=1, pl=-0.5)
+    with reliability.refuses("training arguments", ConfigError, r"^--pl differentiates a gradient of the generator "
+                             r"\(a double backward\), which torch.compile does not support; drop --compile$"):
+        ganzoo.train("mlp", data="ring8", out=tmp_path / "e", steps=1, pl=1.0, compile=True)
+    assert not any(Path(tmp_path / n).exists() for n in "abcde")
+
+
+# -- the path-length regulariser (--pl): StyleGAN2's penalty on G's Jacobian in z --------------------------------
+
+class LinearImages(torch.nn.Module):
+    """G(z) = A z as (N, 2, 2, 2) images: its Jacobian in z is A, so J^T u = A^T u in closed form."""
+
+    def __init__(self, A):
+        super().__init__()
+        self.A = A
+
+    def forward(self, z, y=None):
+        return (z @ self.A.T).reshape(-1, 2, 2, 2)
+
+
+def _hand_lengths(A, u):
+    """||A^T u_i||_2 per sample, on plain floats (u: (N, 8) rows)."""
+    rows = A.tolist()
+    return [math.sqrt(sum(sum(rows[p][j] * ui[p] for p in range(8)) ** 2 for j in range(3))) for ui in u.tolist()]
+
+
+def test_path_length_matches_hand_computation():
+    from ganzoo.objectives.regularisers import PathLength, path_lengths
+
+    A = torch.tensor([[1.0, 0.0, 2.0], [0.0, -1.0, 0.5], [3.0, 1.0, 0.0], [0.0, 0.0, 1.0],
+                      [-2.0, 1.0, 1.0], [0.5, 0.5, 0.5], [1.0, -1.0, 0.0], [0.0, 2.0, -1.0]])
+    G = LinearImages(A)
+    z = torch.randn(4, 3)
+    torch.manual_seed(11)
+    lengths = path_lengths(G, z)
+    torch.manual_seed(11)
+    u = torch.randn(4, 2, 2, 2).flatten(1) / 2.0            # u ~ N(0, I) / sqrt(H * W), H * W = 4 (not C*H*W = 8)
+    hand = _hand_lengths(A, u)
+    assert lengths.tolist() == pytest.approx(hand, abs=1e-6)
+    # the term: a <- a + 0.01 (mean(l) - a) from a = 0, then weight * mean((l - a)^2) with the updated a
+    term = PathLength(3.0)
+    assert (term.name, term.phases) == ("pl", ("g",)) and term.state["mean"].item() == 0.0
+    a = 0.0
+    for seed in (11, 12):
+        torch.manual_seed(seed)
+        weighted, value = term(StepInputs(None, None, G(z), z=z, phase="g", G=G))
+        torch.manual_seed(seed)
+        ls = _hand_lengths(A, torch.randn(4, 2, 2, 2).flatten(1) / 2.0)
+        a = a + 0.01 * (sum(ls) / 4 - a)
+        want = sum((li - a) ** 2 for li in ls) / 4
+        assert term.state["mean"].item() == pytest.approx(a, abs=1e-6)     # the running mean, updated per call
+        assert value.item() == pytest.approx(want, abs=1e-6) and weighted.item() == pytest.approx(3 * want, abs=1e-5)
+    # differentiable in G's weights (create_graph): the penalty trains G
+    W = torch.nn.Parameter(A.clone())
+    Gw = LinearImages(W)
+    weighted, _ = PathLength(1.0)(StepInputs(None, None, Gw(z), z=z, phase="g", G=Gw))
+    (g,) = torch.autograd.grad(weighted, W)
+    assert g.abs().sum() > 0
+    # vectors: u is scaled by the number of values of one sample
+    flat = lambda z, y=None: z @ A.T  # noqa: E731
+    torch.manual_seed(3)
+    lv = path_lengths(flat, z)
+    torch.manual_seed(3)
+    assert lv.tolist() == pytest.approx(_hand_lengths(A, torch.randn(4, 8) / math.sqrt(8)), abs=1e-6)
+    with pytest.raises(ConfigError, match="--pl needs the generator"):
+        term(StepInputs(None, None, G(z), z=z, phase="g"))
+
+
+def test_path_length_option_adds_to_g_loss_only_and_is_logged(tmp_path):
+    from ganzoo.objectives.regularisers import path_lengths
+
+    w = 2.0
+    t = _trainer(tmp_path, "pl", objective="non-saturating", pl=w, steps=8).setup()
+    step, G = t.iteration, t.model.generator
+    assert step.headline[-1] == "pl" and [term.name for term in step.terms] == ["pl"]
+    x, _ = t.batches.next()
+    z = torch.randn(64, G.latent_dim)
+    fake = G(z)
+    _, d_stats = step.discriminator_loss(x, fake.detach(), z=z)
+    assert "pl" not in d_stats                                        # a term of G's loss, not D's
+    torch.manual_seed(5)
+    loss, stats = step.generator_loss(fake, z=z, real_x=x)
+    plain, _ = t.objective.generator_step_loss(t.model.discriminator, fake)
+    torch.manual_seed(5)
+    lengths = path_lengths(G, z)                                       # with respect to z (the same draw of u)
+    a = 0.01 * lengths.mean()
+    hand = (lengths - a).square().mean().item()
+    assert stats["pl"].item() == pytest.approx(hand, rel=1e-5)
+    assert (loss - plain).item() == pytest.approx(w * hand, rel=1e-5)
+    assert step.terms[0].state["mean"].item() == pytest.approx(a.item(), rel=1e-6)
+    model = t.fit()
+    rows = [json.loads(line) for line in (tmp_path / "pl" / "metrics.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if "event" not in r]
+    assert len(rows) == 2 and all(r["pl"] > 0 and math.isfinite(r["pl"]) for r in rows)
+    assert model.meta["training"]["pl"] == w
+    tensors, _ = t.state_dict()
+    assert torch.equal(tensors["term.pl.mean.0"], step.terms[0].state["mean"])   # checkpointed
+    with pytest.raises(ConfigError, match=r"^--resume: --pl 1.0 differs from the checkpoint's 2.0"):
+        ganzoo.train(out=tmp_path / "pl", resume=True, steps=10, pl=1.0)

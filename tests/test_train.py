@@ -138,6 +138,9 @@ RESUME_CASES = {
     # the regularisers as run options: R1 and R2's double backward, the gradient penalty's random alphas
     "mlp-regularisers": dict(variant="mlp", objective="non-saturating", data="ring8", data_options={"n": 500},
                              batch_size=64, r1=1.0, r2=0.5, gp=2.0, g_hidden=[32], d_hidden=[32]),
+    # the path-length regulariser (--pl) on a conditional conv G: its running mean and its noise must resume too
+    "dcgan-path-length": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
+                              conditional=True, pl=2.0, g_width=8, d_width=8, latent_dim=8),
     # VAE: the reparameterisation noise must resume too
     "vae": dict(variant="vae", data="digits", batch_size=64, hidden=[32], latent_dim=4),
 }

@@ -1,23 +1,30 @@
-"""Regularisers of a discriminator (critic): penalties on the gradient of its scores with respect to its input.
+"""Regularisers: penalties on the gradient of D's scores with respect to its input, and on G's Jacobian.
 
     r1_penalty(D, real_x, y)               E ||grad_x D(x)||^2 on real data          (Mescheder et al. 2018)
     r2_penalty(D, fake_x, y)               E ||grad_x D(G(z))||^2 on generated data  (Mescheder et al. 2018)
     gradient_penalty(D, real_x, fake_x, y) E (||grad D(x_hat)||_2 - 1)^2 at x_hat = a x + (1 - a) G(z),
                                            one a ~ U(0, 1) per sample            (Gulrajani et al. 2017)
+    path_lengths(G, z, y)                  ||J_z^T u||_2 per sample, u ~ N(0, I) / sqrt(pixels), the
+                                           lengths of StyleGAN2's path-length penalty (Karras et al. 2020)
 
 The gradient is that of the *sum* of the scores over the batch, so each sample's row is the gradient of its
 own score. Each function returns the unweighted penalty. The built-in objectives use them (hinge's
 ``r1`` option, wgan-gp's ``gp_weight``), and the run options ``--r1 GAMMA``, ``--r2 GAMMA`` and ``--gp W``
 (:class:`Regulariser`) add them to the discriminator loss of *any* adversarial objective:
 R1/R2 as ``GAMMA / 2 * penalty``, the gradient penalty as ``W * penalty``, in the order r1, r2, gp, after
-the objective's own loss; their unweighted values are logged under their names.
+the objective's own loss; their unweighted values are logged under their names. ``--pl W``
+(:class:`PathLength`) adds StyleGAN2's path-length penalty ``W * E (||J_z^T u||_2 - a)^2`` to the
+*generator's* loss, every G step, with ``a`` the running mean of the lengths (its state, kept in checkpoints).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
+
+from ..errors import ConfigError
 
 from ..interfaces import discriminator_output
 
@@ -79,6 +86,54 @@ class Regulariser:
         return self.coefficient * penalty, penalty
 
 
-def regularisers(weights: dict) -> list:
-    """The :class:`Regulariser` s with a non-zero weight, in the order of :data:`PENALTIES`."""
-    return [Regulariser(name, float(weights[name])) for name in PENALTIES if weights.get(name)]
+def path_lengths(G, z, y=None):
+    """StyleGAN2's path lengths at ``z``: ``||J^T u||_2`` per sample, with J the Jacobian of ``x = G(z, y)``
+    with respect to z (ganzoo's generators have no mapping network: the lengths are taken in z, not in
+    StyleGAN2's w) and u ~ N(0, I) of x's shape over sqrt(pixels per sample) (H * W for (N, C, H, W) images,
+    as StyleGAN2 scales; the number of values of one sample otherwise). ``J^T u`` is the gradient of
+    ``sum(x * u)``, taken with ``create_graph=True``: the lengths are differentiable in G's weights."""
+    z = z.detach().requires_grad_(True)
+    x = G(z, y)
+    pixels = x.shape[2] * x.shape[3] if x.dim() == 4 else math.prod(x.shape[1:])
+    u = torch.randn_like(x) / math.sqrt(pixels)
+    (grad,) = torch.autograd.grad((x * u).sum(), z, create_graph=True)
+    return grad.flatten(1).norm(2, dim=1)
+
+
+class PathLength:
+    """StyleGAN2's path-length regulariser, a term of the generator's loss: with ``l`` the
+    :func:`path_lengths` of a fresh G(z) (the step's z and labels), the running mean ``a`` of the lengths
+    becomes ``a + decay * (mean(l) - a)`` (StyleGAN2's ``pl_decay`` 0.01, starting from 0) and the term is
+    ``weight * mean((l - a)^2)``, with the updated ``a`` (which, as in StyleGAN2's code, carries the gradient
+    of ``mean(l)``). ``a`` is training state: ``state`` holds it and the trainer saves it with each checkpoint."""
+
+    name = "pl"
+    phases = ("g",)
+    decay = 0.01
+
+    def __init__(self, weight: float, device=None):
+        self.weight = self.coefficient = float(weight)
+        self.state = {"mean": torch.zeros((), device=device)}   # updated in place (a CUDA graph replays it)
+
+    def __call__(self, step):
+        """(the weighted term to add to G's loss, the unweighted penalty) for a
+        :class:`~ganzoo.objectives.step.StepInputs`."""
+        if step.G is None or step.z is None:
+            raise ConfigError("--pl needs the generator and the latent z of the step; call it through the "
+                              "training step")
+        lengths = path_lengths(step.G, step.z, step.fake_y)
+        a = self.state["mean"]
+        a = a + self.decay * (lengths.mean() - a)
+        self.state["mean"].copy_(a.detach())
+        penalty = (lengths - a).square().mean()
+        return self.weight * penalty, penalty
+
+    def __repr__(self):
+        return f"PathLength(weight={self.weight})"
+
+
+def regularisers(weights: dict, device=None) -> list:
+    """The regularisers with a non-zero weight: the :class:`Regulariser` s in the order of :data:`PENALTIES`,
+    then ``pl`` (:class:`PathLength`, its running mean on ``device``)."""
+    out = [Regulariser(name, float(weights[name])) for name in PENALTIES if weights.get(name)]
+    return out + ([PathLength(weights["pl"], device)] if weights.get("pl") else [])

@@ -1,7 +1,8 @@
 """The step contract: what an adversarial objective's losses receive.
 
 Both of an adversarial step's losses get ONE :class:`StepInputs` -- the real batch ``real_x`` and its labels
-``y``, the latent ``z`` and its ``codes``, the generated batch ``fake_x`` and its labels ``fake_y``, and D's
+``y``, the latent ``z`` and its ``codes``, the generated batch ``fake_x`` and its labels ``fake_y`` (and the
+generator ``G`` that made it, for the generator-side regulariser ``--pl``), and D's
 outputs on the real and the generated batch, computed at most once per step and only when asked for::
 
     class RSGAN(GANObjective):                      # the relativistic standard GAN, in full
@@ -63,6 +64,7 @@ class StepInputs:
     z: Optional[torch.Tensor] = None         # the latent fake_x was generated from
     codes: Optional[torch.Tensor] = None     # G.latent_codes(z): what an InfoGAN's q predicts
     phase: str = "d"                         # "d": a discriminator step, "g": the generator step
+    G: Optional[Callable] = None             # the generator that made fake_x (G(z, fake_y); --pl calls it again)
     _out: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):

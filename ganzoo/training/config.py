@@ -104,6 +104,9 @@ class TrainConfig:
                                help="Add the R2 penalty GAMMA/2 E||grad D(G(z))||^2 on generated data to D's loss.")
     gp: Optional[float] = _arg(None, "--gp", type=float, metavar="W", card="if set",
                                help="Add the WGAN-GP gradient penalty W E(||grad D(x_hat)||-1)^2 to D's loss.")
+    pl: Optional[float] = _arg(None, "--pl", type=float, metavar="W", card="if set",
+                               help="Add StyleGAN2's path-length penalty W E(||J^T u|| - a)^2 to G's loss, every G "
+                                    "step (J: the Jacobian of G in z; a: the lengths' running mean).")
     # -- facts ganzoo resolves (stored) --------------------------------------------------------------
     optimizer: Optional[str] = _arg(None, keyword=False, fixed=False)
     world_size: int = _arg(1, keyword=False, label="the number of processes")
@@ -274,10 +277,14 @@ def resolve(cfg: TrainConfig):
     a["augment"] = list(parse_policy(cfg.augment))
     if a["augment"] and not adversarial:
         raise ConfigError(f"--augment transforms what a GAN's discriminator sees; {vspec.name!r} is a {kind}")
-    for key in ("r1", "r2", "gp"):
+    for key in ("r1", "r2", "gp", "pl"):
         a[key] = number(f"--{key}", getattr(cfg, key), lo=0.0, lo_open=False, hi=1e6)
+        side = "generator" if key == "pl" else "discriminator"
         if a[key] and not adversarial:
-            raise ConfigError(f"--{key} regularises a GAN's discriminator; {vspec.name!r} is a {kind}")
+            raise ConfigError(f"--{key} regularises a GAN's {side}; {vspec.name!r} is a {kind}")
+        if a[key] and cfg.compile:
+            raise ConfigError(f"--{key} differentiates a gradient of the {side} (a double backward), which "
+                              "torch.compile does not support; drop --compile")
     if cfg.steps is not None and cfg.epochs is not None:
         raise ConfigError("pass --steps or --epochs, not both")
     if cfg.steps is None and cfg.epochs is None:

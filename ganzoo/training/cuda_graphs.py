@@ -35,7 +35,7 @@ class CudaGraphStep:
         self.step, self.device = step, device
         self.n_batches = step.batches_per_call
         self.graph, self.warm, self.bufs, self.i, self.out = None, 0, None, 0, None
-        for name in ("optimizers", "headline", "panels"):  # the wrapped step's attributes
+        for name in ("optimizers", "headline", "panels", "terms"):  # the wrapped step's attributes
             setattr(self, name, getattr(step, name))
 
     def _static_next(self):

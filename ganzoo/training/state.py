@@ -3,7 +3,8 @@
 :func:`state_dict` collects, as safetensors tensors plus JSON: the model's components (``model.*``), the EMA
 generator (``ema.*``), each optimiser's state (``opt.g.*``, ``opt.d.*``; hyper-parameters in the JSON), the
 torch RNG state of every process (``rng.torch.R``, ``rng.cuda.R``), the data order (``rng.data``,
-``data.perm``, epoch and offset), the step and the run's arguments (``args``: :meth:`TrainConfig.to_args`).
+``data.perm``, epoch and offset), the running statistics of the loss terms (``term.pl.mean.R``: ``--pl``'s
+mean path length, per process), the step and the run's arguments (``args``: :meth:`TrainConfig.to_args`).
 :func:`load_state_dict` puts it all back. The folder format (atomic writes, digests, ``latest``, pruning) is
 :mod:`ganzoo.training.checkpoint`'s.
 """
@@ -57,9 +58,19 @@ def state_dict(trainer) -> tuple[dict, dict]:
         tensors[f"rng.torch.{r}"] = v
     for r, v in enumerate(cuda_rng):
         tensors[f"rng.cuda.{r}"] = v
+    for name, v in term_state(t).items():   # each process's own running statistics (--pl's mean)
+        for r, value in enumerate(t.dist.gather(v.detach())):
+            tensors[f"{name}.{r}"] = value.cpu().clone()
     tensors.update(data_tensors)
     meta["step"] = t.steps_done
     return tensors, meta
+
+
+def term_state(trainer) -> dict:
+    """The running statistics of the step's auxiliary loss terms (a term's optional ``state``: a dict of
+    tensors it updates in place), as ``term.<name>.<key>`` -> tensor."""
+    return {f"term.{term.name}.{key}": v for term in trainer.iteration.terms
+            for key, v in getattr(term, "state", {}).items()}
 
 
 def load_state_dict(trainer, tensors: dict, meta: dict, *, where="checkpoint") -> None:
@@ -78,6 +89,8 @@ def load_state_dict(trainer, tensors: dict, meta: dict, *, where="checkpoint") -
             opt.load_state_dict(ckpt.join_optimizer(f"opt.{key}", meta["opt"][key], tensors))
             match_state_layout(opt)
             t.prepare_optimizer(opt)
+        for name, v in term_state(t).items():
+            v.copy_(tensors[f"{name}.{t.dist.rank}"])   # in place: a captured CUDA graph reads this tensor
     except (RuntimeError, KeyError, ValueError) as exc:
         raise TrainingError(f"{where} does not fit this model: {first_line(exc)}") from None
     rank = t.dist.rank

@@ -7,7 +7,7 @@ computed once); the objective supplies the losses (:func:`~ganzoo.objectives.ste
 ``d_loss_step``/``g_loss_step`` or the 0.1 methods) and its extras (weight clipping in
 ``after_discriminator_step``). Each loss is the objective's, then the auxiliary terms
 (:mod:`ganzoo.objectives.terms`) of that phase in order: the objective's ``terms``, the discriminator's
-``loss_terms``, the run options' regularisers (``--r1``, ``--r2``, ``--gp``) --
+``loss_terms``, the run options' regularisers (``--r1``, ``--r2``, ``--gp`` in D's steps, ``--pl`` in G's) --
 :meth:`AdversarialStep.loss` is the one place a loss is assembled.
 
 *Reusing the fake batch.* With ``K == 1`` the generator step reuses the batch G(z) made for the
@@ -54,7 +54,7 @@ class AdversarialStep:
         if t.config.compile:
             self.G_run, self.D_run = torch.compile(self.G_run), torch.compile(self.D_run)
         self.judge = Augmented(self.D_run, c.augment) if c.augment else self.D_run  # what D sees (--augment)
-        self.regularisers = regularisers({"r1": c.r1, "r2": c.r2, "gp": c.gp})
+        self.regularisers = regularisers({"r1": c.r1, "r2": c.r2, "gp": c.gp, "pl": c.pl}, device=t.device)
         self.terms = (list(getattr(self.objective, "terms", ())) + list(getattr(self.D, "loss_terms", ()))
                       + self.regularisers)
         names = [term.name for term in self.terms]
@@ -83,13 +83,14 @@ class AdversarialStep:
     def discriminator_loss(self, real_x, fake_x, y=None, *, z=None):
         """D's loss on a real and a generated batch (made from ``z``, for the real batch's labels), and
         its statistics."""
-        return self.loss(StepInputs(self.judge, real_x, fake_x, y, z=z, codes=self._codes(z), phase="d"))
+        return self.loss(StepInputs(self.judge, real_x, fake_x, y, z=z, codes=self._codes(z), phase="d",
+                                    G=self.G_run))
 
     def generator_loss(self, fake_x, y=None, *, real_x=None, real_y=None, z=None):
         """G's loss on a generated batch (still attached to G's graph, labels ``y``) and its statistics;
         ``real_x`` (labels ``real_y``) is the step's real batch, for objectives that compare with it."""
         return self.loss(StepInputs(self.judge, real_x, fake_x, real_y, fake_y=y, z=z, codes=self._codes(z),
-                                    phase="g"))
+                                    phase="g", G=self.G_run))
 
     def _codes(self, z):
         return None if z is None else self.codes(z)
@@ -162,6 +163,7 @@ class AutoencodingStep:
     """One optimiser step on the objective's loss. ``step.optimizers`` is ``{"g": ...}``."""
 
     headline = None  # the progress bar shows every statistic
+    terms = ()       # no auxiliary loss terms
 
     def __init__(self, trainer):
         t = trainer
