@@ -14,6 +14,10 @@ def _check_value(key: str, value, default, where: str):
     def bad(msg):
         raise ConfigError(f"{where}: {key} {msg}")
 
+    if default == "auto" and value != "auto":  # the variant resolves "auto"; a value given is checked as what it is
+        if not isinstance(value, (bool, int, float, str, list, tuple)):
+            bad(f"must be \"auto\" or a plain value, not {value!r}")
+        default = [] if isinstance(value, (list, tuple)) else value
     if isinstance(default, bool):
         if not isinstance(value, bool):
             bad(f"must be true or false, not {value!r}")
