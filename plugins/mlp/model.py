@@ -121,7 +121,7 @@ def resolve_auto(config: dict) -> dict:
             raise ConfigError(f"mlp: {key} must be auto or a list of layer widths such as [256, 512], not {v!r}")
     v = out["latent_dim"]
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ConfigError(f"mlp: latent_dim must be auto or a whole number >= 1, not {v!r}")
+        raise ConfigError(f"mlp: latent_dim must be an integer >= 1 or auto, not {v!r}")
     if not isinstance(out["g_norm"], bool):
         raise ConfigError(f"mlp: g_norm must be auto, true or false, not {out['g_norm']!r}")
     return out
