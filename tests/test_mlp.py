@@ -80,6 +80,8 @@ def test_auto_sizes_follow_the_sample_shape_and_the_config_records_them(shape, w
     given = ganzoo.create("mlp", sample_shape=shape, latent_dim=3, g_hidden=[8], d_hidden=[8], g_norm=False,
                           d_label="concat")
     assert (given.latent_dim, given.config["g_hidden"], given.config["d_hidden"]) == (3, [8], [8])
+    linear_d = ganzoo.create("mlp", sample_shape=shape, num_classes=10, d_hidden=[])  # no features to project
+    assert linear_d.config["d_label"] == "concat"
 
 
 def test_a_model_saved_before_d_label_loads_as_it_was_saved(tmp_path):

@@ -115,6 +115,8 @@ def resolve_auto(config: dict) -> dict:
     for key, choices in AUTO.items():
         if out.get(key) == "auto":
             out[key] = choices[image]
+            if key == "d_label" and not out["d_hidden"]:  # a projection needs hidden features
+                out[key] = "concat"
     for key in ("g_hidden", "d_hidden"):
         v = out[key]
         if not isinstance(v, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v):
