@@ -5,11 +5,13 @@ on the same data and steps; all scored by the project's MNIST judge.
 
     python benchmarks/conditional.py --mnist ../shared/data/mnist --jobs 2   # full: ~40 min on 2 CPU cores
     python benchmarks/conditional.py --smoke                                   # seconds; what CI runs (digits)
+    python benchmarks/conditional.py --mnist ../shared/data/mnist --only mlp  # re-measure the mlp rows only
 
 Numbers: ``label accuracy`` = share of samples (balanced labels) the judge classifies as the label
 they were drawn for (0.1 = the label is ignored), ``fd ratio`` = Fréchet distance of judge features
 to real images over the real-vs-real floor (1 = as close as real data; the zoo's bar is 2). The
-results replace the ``conditional`` section of BENCHMARKS.md.
+results replace the ``conditional`` section of BENCHMARKS.md; with ``--only NAME`` they replace that
+model's rows in it (the other rows stay, and a line says which rows were re-measured when).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ GOALS = {"dcgan": 0.90, "dcgan width 32": 0.90, "mlp": 0.80}
 # one-hot label columns at the default init), same protocol, same machine: label accuracy, fd ratio
 BEFORE = [("dcgan", 1500, "61.4%", "87.7"), ("dcgan width 32", 1500, "10.0% (stalled: grey samples)", "194"),
           ("mlp", 3000, "10.0% (one class for every label)", "169")]
+# mlp --conditional before its image defaults (commit 7515ed3: the 2-D sizes, one-hot label in D), same protocol
+BEFORE_IMAGE_DEFAULTS = "mlp 3,000 steps: 59.7%, fd ratio 70.3 (unconditional: 117)"
 BASELINE_SOURCE = ("eriklindernoren/PyTorch-GAN implementations/cgan/cgan.py: MLP G (latent 100 + 10-d label "
                    "embedding -> 128, 256, 512, 1024 with BatchNorm(eps 0.8) and LeakyReLU 0.2 -> tanh), MLP D "
                    "(image + 10-d label embedding -> 512 x 3 with dropout 0.4 -> 1), LSGAN (MSE) loss, Adam 2e-4 "
@@ -204,7 +208,45 @@ def report(results: list[dict], smoke: bool) -> str:
     before = "; ".join(f"{name} {steps:,} steps: {acc}, fd ratio {fd}" for name, steps, acc, fd in BEFORE)
     return out + ("\n\nThe cgan baseline's seconds are cumulative (6,000 includes scoring at 3,000). Before the "
                   f"fix (commit 591e34c, the same conditional runs, judge and machine; label accuracy of 2,000 "
-                  f"samples): {before}.")
+                  f"samples): {before}. Before the mlp's image defaults (commit 7515ed3): {BEFORE_IMAGE_DEFAULTS}.")
+
+
+def _model_cell(row: str) -> str:
+    """The model name of a markdown table row ("| **ganzoo mlp** | yes | ..." -> "mlp")."""
+    cell = row.strip().strip("|").split("|")[0].strip().strip("*")
+    return cell[len("ganzoo "):] if cell.startswith("ganzoo ") else cell
+
+
+def merge_rows(old_section: str, new_table: str, names: set, note: str) -> str:
+    """``old_section`` with its table rows of the models ``names`` replaced by ``new_table``'s (in place)
+    and ``note`` added to its list of facts (replacing an older note about the same or fewer rows)."""
+    fresh = [ln for ln in new_table.splitlines()[2:] if ln.startswith("|")]
+    out, placed = [], False
+    for ln in old_section.splitlines():
+        if ln.startswith("- re-measured (rows: ") and set(ln.split("rows: ")[1].split(")")[0].split(", ")) <= names:
+            continue
+        if ln.startswith("|") and _model_cell(ln) in names:
+            if not placed:
+                out += fresh
+                placed = True
+            continue
+        out.append(ln)
+    table = [i for i, ln in enumerate(out) if ln.startswith("|")]
+    if not placed:  # the rows were not there: append them to the table
+        out[table[-1] + 1:table[-1] + 1] = fresh
+    first = table[0] - 1 if table[0] and not out[table[0] - 1].strip() else table[0]
+    out.insert(first, note)
+    return "\n".join(out)
+
+
+def existing_section(path, name: str):
+    """The body of section ``name`` of the markdown file ``path``, or None."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8") if p.exists() else ""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin not in text or end not in text:
+        return None
+    return text.split(begin, 1)[1].split(end, 1)[0].strip("\n")
 
 
 def main(argv=None):
@@ -215,6 +257,9 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--draws", type=int, default=None, help="judge draws per score (default 5; smoke 1)")
     p.add_argument("--jobs", type=int, default=1, help="parallel training processes (one thread each)")
+    p.add_argument("--only", action="append", default=None, metavar="NAME",
+                   help="re-measure only this model's rows (dcgan, 'dcgan width 32', mlp or cgan; repeatable): "
+                        "they replace their rows in the existing section, the other rows stay")
     args = p.parse_args(argv)
     if args.smoke:
         data, runs, draws = "digits", SMOKE, args.draws or 1
@@ -222,6 +267,14 @@ def main(argv=None):
         if not args.mnist:
             p.error("--mnist DIR is needed (the folder holding t10k-images-idx3-ubyte.gz), or --smoke")
         data, runs, draws = f"mnist:{args.mnist}", FULL, args.draws or 5
+    only = None
+    if args.only:
+        known = {r[0] if r[1] != "cgan" else "cgan" for r in runs}
+        unknown = [n for n in args.only if n not in known]
+        if unknown:
+            p.error(f"--only {unknown[0]!r}: not a row of this benchmark; use one of {', '.join(sorted(known))}")
+        only = set(args.only)
+        runs = [r for r in runs if (r[0] if r[1] != "cgan" else "cgan") in only]
     threads = 1 if args.jobs > 1 else max(1, os.cpu_count() or 1)
     started, load0 = time.perf_counter(), common.loadavg()
     jobs = [dict(run=r, data=data, seed=args.seed, draws=draws, threads=threads) for r in runs]
@@ -257,7 +310,17 @@ def main(argv=None):
                            "steps, 82% at 6,000 (issue 42)",
                "goals": "dcgan >= 90% label accuracy at 1,500 steps at both widths, mlp >= 80% at 3,000; "
                         "fd ratio no worse than the unconditional run of the same length"})
-    path = common.write_section(args.output, "conditional", head + "\n" + report(results, args.smoke))
+    body = head + "\n" + report(results, args.smoke)
+    previous = existing_section(args.output, "conditional") if only else None
+    if previous is not None:
+        names = {r[0] for r in runs}
+        note = (f"- re-measured (rows: {', '.join(sorted(names))}): {common.now()} by `{common.command_line()}` "
+                f"(wall time {time.perf_counter() - started:.0f} s, torch threads {threads}, load average at start "
+                f"{load0}, at end {common.loadavg()}); the other rows are from the run above")
+        if "mlp" in names:
+            note += f". Before the mlp's image defaults (commit 7515ed3): {BEFORE_IMAGE_DEFAULTS}"
+        body = merge_rows(previous, report(results, True), names, note)
+    path = common.write_section(args.output, "conditional", body)
     print(f"wrote the conditional section of {path}")
 
 

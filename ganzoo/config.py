@@ -22,6 +22,10 @@ def check_value(what: str, value, default, *, least: int = 0, most: int | None =
     def bad(msg):
         raise ConfigError(f"{what} must be {msg}, not {value!r}")
 
+    if default == "auto" and value != "auto":  # the variant resolves "auto"; a value given is checked as what it is
+        if not isinstance(value, (bool, int, float, str, list, tuple)):
+            bad('"auto" or a plain value')
+        default = [] if isinstance(value, (list, tuple)) else value
     if isinstance(default, bool):
         if not isinstance(value, bool):
             bad("true or false")

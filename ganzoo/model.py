@@ -218,6 +218,8 @@ def create(variant: str, objective: Optional[str] = None, *, objective_config: O
     defaults.update({k: v for k, v in ospec.variant_defaults.items() if k in defaults})
     cfg = cfgmod.validate(config, defaults, where=f"variant {variant!r}")
     try:
+        if spec.resolve_config is not None:  # "auto" values -> what they stand for, recorded in the config
+            cfg = resolve(spec.resolve_config)(dict(cfg))
         comps = resolve(spec.build)(**cfg)
     except ConfigError as exc:  # a variant's own check (ganzoo.layers, check_labels, ...): say which variant
         shape = f" for samples of shape {list(cfg['sample_shape'])}" if isinstance(cfg.get("sample_shape"), list) else ""
@@ -254,9 +256,11 @@ def read_config(folder) -> dict:
 
 
 def from_config(cfg: dict) -> Model:
+    """The (untrained) model a saved config describes; keys it lacks take the variant's ``former_defaults``."""
     meta = {k: cfg.get(k) for k in META_KEYS}
+    config = {**get_registry().variant(cfg["variant"]).former_defaults, **cfg["config"]}
     return create(cfg["variant"], cfg["objective"], objective_config=cfg.get("objective_config") or {},
-                  **meta, **cfg["config"])
+                  **meta, **config)
 
 
 def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=None) -> Model:

@@ -56,7 +56,12 @@ class VariantSpec:
     a ``"discriminator"`` (gan) or an ``"encoder"`` (vae, ae). ``defaults`` lists every config key
     the variant accepts (JSON values); anything else is rejected. ``default_objective`` is what
     ``ganzoo train`` uses without ``--objective``; left out, the kind's default in
-    :data:`DEFAULT_OBJECTIVES` (non-saturating, elbo, reconstruction).
+    :data:`DEFAULT_OBJECTIVES` (non-saturating, elbo, reconstruction). ``resolve_config(config) ->
+    config``, if given, replaces the variant's ``"auto"`` values by what they stand for (e.g. sizes
+    chosen from the sample shape) before ``build``; the model's config records the result.
+    ``former_defaults``: for a config key added after models were saved, the value that builds what
+    the variant built before the key existed; a saved ``config.json`` that lacks the key is loaded
+    with it (not the default).
     """
 
     name: str
@@ -66,6 +71,8 @@ class VariantSpec:
     defaults: dict = field(default_factory=dict)
     default_objective: str | None = None
     plugin: str = ""
+    resolve_config: Target | None = None
+    former_defaults: dict = field(default_factory=dict)
 
     def __post_init__(self):
         _check_kind("variant", self.name, self.kind)

@@ -82,3 +82,11 @@ def test_conditional_smoke_writes_its_section_beside_the_baseline(tmp_path):
     assert "**ganzoo dcgan**" in section and "**ganzoo mlp**" in section and "PyTorch-GAN cgan.py" in section
     accuracies = [float(x) for x in re.findall(r"\| (\d+\.\d)% \|", section)]
     assert len(accuracies) == 4 and all(0 <= a <= 100 for a in accuracies)  # the conditional rows are scored
+    # --only: the named model's rows are re-measured in place, the other rows kept, and a line says so
+    rows = [ln for ln in section.splitlines() if ln.startswith("| ")]
+    _run("conditional.py", out, "--only", "mlp")
+    again = out.read_text(encoding="utf-8").split("<!-- conditional:begin -->")[1].split("<!-- conditional:end -->")[0]
+    new_rows = [ln for ln in again.splitlines() if ln.startswith("| ")]
+    assert [r.split(" | ")[0] for r in new_rows] == [r.split(" | ")[0] for r in rows]  # same rows, same order
+    assert [r for r in new_rows if "mlp" not in r] == [r for r in rows if "mlp" not in r]
+    assert again.count("- re-measured (rows: mlp): ") == 1 and "--only mlp" in again

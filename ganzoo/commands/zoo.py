@@ -102,8 +102,8 @@ def info_cmd(name, kind, as_json):
             raise NotFoundError(did_you_mean(name, known, "model, variant or objective"))
     item = reg.get(kind, name)
     data = item.to_json() if kind == "model" else {k: v for k, v in asdict(item).items() if not callable(v)}
-    data.pop("build", None)
-    data.pop("factory", None)
+    for key in ("build", "factory", "resolve_config", "former_defaults"):  # code paths and loading details
+        data.pop(key, None)
     if kind == "variant":  # pairing is by kind: every objective of the variant's kind trains it
         data["objectives"] = reg.objectives_for(name)
     elif kind == "objective":

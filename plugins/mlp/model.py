@@ -7,7 +7,8 @@ from torch import nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.layers import activation, check_pack, init_label_inputs, mlp, one_hot, pack_groups, unpack_scores
+from ganzoo.layers import (ClassProjection, activation, check_pack, init_label_inputs, mlp, one_hot, pack_groups,
+                           unpack_scores)
 
 
 class MLPGenerator(Generator):
@@ -56,30 +57,84 @@ class MLPGenerator(Generator):
 
 class MLPDiscriminator(Discriminator):
     """Scores (N,). With ``pack`` > 1 (PacGAN) consecutive groups of ``pack`` samples are judged
-    jointly and the group's score is given to each of its members."""
+    jointly and the group's score is given to each of its members. A class-conditional D takes the
+    label in one of two ways (``label``): ``"concat"``, its one-hot code beside the flattened sample
+    at the input; ``"projection"`` (Miyato & Koyama 2018), the score ``head(h) + <embed(y), h>`` on
+    the last hidden features ``h`` (:class:`ganzoo.layers.ClassProjection`; a packed group's
+    embedding is the mean of its members')."""
 
     batch_independent = True
 
-    def __init__(self, sample_shape, hidden, num_classes=0, pack=1):
+    def __init__(self, sample_shape, hidden, num_classes=0, pack=1, label="concat"):
         super().__init__(sample_shape, num_classes)
         self.pack = check_pack(pack, "mlp")
+        if label not in LABEL_INPUTS:
+            raise ConfigError(f"mlp: d_label must be auto, {' or '.join(LABEL_INPUTS)}, not {label!r}")
         d = math.prod(self.sample_shape)
-        self.net = mlp([(d + num_classes) * self.pack, *hidden, 1], act="leaky_relu")
-        init_label_inputs(self.net[0], num_classes, blocks=self.pack)  # the label as loud as the sample
+        self.projection = bool(num_classes) and label == "projection"
+        if self.projection:
+            if not hidden:
+                raise ConfigError("mlp: d_label=projection needs at least one hidden layer in d_hidden")
+            self.net = mlp([d * self.pack, *hidden], act="leaky_relu", last_act=True)
+            self.head = nn.Linear(hidden[-1], 1)
+            self.embed = ClassProjection(num_classes, hidden[-1])
+        else:
+            self.net = mlp([(d + num_classes) * self.pack, *hidden, 1], act="leaky_relu")
+            init_label_inputs(self.net[0], num_classes, blocks=self.pack)  # the label as loud as the sample
 
     def forward(self, x, y=None):
         n = x.shape[0]
         y = self.check_labels(y, n)
         h = x.reshape(n, -1)
+        if self.projection:
+            f = self.net(pack_groups(h, self.pack, "mlp"))
+            e = self.embed(y.to(f.device))
+            e = e.view(f.shape[0], self.pack, -1).mean(1) if self.pack > 1 else e
+            return unpack_scores(self.head(f).squeeze(1) + (e * f).sum(1), self.pack)
         if y is not None:
             h = torch.cat([h, one_hot(y.to(h.device), self.num_classes, h.dtype)], 1)
         return unpack_scores(self.net(pack_groups(h, self.pack, "mlp")).squeeze(1), self.pack)
 
 
+LABEL_INPUTS = ("concat", "projection")
+# "auto" config values: (for vectors, e.g. 2-D toy data; for images, len(sample_shape) == 3)
+AUTO = {
+    "latent_dim": (16, 64),
+    "g_hidden": ([256, 256], [256, 512]),
+    "d_hidden": ([256, 256], [512, 256]),
+    "g_norm": (False, True),
+    "d_label": ("concat", "projection"),
+}
+
+
+def resolve_auto(config: dict) -> dict:
+    """``config`` with each ``"auto"`` value of :data:`AUTO` replaced by its value for the sample shape
+    (images: ``len(sample_shape) == 3``), then type-checked: one clear line for a wrong value."""
+    image = len(config["sample_shape"]) == 3
+    out = dict(config)
+    for key, choices in AUTO.items():
+        if out.get(key) == "auto":
+            out[key] = choices[image]
+            if key == "d_label" and not out["d_hidden"]:  # a projection needs hidden features
+                out[key] = "concat"
+    for key in ("g_hidden", "d_hidden"):
+        v = out[key]
+        if not isinstance(v, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v):
+            raise ConfigError(f"mlp: {key} must be auto or a list of layer widths such as [256, 512], not {v!r}")
+    v = out["latent_dim"]
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ConfigError(f"mlp: latent_dim must be an integer >= 1 or auto, not {v!r}")
+    if not isinstance(out["g_norm"], bool):
+        raise ConfigError(f"mlp: g_norm must be auto, true or false, not {out['g_norm']!r}")
+    return out
+
+
 def build(sample_shape, latent_dim, g_hidden, d_hidden, num_classes, output, g_norm, d_norm, pack, mixture=0,
-          mixture_std=0.1):
+          mixture_std=0.1, d_label="concat"):
+    c = resolve_auto(dict(sample_shape=sample_shape, latent_dim=latent_dim, g_hidden=g_hidden, d_hidden=d_hidden,
+                          g_norm=g_norm, d_label=d_label))  # done already by ganzoo.create; here for direct calls
     return {
-        "generator": MLPGenerator(sample_shape, latent_dim, g_hidden, num_classes, output, g_norm, mixture,
-                                  mixture_std),
-        "discriminator": MLPDiscriminator(sample_shape, d_hidden, num_classes, pack),
+        "generator": MLPGenerator(sample_shape, c["latent_dim"], c["g_hidden"], num_classes, output, c["g_norm"],
+                                  mixture, mixture_std),
+        "discriminator": MLPDiscriminator(sample_shape, c["d_hidden"], num_classes, pack, c["d_label"]),
     }
