@@ -31,7 +31,7 @@ def test_the_zoo_has_the_promised_models():
     want = {f"{d}-mlp-{o}" for d in ("ring8", "grid25") for o in ("nonsat", "minimax", "wgan", "wgangp", "hinge", "lsgan")}
     want |= {"ring8-mlp-pacgan2", "grid25-mlp-pacgan2", "ring8-mlp-selfcond", "grid25-mlp-selfcond"}
     want |= {"digits-dcgan-nonsat", "digits-vae", "digits-ae", "mnist-mlp-selfcond", "mnist-dcgan-selfcond",
-             "mnist-cdcgan-hinge", "mnist-vae-2d", "mnist-vae-16d", "mnist-ae"}
+             "mnist-cdcgan-hinge", "mnist-cdcgan-rahinge", "mnist-vae-2d", "mnist-vae-16d", "mnist-ae"}
     missing = sorted(want - set(ENTRIES))
     assert not missing, f"not in the zoo yet: {missing}"
 
@@ -140,11 +140,12 @@ def test_pictures_from_zoo_models(tmp_path):
     assert bad.returncode == 1 and "does not make images" in bad.stderr
 
 
-def test_conditional_zoo_model_follows_the_label(mnist_dir):
-    """mnist-cdcgan-hinge --label k draws digits that the MNIST judge reads as k."""
+@pytest.mark.parametrize("name", ["mnist-cdcgan-hinge", "mnist-cdcgan-rahinge"])
+def test_conditional_zoo_model_follows_the_label(name, mnist_dir):
+    """NAME --label k draws digits that the MNIST judge reads as k."""
     from ganzoo.metrics.judge import load_judge
 
-    model = ganzoo.load("mnist-cdcgan-hinge", components=["generator"])
+    model = ganzoo.load(name, components=["generator"])
     judge = load_judge("mnist")
     hits = 0
     for k in range(10):
