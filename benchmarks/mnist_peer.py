@@ -44,7 +44,7 @@ def as_ganzoo_model(g_state):
     import ganzoo
 
     model = ganzoo.create("mlp", "non-saturating", dataset="mnist", sample_shape=[1, 28, 28], latent_dim=64,
-                          g_hidden=[256, 256], d_hidden=[256, 256], output="tanh")
+                          g_hidden=[256, 256], d_hidden=[256, 256], g_norm=False, output="tanh")
     model.generator.net.load_state_dict(g_state, strict=True)     # Linear layers 0, 2, 4; Tanh is out_act
     return model
 

@@ -261,7 +261,8 @@ def bench_training(args, tmp: Path) -> str:
             engine={}, per=per, extra={"contiguous (channels_last=False)": {"channels_last": False}, "compile": {"compile": True}}),
         f"MLP GAN 1x28x28 (z 64, hidden {'-'.join(map(str, mlp_hidden))}, batch {mlp_batch})": dict(
             variant="mlp", nz=64, batch=mlp_batch, conv=False, probs=False,
-            config={"sample_shape": [1, 28, 28], "latent_dim": 64, "g_hidden": mlp_hidden, "d_hidden": mlp_hidden},
+            config={"sample_shape": [1, 28, 28], "latent_dim": 64, "g_hidden": mlp_hidden, "d_hidden": mlp_hidden,
+                    "g_norm": False},
             data=torch.rand(50 * mlp_batch, 1, 28, 28),
             ref=lambda: ref_mlp(784, 64, mlp_hidden),
             engine={}, per=per * (5 if smoke else 40), extra={"compile": {"compile": True}}),
@@ -351,7 +352,8 @@ def bench_training_gpu(args, tmp: Path) -> str:
             data=torch.rand(n, 3, size, size), ref=lambda: ref_dcgan(3, size, 100, width, width), engine={}),
         f"MLP GAN 1x28x28 (z 64, hidden {'-'.join(map(str, hidden))}, batch 64)": dict(
             variant="mlp", nz=64, batch=64, conv=False, probs=False, device=dev, per=per["mlp"],
-            config={"sample_shape": [1, 28, 28], "latent_dim": 64, "g_hidden": hidden, "d_hidden": hidden},
+            config={"sample_shape": [1, 28, 28], "latent_dim": 64, "g_hidden": hidden, "d_hidden": hidden,
+                    "g_norm": False},
             data=torch.rand(50 * 64, 1, 28, 28), ref=lambda: ref_mlp(784, 64, hidden), engine={}),
     }
     variants = {"ganzoo --precision fp32": {"precision": "fp32"},
@@ -574,7 +576,7 @@ def bench_scaling(args, tmp: Path) -> str:
         G, D = ref_mlp(784, 64, hidden)
         loops = {"reference": RefLoop(G, D, nz=64, batch=b, data=data, conv=False, probs=False),
                  "ganzoo": EngineLoop("mlp", {"sample_shape": [1, 28, 28], "latent_dim": 64, "g_hidden": hidden,
-                                              "d_hidden": hidden}, data, batch=b, tmp=tmp)}
+                                              "d_hidden": hidden, "g_norm": False}, data, batch=b, tmp=tmp)}
         per = max(1, per_img // b) if not args.smoke else 2
         ips = images_per_s(loops, batch=b, per=per, repeats=reps, warmup=3)
         rows.append([b, ips["reference"], ips["ganzoo"], f"{ips['ganzoo'] / ips['reference']:.2f}x"])
@@ -598,7 +600,7 @@ def bench_scaling(args, tmp: Path) -> str:
                    "--steps", str(steps), "--batch-size", str(batch), "--log-every", "25", "--sample-every",
                    str(steps), "--checkpoint-every", str(steps), "--no-progress", "--device", "cpu",
                    "--set", "latent_dim=64", "--set", f"g_hidden={json.dumps(hidden)}",
-                   "--set", f"d_hidden={json.dumps(hidden)}"]
+                   "--set", f"d_hidden={json.dumps(hidden)}", "--set", "g_norm=false"]
             env = dict(os.environ, OMP_NUM_THREADS=str(max(1, torch.get_num_threads() // nproc)))
             cmd_shown = cmd_shown or shlex.join(["torchrun"] + cmd[3:]).replace(str(tmp), "$TMP")
             t0 = time.perf_counter()
