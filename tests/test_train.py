@@ -494,3 +494,22 @@ def test_cli_resume_takes_data_and_objective_options_from_the_checkpoint(tmp_pat
     assert r.code == 1 and r.err.startswith("ganzoo: error: --resume: --data-opt ") and r.err.count("\n") == 1
     assert "differs from the checkpoint" in r.err
     assert ganzoo.load(out).meta["training"]["steps_done"] == 9
+
+
+def test_resume_rebuilds_the_saved_model_when_the_defaults_changed(tmp_path, monkeypatch):
+    """A run resumes the model it saved (its config.json), not whatever the variant's defaults build today: the
+    mlp's image sizes are "auto" defaults, and a release that changes them must not break resuming a run
+    started before it (here they change between the two halves; the result equals the uninterrupted run)."""
+    from ganzoo_plugins.mlp import model as mlp_model
+
+    common = dict(variant="mlp", data="digits", batch_size=32, conditional=True, progress=False, log_every=4,
+                  checkpoint_every=4, sample_every=8, seed=1)
+    train(**common, out=tmp_path / "straight", steps=8)
+    train(**common, out=tmp_path / "split", steps=4)
+    monkeypatch.setitem(mlp_model.AUTO, "g_hidden", ([256, 256], [64]))   # what a later release might pick
+    monkeypatch.setitem(mlp_model.AUTO, "d_hidden", ([256, 256], [64]))
+    assert ganzoo.create("mlp", sample_shape=[1, 8, 8]).config["g_hidden"] == [64]
+    model = train(out=tmp_path / "split", resume=True, steps=8, progress=False)
+    assert model.config["g_hidden"] == [256, 512] and model.meta["training"]["steps_done"] == 8
+    a, b = _tensors(tmp_path / "straight"), _tensors(tmp_path / "split")
+    assert a.keys() == b.keys() and all(torch.equal(a[f][k], b[f][k]) for f in a for k in a[f])

@@ -42,12 +42,17 @@ def pick_device(c, local_rank: int = 0, world: int = 1):
     return dev, dev.type == "cuda" and c.precision in ("auto", "bf16")
 
 
-def build_model(c, vspec, data, base_model=None):
-    """The model of config ``c`` (variant ``vspec``) for ``data``, with ``base_model``'s weights if given."""
+def build_model(c, vspec, data, base_model=None, saved=None):
+    """The model of config ``c`` (variant ``vspec``) for ``data``, with ``base_model``'s weights if given.
+    ``saved``: a resumed run's model config (its ``config.json``), so the run rebuilds the model it saved
+    even where the variant's defaults changed since (keys it lacks: the variant's ``former_defaults``)."""
     from ..model import create
 
     cfg = dict(c.config)
     defaults = vspec.defaults
+    if saved:
+        kept = {k: v for k, v in saved.items() if k in defaults and k not in ("sample_shape", "num_classes")}
+        cfg = {**vspec.former_defaults, **kept, **cfg}
     if "sample_shape" in defaults:
         want = list(data.sample_shape)
         if "sample_shape" in cfg and list(cfg["sample_shape"]) != want:

@@ -92,7 +92,7 @@ class Trainer:
         c = dataclasses.replace(c, world_size=self.dist.world)
         if data is not None and c.data is None:
             c = dataclasses.replace(c, data=getattr(data, "name", None) or "<TensorData>")
-        self._data, self._base_model, self.resume_from = data, model, None
+        self._data, self._base_model, self.resume_from, self._saved_config = data, model, None, None
         if c.resume:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
             if self.resume_from is None:
@@ -102,6 +102,10 @@ class Trainer:
                 print(f"ganzoo: note: checkpoint {bad[0]} is incomplete or corrupt; resuming from the previous "
                       f"one, {self.resume_from.name}", file=sys.stderr)
             c = c.resumed(state.read_meta(self.resume_from)["args"])
+            if (self.out / "config.json").exists():  # written with every checkpoint: the model as it was built
+                from ..model import read_config
+
+                self._saved_config = read_config(self.out).get("config")
         else:
             if self.ckpt_root.is_dir() and any(ckpt.NAME.match(p.name) for p in self.ckpt_root.iterdir()) \
                     or (self.out / "config.json").exists():
@@ -130,7 +134,7 @@ class Trainer:
         c, dev = self.config, self.device
         self.dist.join(dev)
         self.data = load_data(c, self._data)
-        self.model = build_model(c, self.vspec, self.data, self._base_model)
+        self.model = build_model(c, self.vspec, self.data, self._base_model, saved=self._saved_config)
         self.objective = self.model.make_objective()
         G = self.model.generator
         image = self.data.x.dim() == 4
