@@ -217,9 +217,11 @@ def create(variant: str, objective: Optional[str] = None, *, objective_config: O
     defaults = dict(spec.defaults)
     defaults.update({k: v for k, v in ospec.variant_defaults.items() if k in defaults})
     cfg = cfgmod.validate(config, defaults, where=f"variant {variant!r}")
+    if spec.resolve_config is not None:  # "auto" values -> what they stand for, recorded in the config
+        auto = resolve(spec.resolve_config)
+        stands_for = auto({**cfg, **{k: v for k, v in defaults.items() if v == "auto"}})
+        cfg = cfgmod.validate(auto(dict(cfg)), stands_for, where=f"variant {variant!r}")  # a value given: its type
     try:
-        if spec.resolve_config is not None:  # "auto" values -> what they stand for, recorded in the config
-            cfg = resolve(spec.resolve_config)(dict(cfg))
         comps = resolve(spec.build)(**cfg)
     except ConfigError as exc:  # a variant's own check (ganzoo.layers, check_labels, ...): say which variant
         shape = f" for samples of shape {list(cfg['sample_shape'])}" if isinstance(cfg.get("sample_shape"), list) else ""

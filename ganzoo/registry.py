@@ -58,7 +58,8 @@ class VariantSpec:
     ``ganzoo train`` uses without ``--objective``; left out, the kind's default in
     :data:`DEFAULT_OBJECTIVES` (non-saturating, elbo, reconstruction). ``resolve_config(config) ->
     config``, if given, replaces the variant's ``"auto"`` values by what they stand for (e.g. sizes
-    chosen from the sample shape) before ``build``; the model's config records the result.
+    chosen from the sample shape) before ``build``; a value the user gave for an ``"auto"`` key is then
+    checked against the type of what ``"auto"`` stands for, and the model's config records the result.
     ``former_defaults``: for a config key added after models were saved, the value that builds what
     the variant built before the key existed; a saved ``config.json`` that lacks the key is loaded
     with it (not the default).

@@ -109,7 +109,8 @@ AUTO = {
 
 def resolve_auto(config: dict) -> dict:
     """``config`` with each ``"auto"`` value of :data:`AUTO` replaced by its value for the sample shape
-    (images: ``len(sample_shape) == 3``), then type-checked: one clear line for a wrong value."""
+    (images: ``len(sample_shape) == 3``); ``ganzoo.create`` then checks every value against the type of
+    what ``"auto"`` stands for."""
     image = len(config["sample_shape"]) == 3
     out = dict(config)
     for key, choices in AUTO.items():
@@ -117,24 +118,13 @@ def resolve_auto(config: dict) -> dict:
             out[key] = choices[image]
             if key == "d_label" and not out["d_hidden"]:  # a projection needs hidden features
                 out[key] = "concat"
-    for key in ("g_hidden", "d_hidden"):
-        v = out[key]
-        if not isinstance(v, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v):
-            raise ConfigError(f"mlp: {key} must be auto or a list of layer widths such as [256, 512], not {v!r}")
-    v = out["latent_dim"]
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ConfigError(f"mlp: latent_dim must be an integer >= 1 or auto, not {v!r}")
-    if not isinstance(out["g_norm"], bool):
-        raise ConfigError(f"mlp: g_norm must be auto, true or false, not {out['g_norm']!r}")
     return out
 
 
 def build(sample_shape, latent_dim, g_hidden, d_hidden, num_classes, output, g_norm, d_norm, pack, mixture=0,
           mixture_std=0.1, d_label="concat"):
-    c = resolve_auto(dict(sample_shape=sample_shape, latent_dim=latent_dim, g_hidden=g_hidden, d_hidden=d_hidden,
-                          g_norm=g_norm, d_label=d_label))  # done already by ganzoo.create; here for direct calls
     return {
-        "generator": MLPGenerator(sample_shape, c["latent_dim"], c["g_hidden"], num_classes, output, c["g_norm"],
-                                  mixture, mixture_std),
-        "discriminator": MLPDiscriminator(sample_shape, c["d_hidden"], num_classes, pack, c["d_label"]),
+        "generator": MLPGenerator(sample_shape, latent_dim, g_hidden, num_classes, output, g_norm, mixture,
+                                  mixture_std),
+        "discriminator": MLPDiscriminator(sample_shape, d_hidden, num_classes, pack, d_label),
     }
