@@ -96,6 +96,8 @@ def test_bad_categories_and_layouts_are_refused():
     with pytest.raises(ConfigError, match=r"^loss term 'info': D's q has shape \(2, 3\) and the codes \(2, 3\), "
                                           r"with categorical codes of \[3, 2\] categories"):
         InfoLoss(categories=(3, 2))(_step(Q[:, :3], CODES[:, :3]))
+    with pytest.raises(ConfigError, match=r"^loss term 'info': D's q has shape \(2, 0\) and the codes \(2, 0\)"):
+        InfoLoss()(_step(Q[:, :0], CODES[:, :0]))   # no codes: nothing to predict (was a nan loss)
 
 
 # -- a tiny InfoGAN as a third-party plugin, through the public API only ------------------------------------

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import ConfigError
-
 from ..interfaces import discriminator_output
 
 

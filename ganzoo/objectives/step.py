@@ -125,9 +125,7 @@ def _defines(obj, new: str, old: str) -> bool:
             return True
         if old in vars(cls):
             return False
-    if hasattr(obj, new) or not hasattr(obj, old):   # set on the instance, or neither: the step protocol
-        return True
-    return False
+    return hasattr(obj, new) or not hasattr(obj, old)   # set on the instance, or neither: the step protocol
 
 
 def loss_functions(objective) -> tuple[Callable[[StepInputs], Any], Callable[[StepInputs], Any]]:

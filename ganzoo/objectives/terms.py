@@ -97,18 +97,15 @@ class InfoLoss:
     def __call__(self, step):
         q = _needs(step.fake.q, "a discriminator that returns q", self.name)
         codes = _needs(step.codes, "a generator whose latent_codes(z) returns the codes", self.name)
-        if q.shape != codes.shape or sum(self.categories) > codes.shape[1]:
+        if q.shape != codes.shape or codes.shape[1] == 0 or sum(self.categories) > codes.shape[1]:
             raise ConfigError(f"loss term {self.name!r}: D's q has shape {tuple(q.shape)} and the codes "
                               f"{tuple(codes.shape)}, with categorical codes of {list(self.categories)} categories; "
                               "q predicts the codes in their layout (a logit per category, a value per "
                               "continuous code)")
-        if not self.categories:
-            value = 0.5 * (q - codes).square().sum(1).mean()
-        else:
-            value, start = 0.0, 0
-            for k in self.categories:
-                value = value + F.cross_entropy(q[:, start:start + k], codes[:, start:start + k].argmax(1))
-                start += k
-            if start < codes.shape[1]:
-                value = value + 0.5 * (q[:, start:] - codes[:, start:]).square().sum(1).mean()
+        value, start = 0.0, 0
+        for k in self.categories:
+            value = value + F.cross_entropy(q[:, start:start + k], codes[:, start:start + k].argmax(1))
+            start += k
+        if start < codes.shape[1]:   # the continuous codes
+            value = value + 0.5 * (q[:, start:] - codes[:, start:]).square().sum(1).mean()
         return self.weight * value, value
