@@ -47,7 +47,7 @@ def pull_cmd(model, revision, generator_only):
       ganzoo pull hf://my-org/ring8-mlp-nonsat@v2 --generator-only
     """
     from ..api import current_name, resolve_folder
-    from ..errors import ConfigError
+    from ..errors import ConfigError, HubError
     from ..plugins import get_registry
 
     components = ["generator"] if generator_only else None
@@ -57,8 +57,6 @@ def pull_cmd(model, revision, generator_only):
         if revision:
             raise ConfigError(f"{model} is a zoo model pinned to one revision; drop --revision")
         from ..hub import download
-
-        from ..errors import HubError
 
         src = reg.model(model).source
         bundled = src.get("path") and Path(src["path"]).is_dir()
