@@ -38,10 +38,12 @@ def test_the_zoo_has_the_promised_models():
 
 def test_bundled_zoo_is_small():
     """The zoo ships inside the wheel, so its size is a budget: 15 MiB held 25 models; it became 16 MiB for
-    the relativistic MNIST GAN (issue 38, about 1.1 MiB). A new model past 16 MiB needs a decision (a Hub-only
-    entry, or a smaller network), not a quiet raise."""
+    the relativistic MNIST GAN (issue 38, about 1.1 MiB), then 40 MiB for the new architectures and latent
+    models (issues 46 and 47: ResNet, SAGAN, StyleGAN2-lite, ACGAN, InfoGAN, beta-VAE, CVAE, VQ-VAE, about
+    2-3 MiB each). A model past 40 MiB needs a decision (a Hub-only entry, or a smaller network), not a
+    quiet raise."""
     size = sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file())
-    assert size <= 16 * 1024 * 1024, f"bundled zoo is {size / 2**20:.1f} MiB"
+    assert size <= 40 * 1024 * 1024, f"bundled zoo is {size / 2**20:.1f} MiB"
 
 
 @pytest.mark.parametrize("name", ENTRIES)
