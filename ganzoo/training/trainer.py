@@ -13,7 +13,7 @@ replayed as a CUDA graph: :mod:`.cuda_graphs`), joins a data-parallel run (:mod:
 the checkpoint (:mod:`.state`). :meth:`step` runs one iteration; :meth:`fit` runs them to ``steps`` with the
 logging and pictures of :mod:`.monitor` and a checkpoint every ``checkpoint_every`` steps, at the end and on
 Ctrl-C (a second Ctrl-C stops at once). The output folder ``out`` is a model folder (``config.json`` +
-``<component>.safetensors``; with EMA the generator saved is the EMA one) with ``metrics.jsonl``,
+``<component>.safetensors``; with EMA the averaged components unless ``export="raw"``) with ``metrics.jsonl``,
 ``samples.png``, ``samples/``, ``curves.png`` and ``checkpoints/``.
 
 **Speed**: no host synchronisation per step, fused Adam, ``set_to_none`` gradients, no weight gradients for D
@@ -50,7 +50,7 @@ from .steps import STEPS
 def train(variant=None, objective: Optional[str] = None, *, data=None, config: Optional[dict] = None, **kwargs):
     """Train ``variant`` (a name, or a :class:`~ganzoo.model.Model` to start from) with ``objective`` on
     ``data`` (a dataset reference such as ``"ring8"`` / ``"mnist:DIR"``, or a :class:`~ganzoo.data.TensorData`)
-    into the folder ``out``; return the trained model (the EMA generator with ``ema``). The keyword arguments
+    into the folder ``out``; return the trained model (with ``ema``, the moving average unless ``export="raw"``). The keyword arguments
     are :class:`TrainConfig`'s fields (``out``, ``steps``, ``batch_size``, ``resume``, ...); any other keyword,
     and ``config``, is the variant's config (``g_hidden=[64, 64]``)."""
     from ..model import Model
@@ -151,9 +151,14 @@ class Trainer:
         self.steps = c.steps
         self.sample_every = self._every[0] or max(1, min(500, self.steps // 4 or 1))
         self.checkpoint_every = self._every[1] or max(1, min(1000, self.steps // 2 or 1))
-        self.ema = EMA(G, c.ema) if c.ema else None
+        self.ema = None
         step = STEPS[self.kind](self)
         self.optimizers = step.optimizers
+        if c.ema:  # the average of every component G's optimiser trains (an autoencoder's encoder too)
+            trained = {id(p) for group in self.optimizers["g"].param_groups for p in group["params"]}
+            self.ema = EMA({k: m for k, m in self.model.components.items()
+                            if any(id(p) in trained for p in m.parameters())}, c.ema,
+                           standing_pass=step.standing_pass)
         self.iteration = CudaGraphStep(step, dev) if c.cuda_graphs else step
         self.monitor = Monitor(self.out, dist=self.dist, step=step, is_main=self.is_main)
         self.steps_done = 0
@@ -165,6 +170,7 @@ class Trainer:
                                   "ask for more steps")
         elif self.dist.world > 1:
             torch.manual_seed(c.seed * 1000 + 7919 * self.dist.rank + 1)  # distinct noise per rank
+        self.started_at = self.steps_done  # where this invocation began
         self.model.train()
         self._ready = True
         return self
@@ -197,10 +203,19 @@ class Trainer:
         if self.ema is not None:
             self.ema.update()
 
+    def exported(self) -> dict:
+        """The components the model folder holds: the trained ones, or with ``ema`` (unless ``export="raw"``)
+        the averaged ones, their BatchNorm statistics recomputed for them (:meth:`EMA.refresh`)."""
+        comps = dict(self.model.components.items())
+        if self.ema is not None and self.config.export != "raw":
+            self.ema.refresh(self.config.batch_size)
+            comps.update(self.ema.modules.items())
+        return comps
+
     @property
     def sampler(self):
-        """The generator that samples: the EMA one with ``ema``."""
-        return self.ema.module if self.ema is not None else self.model.generator
+        """The generator that samples and is exported (:meth:`exported`)."""
+        return self.exported()["generator"]
 
     def set_learning_rates(self, factor: float) -> None:
         """Each optimiser's learning rate = ``factor`` x its configured one (in place under CUDA graphs)."""
@@ -284,6 +299,9 @@ class Trainer:
             if old_handler is not None:
                 with contextlib.suppress(ValueError):
                     signal.signal(signal.SIGINT, old_handler)
+        if self.is_main and self.steps_done == self.started_at:  # nothing to train: write the folder again
+            self.monitor.pictures(self)                             # (e.g. --resume --export raw)
+            self.export_model().save(self.out)
         self.dist.barrier()
         return self.export_model().eval()
 
@@ -333,12 +351,11 @@ class Trainer:
         self.dist.barrier()
 
     def export_model(self):
-        """The model to publish: the trained components (the EMA generator with ``ema``) with the training record
+        """The model to publish: :meth:`exported`'s components with the training record
         (:meth:`TrainConfig.training_record`) and the last evaluation's metrics."""
         from ..model import Model
 
-        comps = dict(self.model.components.items())
-        comps["generator"] = self.sampler
+        comps = self.exported()
         m = self.model
         training = dict(self.config.training_record(), steps_done=self.steps_done)
         last = self.monitor.last_eval()
