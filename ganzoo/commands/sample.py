@@ -103,13 +103,18 @@ def _label_index(m, model, label: str) -> int:
 
 
 def _walks(m, n, steps, seed, label):
-    """Spherical interpolation between pairs of latent points (norms stay typical of N(0, I))."""
+    """Spherical interpolation between pairs of latent points that the generator draws (norms stay typical
+    of N(0, I)), with the model's sampling options."""
     import torch
 
+    from ..errors import ConfigError
     from ..model import to_unit
 
-    g = m.generator
-    z0, z1 = g.sample_latent(n, seed=seed), g.sample_latent(n, seed=seed + 1)
+    g, options = m.generator, m.sampling
+    z0, z1 = g.sample_latent(n, seed=seed, **options), g.sample_latent(n, seed=seed + 1, **options)
+    if z0.dim() != 2 or not z0.is_floating_point():
+        raise ConfigError(f"this model's latents are {tuple(z0.shape[1:])} {z0.dtype} tensors, not vectors; "
+                          "--interpolate walks between latent vectors")
     cos = torch.nn.functional.cosine_similarity(z0, z1, dim=1).clamp(-1 + 1e-6, 1 - 1e-6)
     omega = torch.acos(cos)[:, None, None]
     t = torch.linspace(0, 1, steps)[None, :, None]
@@ -122,7 +127,7 @@ def _walks(m, n, steps, seed, label):
         y = None if y is None else y.repeat_interleave(steps)
     with torch.no_grad():
         g.eval()
-        return to_unit(g(z, y), g.output_range)
+        return to_unit(g.generate(z, y, **options), g.output_range)
 
 
 def _modes(dataset):

@@ -64,19 +64,20 @@ def eval_labels(model, n: int, seed: int = 0) -> Optional[torch.Tensor]:
 
 @torch.no_grad()
 def generate(model, n: int, seed: int = 0, *, batch: int = 500) -> torch.Tensor:
-    """``n`` samples in [0, 1] (images) or as generated (vectors): the latents of
-    ``model.sample(n, seed=seed)`` run in batches; class-conditional models get balanced labels,
-    self-conditioned ones (trained on k-means clusters) labels drawn from their clusters' shares."""
+    """``n`` samples in [0, 1] (images) or as generated (vectors): exactly ``model.sample(n, seed=seed)``
+    (its sampling options included, ``model.sampling``), the latent drawn at once and run in batches;
+    class-conditional models get balanced labels, self-conditioned ones (trained on k-means clusters) labels
+    drawn from their clusters' shares."""
     from ganzoo.model import to_unit
 
     def make():
-        g = model.generator
+        g, options = model.generator, model.sampling
         was = g.training
         g.eval()
         try:
-            z = g.sample_latent(n, seed=seed)
+            z = g.sample_latent(n, seed=seed, **options)
             y = eval_labels(model, n, seed)
-            out = [g(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device)).cpu()
+            out = [g.generate(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device), **options).cpu()
                    for i in range(0, n, batch)]
         finally:
             g.train(was)
