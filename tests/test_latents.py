@@ -132,3 +132,89 @@ def test_unseeded_draws_come_from_the_global_rng_on_the_device_and_seeded_ones_d
     s = g.sample_latent(4, seed=1, truncation=0.5)
     assert torch.equal(torch.get_rng_state(), state)        # a seeded draw leaves the global RNG alone
     assert torch.equal(s, g.sample_latent(4, seed=1, truncation=0.5)) and s.abs().max() <= 0.5
+
+
+# -- sampling options: one way from Model.sample, ganzoo sample and ganzoo eval to the generator ------------
+def _saved(tmp_path, **config):
+    m = ganzoo.create("mlp", sample_shape=[2], g_hidden=[16], d_hidden=[8], dataset="ring8", **config)
+    m.save(tmp_path / "m")
+    return ganzoo.load(str(tmp_path / "m"))
+
+
+def test_with_sampling_is_the_same_model_sampling_with_its_options(tmp_path):
+    m = _saved(tmp_path)
+    t = m.with_sampling(truncation=0.5)
+    assert t.generator is m.generator and m.sampling == {} and t.sampling == {"truncation": 0.5}
+    assert torch.equal(t.sample(30, seed=1), m.sample(30, seed=1, truncation=0.5))
+    assert not torch.equal(t.sample(30, seed=1), m.sample(30, seed=1))
+    assert torch.equal(t.sample(30, seed=1, truncation=2.0), m.sample(30, seed=1, truncation=2.0))  # a call wins
+    assert torch.equal(t.sample_unit(4, seed=2), m.sample_unit(4, seed=2, truncation=0.5))
+    with pytest.raises(ganzoo.errors.ConfigError, match=r"takes no sampling option 'noise' \(its options: truncation\)"):
+        m.with_sampling(noise="const")
+    with pytest.raises(ganzoo.errors.ConfigError, match=r"sampling option truncation must be a number > 0, not -1"):
+        m.sample(3, truncation=-1)
+
+
+def test_cli_sample_and_eval_take_the_options_and_refuse_what_a_model_does_not_take(tmp_path):
+    from helpers import cli
+
+    m = _saved(tmp_path)
+    folder = str(tmp_path / "m")
+    for flags in (["--truncation", "0.5"], ["--sample-opt", "truncation=0.5"]):
+        out = tmp_path / f"x{len(flags[0])}.npy"
+        r = cli("sample", folder, "-n", "40", "-o", str(out), "--seed", "3", *flags)
+        assert r.code == 0, r.err
+        assert torch.equal(torch.from_numpy(__import__("numpy").load(out)), m.sample(40, seed=3, truncation=0.5))
+    r = cli("sample", folder, "-n", "4", "-o", str(tmp_path / "w.npy"), "--interpolate", "--truncation", "0.5")
+    assert r.code == 0, r.err
+    walks = __import__("numpy").load(tmp_path / "w.npy")
+    ends = m.sample(4, seed=0, truncation=0.5).numpy()
+    assert abs(walks[:, 0] - ends).max() < 1e-5                            # a walk starts at a truncated sample
+    for flags, message in ((["--sample-opt", "noise=none"], f"ganzoo: error: {folder} takes no sampling option "
+                            "'noise' (its options: truncation)"),
+                           (["--truncation", "0"], "ganzoo: error: sampling option truncation must be a number > 0, "
+                            "not 0.0")):
+        for command in (["sample", folder, "-o", str(tmp_path / "no.png")], ["eval", folder, "--data", "ring8"]):
+            r = cli(*command, *flags)
+            assert (r.code, r.err.strip()) == (1, message), r.err
+    assert not (tmp_path / "no.png").exists()
+    zoo = "ring8-mlp-nonsat"                    # a trained model: truncation moves its samples towards the modes
+    r = cli("eval", zoo, "-n", "500", "--truncation", "0.5", "--json")
+    assert r.code == 0, r.err
+    got = json.loads(r.out)
+    trained = ganzoo.load(zoo)
+    want = ganzoo.evaluate(trained.with_sampling(truncation=0.5), n=500)
+    assert got["sampling"] == {"truncation": 0.5} and got["metrics"] == want["metrics"]
+    assert ganzoo.evaluate(trained, n=500, sampling={"truncation": 0.5})["metrics"] == want["metrics"]
+    plain = ganzoo.evaluate(trained, n=500)
+    assert "sampling" not in plain and plain["metrics"]["modes"]["hq_fraction"] != want["metrics"]["modes"]["hq_fraction"]
+    assert "truncation 0.5" in cli("eval", zoo, "-n", "500", "--truncation", "0.5").out.splitlines()[0]
+
+
+class ChoiceG(ZeroLatentG):
+    """A generator that declares an option of its own (acted on in generate) instead of truncation."""
+
+    from ganzoo.sampling import SamplingOption
+
+    sampling_options = {"shift": SamplingOption("add this to every sample", default=0.0, low=-1.0, high=1.0),
+                        "mode": SamplingOption("what to draw", type="str", default="plain", choices=("plain", "flip"))}
+
+    def generate(self, z, y=None, shift=0.0, mode="plain", **options):
+        x = self(z, y) + shift
+        return -x if mode == "flip" else x
+
+
+def test_a_generator_declares_its_options_for_the_cli_and_a_user_interface():
+    g = ChoiceG()
+    base = g.sample(3)
+    assert torch.equal(g.sample(3, shift=0.5), base + 0.5) and torch.equal(g.sample(3, mode="flip"), -base)
+    assert g.check_sampling({"shift": "0.25", "mode": None}) == {"shift": 0.25}   # command-line strings convert
+    with pytest.raises(ganzoo.errors.ConfigError, match="takes no sampling option 'truncation'"):
+        g.sample(3, truncation=0.7)
+    with pytest.raises(ganzoo.errors.ConfigError, match="sampling option mode must be one of plain, flip, not 'up'"):
+        g.sample(3, mode="up")
+    with pytest.raises(ganzoo.errors.ConfigError, match="shift must be a number >= -1 and <= 1, not 2"):
+        g.sample(3, shift=2)
+    assert json.loads(json.dumps({k: o.describe() for k, o in g.sampling_options.items()}))["mode"] == {
+        "help": "what to draw", "type": "str", "default": "plain", "low": None, "high": None, "low_open": False,
+        "choices": ["plain", "flip"]}

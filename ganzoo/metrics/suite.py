@@ -315,10 +315,11 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
 
 
 def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, metrics=None,
-             options: Optional[dict] = None) -> dict:
+             options: Optional[dict] = None, sampling: Optional[dict] = None) -> dict:
     """Score ``model`` (a :class:`Model` or anything ``ganzoo.load`` accepts) on ``data_ref`` (a ref
     such as ``"ring8"`` / ``"mnist:DIR"``, a loaded TensorData, or None for the dataset recorded
-    in the model's config). See :mod:`ganzoo.metrics` for the returned dict."""
+    in the model's config), its samples drawn with the ``sampling`` options. See :mod:`ganzoo.metrics` for
+    the returned dict."""
     from ganzoo.data import load_dataset
     from ganzoo.plugins import get_registry
     from ganzoo.registry import resolve
@@ -329,6 +330,8 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
 
         model_ref = str(model)
         model = load(model)
+    if sampling:
+        model = model.with_sampling(**model.generator.check_sampling(sampling, who=model_ref))
     model.eval()
     recorded = data_ref is None
     if recorded:
@@ -374,6 +377,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
         "kind": kind,
         "data": data.name,
         "seed": int(seed),
+        **({"sampling": dict(model.sampling)} if model.sampling else {}),
         "metrics": results,
     }
 
