@@ -1,7 +1,9 @@
 """The typed contract every variant's components follow.
 
 * :class:`Generator` maps latent codes ``z`` (N, latent_dim) -- and, for a conditional model,
-  class labels ``y`` (N,) -- to samples of shape (N, *sample_shape) in ``output_range``.
+  class labels ``y`` (N,) -- to samples of shape (N, *sample_shape) in ``output_range``. It draws its own
+  latents (:meth:`Generator.sample_latent`, the one place a latent is drawn) and declares the sampling
+  options it understands (``sampling_options``; :mod:`ganzoo.sampling`).
 * :class:`Discriminator` maps samples to raw scores/logits of shape (N,); the objective picks the
   link function (sigmoid for the GAN losses, none for WGAN/hinge). It may instead return a
   :class:`DiscriminatorOutput` (the score plus class logits, features, an InfoGAN ``q``);
@@ -21,14 +23,15 @@ Images are (C, H, W) and generators emit them in ``output_range`` (``(-1, 1)`` f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
-from typing import Optional, Sequence
+from types import MappingProxyType
+from typing import Mapping, Optional, Sequence
 
 import torch
 from torch import nn
 
 from .errors import ConfigError
+from .sampling import TRUNCATION, RandomSource, SamplingOption, check_options, truncated_normal
 
 
 class _Component(nn.Module):
@@ -64,7 +67,21 @@ class _Component(nn.Module):
 
 
 class Generator(_Component):
-    """``forward(z, y=None) -> x``; ``sample(n, seed=..., y=...)`` draws z ~ N(0, I)."""
+    """``forward(z, y=None) -> x``. Latents belong to the generator: :meth:`sample_latent` is the one place a
+    latent is drawn -- by the training step, the training pictures, ``Model.sample``, ``ganzoo sample`` and
+    ``ganzoo eval`` -- and :meth:`generate` turns a drawn latent into samples with the user's sampling options
+    (``sampling_options`` declares which it understands).
+
+    ``loss_terms``: auxiliary loss terms this generator calls for (StyleGAN2's path length, say), added to the
+    training losses after the discriminator's (docs/training.md, "Order of application").
+
+    ``w_dim``: None, or the width of w for a generator with a mapping network z -> w (StyleGAN). Its forward
+    then also takes ``return_w=True`` and returns ``(x, ws)``, ``ws`` the (N, L, w_dim) per-layer styles that
+    made ``x`` (part of the graph): ``--pl`` measures the path length in w there."""
+
+    sampling_options: Mapping[str, SamplingOption] = MappingProxyType({"truncation": TRUNCATION})
+    loss_terms = ()
+    w_dim: Optional[int] = None
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
                  output_range: Optional[tuple[float, float]] = (-1.0, 1.0)):
@@ -75,19 +92,36 @@ class Generator(_Component):
     def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def sample_latent(self, n: int, *, seed: Optional[int] = None, device: Optional[torch.device] = None,
+    def sample_latent(self, n: int, *, seed: Optional[int] = None, device=None, training: bool = False,
                       truncation: Optional[float] = None) -> torch.Tensor:
-        """z ~ N(0, I), shape (n, latent_dim); with ``truncation=psi`` from the normal truncated to
-        [-psi, psi] (:func:`truncated_normal`, the truncation trick)."""
+        """The latent of ``n`` samples, the one place a latent is drawn: z ~ N(0, I) of shape (n, latent_dim).
+
+        ``seed``: drawn with a generator of its own (same seed, same latent, on any ``device``); None: from
+        torch's global RNG directly on ``device`` (default: the generator's), as the training step draws
+        (no host synchronisation; a CUDA graph replays it). ``training=True``: the latent of a training
+        step (a generator that mixes styles in training draws them here). Sampling options come as
+        keywords (each one of ``sampling_options``; :meth:`generate` gets them too): ``truncation=psi``
+        draws z from the normal truncated to [-psi, psi] (:func:`truncated_normal`).
+
+        An override returns a tensor with ``n`` rows that ``forward`` takes (any shape and dtype: a
+        learned prior may return code indices), drawing its random numbers from
+        ``RandomSource(seed, device, module=self)`` (:class:`ganzoo.sampling.RandomSource`)."""
+        rng = RandomSource(seed, device, module=self)
         n = sample_count(n)
-        gen = None
-        if seed is not None:
-            gen = torch.Generator(device="cpu").manual_seed(int(seed))
         if truncation is None:
-            z = torch.randn(n, self.latent_dim, generator=gen)
-        else:
-            z = truncated_normal((n, self.latent_dim), truncation, generator=gen)
-        return z.to(device or self._device())
+            return rng.randn(n, self.latent_dim)
+        return rng.truncated_normal((n, self.latent_dim), truncation)
+
+    def generate(self, z: torch.Tensor, y: Optional[torch.Tensor] = None, **options) -> torch.Tensor:
+        """Samples from a latent that :meth:`sample_latent` drew with the same sampling ``options``: by
+        default ``forward(z, y)`` (the default options act in the draw). A generator whose options act on
+        the way from the latent to the sample (a style model's truncation in w) takes them here."""
+        return self(z, y)
+
+    def check_sampling(self, options: Mapping, who: Optional[str] = None) -> dict:
+        """``options`` checked against :attr:`sampling_options` (None values dropped); a ConfigError names an
+        option this generator (``who``, by default its class name) does not take, or a bad value."""
+        return check_options(options, self.sampling_options, who or type(self).__name__)
 
     def latent_codes(self, z: torch.Tensor) -> Optional[torch.Tensor]:
         """The part of ``z`` that a discriminator's ``q`` output predicts (InfoGAN's codes c), or None
@@ -97,20 +131,21 @@ class Generator(_Component):
         return None
 
     @torch.no_grad()
-    def sample(self, n: int, *, seed: Optional[int] = None, y=None, truncation: Optional[float] = None) -> torch.Tensor:
-        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch). Same seed, same samples,
-        on CPU. ``truncation=psi`` draws z from the normal truncated to [-psi, psi]."""
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
+        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch): ``generate(sample_latent(n,
+        seed=seed, **options), y, **options)``. Same seed, same samples. ``options``: sampling options
+        (:attr:`sampling_options`; ``truncation=psi`` for most generators)."""
         n = sample_count(n)
+        options = self.check_sampling(options)
         was_training = self.training
         self.eval()
         try:
-            kw = {} if truncation is None else {"truncation": truncation}  # (an override may predate it)
-            z = self.sample_latent(n, seed=seed, **kw)
+            z = self.sample_latent(n, seed=seed, **options)
             if y is not None:
-                y = torch.as_tensor(y, dtype=torch.long).to(z.device)
+                y = torch.as_tensor(y, dtype=torch.long).to(self._device())
                 if y.dim() == 0:
                     y = y.expand(n)
-            return self(z, y)
+            return self.generate(z, y, **options)
         finally:
             self.train(was_training)
 
@@ -153,17 +188,6 @@ class DiscriminatorOutput:
 def discriminator_output(out) -> DiscriminatorOutput:
     """A discriminator's return value as a :class:`DiscriminatorOutput` (a plain tensor is its score)."""
     return out if isinstance(out, DiscriminatorOutput) else DiscriminatorOutput(out)
-
-
-def truncated_normal(shape, psi: float, *, generator=None, device=None) -> torch.Tensor:
-    """Samples of N(0, 1) conditioned on |z| <= psi (the truncation trick), by the inverse CDF: every
-    value lies in [-psi, psi] and the shape of the density inside is the normal's -- not ``randn() / k``."""
-    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not psi > 0 or not math.isfinite(psi):
-        raise ConfigError(f"truncation must be a number > 0, such as 0.7; not {psi!r}")
-    lo = 0.5 * math.erfc(psi / math.sqrt(2.0))          # Phi(-psi)
-    u = lo + (1.0 - 2.0 * lo) * torch.rand(shape, generator=generator, dtype=torch.float64)
-    z = math.sqrt(2.0) * torch.erfinv(2.0 * u - 1.0)
-    return z.clamp_(-psi, psi).to(torch.float32).to(device or "cpu")
 
 
 class Discriminator(_Component):

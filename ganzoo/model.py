@@ -37,6 +37,7 @@ class Model(nn.Module):
         self.objective_config = dict(objective_config or {})
         self.meta = {k: meta.get(k) for k in META_KEYS if meta.get(k) is not None}
         self.components = nn.ModuleDict(components)
+        self.sampling: dict = {}   # the sampling options sample() uses by default (with_sampling)
 
     # -- components ------------------------------------------------------------------------
     @property
@@ -108,20 +109,30 @@ class Model(nn.Module):
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         return torch.multinomial(prior, n, replacement=True, generator=gen)
 
-    def sample(self, n: int, *, seed: Optional[int] = None, y=None, truncation: Optional[float] = None) -> torch.Tensor:
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
         """``n`` samples, seeded; ``y``: a label (or one per sample) for a class-conditional model,
         by default the labels of :meth:`draw_labels` (equal counts of each class, taken in turn);
-        ``truncation=psi``: z from the normal truncated to [-psi, psi] (the truncation trick).
-        ``n == 0`` gives an empty batch."""
+        ``options``: sampling options the generator declares (``generator.sampling_options``), over the
+        model's defaults (:meth:`with_sampling`), e.g. ``truncation=0.7``. ``n == 0`` gives an empty batch."""
         n = sample_count(n)
         if y is None and self.num_classes:
             y = self.draw_labels(n, None if seed is None else seed + 1)
-        kw = {} if truncation is None else {"truncation": truncation}
-        return self.generator.sample(n, seed=seed, y=y, **kw)
+        return self.generator.sample(n, seed=seed, y=y, **{**self.sampling, **options})
 
-    def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
+    def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
         """Samples with images mapped to [0, 1] (vectors as generated)."""
-        return to_unit(self.sample(n, seed=seed, y=y), self.generator.output_range)
+        return to_unit(self.sample(n, seed=seed, y=y, **options), self.generator.output_range)
+
+    def with_sampling(self, **options) -> "Model":
+        """This model (the same components) with sampling options that everything sampling through it uses
+        by default: :meth:`sample`, ``ganzoo.evaluate``, the pictures (``ganzoo sample --truncation 0.7``
+        is ``ganzoo.load(name).with_sampling(truncation=0.7)``). The options are checked here: a ConfigError
+        names one the generator does not take (``generator.sampling_options``) or a bad value."""
+        checked = self.generator.check_sampling(options)
+        view = Model(variant=self.variant, objective=self.objective, config=self.config,
+                     components=dict(self.components.items()), objective_config=self.objective_config, **self.meta)
+        view.sampling = {**self.sampling, **checked}
+        return view.train(self.training)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from . import sampling_flags
+
 
 @click.command("eval")
 @click.argument("model")
@@ -21,7 +23,8 @@ import click
               help="Judge Fréchet ratio: average this many sample draws, each against its own real split [20].")
 @click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE",
               help="Dataset option, e.g. --data-opt subset=8000: to score held-out items only.")
-def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, data_opts):
+@sampling_flags
+def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, data_opts, truncation, sample_opts):
     """Evaluate MODEL (zoo name, hf://org/repo[@rev] or folder) on DATA.
 
     \b
@@ -37,6 +40,7 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
     Examples:
       ganzoo eval ring8-mlp-nonsat --data ring8
       ganzoo eval ./runs/vae --data mnist:../shared/data/mnist --json
+      ganzoo eval mnist-stylegan --data mnist:../shared/data/mnist --truncation 0.8
     """
     import json
 
@@ -61,7 +65,10 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
         if not data:
             raise ConfigError("--data-opt needs --data")
         data_options = key_values(data_opts, "--data-opt")
-    result = evaluate(model, data, n=n, seed=seed, metrics=chosen or None, options=options, data_options=data_options)
+    from . import sampling_from
+
+    result = evaluate(model, data, n=n, seed=seed, metrics=chosen or None, options=options, data_options=data_options,
+                      sampling=sampling_from(truncation, sample_opts) or None)
     if as_json:
         click.echo(json.dumps(to_json_safe(result), indent=2, sort_keys=True))
     else:

@@ -38,7 +38,8 @@ only changes the generated samples.
 Class-conditional models are sampled with balanced labels.
 
 :func:`evaluate` returns ``{"format": "ganzoo-eval/1", "model", "variant", "objective", "kind",
-"data", "seed", "metrics": {name: {key: number}}}``. A metric factory is
+"data", "seed", "metrics": {name: {key: number}}}``, and ``"sampling": {option: value}`` when the samples
+were drawn with sampling options. A metric factory is
 ``factory(model, data, *, n=None, seed=0, **options) -> dict`` of numbers (``data`` a loaded
 TensorData; ``n=None`` = the metric's default); plugins register more with ``MetricSpec``.
 """
@@ -64,7 +65,8 @@ def register_metrics(register):
     register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric"))
 
 
-def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, data_options=None) -> dict:
+def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, data_options=None,
+             sampling=None) -> dict:
     """Score a model as ``ganzoo eval`` does (``ganzoo.evaluate``): ``evaluate("ring8-mlp-nonsat")``,
     ``evaluate(model, "mnist:DIR", metrics=["judge"], n=5000, seed=1)``; returns the ``ganzoo-eval/1`` dict
     of ``ganzoo eval --json`` (see the module docstring).
@@ -73,7 +75,9 @@ def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, da
     (default: the one the model was trained on) or a loaded dataset, with ``data_options`` as ``--data-opt``
     (``{"subset": "8000:"}``); ``metrics``: names (default: those that apply; for a plain autoencoder its
     reconstruction error); ``options``: per metric, ``{"elbo": {"k": 1000}, "fid": {"inception": PATH},
-    "prdc": {"k": 3}, "modes": {"threshold": 3.0}, "judge": {"draws": 1}}``."""
+    "prdc": {"k": 3}, "modes": {"threshold": 3.0}, "judge": {"draws": 1}}``; ``sampling``: sampling options
+    for every sample scored (``{"truncation": 0.7}``, as ``ganzoo eval --truncation 0.7``; the model's
+    :meth:`~ganzoo.model.Model.with_sampling`), recorded in the result's ``sampling``."""
     from ..errors import ConfigError
     from .suite import evaluate as _evaluate
 
@@ -85,7 +89,8 @@ def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, da
         from ..data import load_dataset
 
         data = load_dataset(data, **data_options)
-    return _evaluate(model, data, n=n, seed=seed, metrics=list(metrics) if metrics else None, options=options)
+    return _evaluate(model, data, n=n, seed=seed, metrics=list(metrics) if metrics else None, options=options,
+                     sampling=sampling)
 
 
 __all__ = ["evaluate", "register_metrics"]

@@ -53,8 +53,9 @@ def to_json_safe(result: dict) -> dict:
 
 def format_table(result: dict) -> str:
     """An evaluation result as text, one metric per block, primary numbers starred."""
+    sampling = "".join(f"   {k} {v}" for k, v in (result.get("sampling") or {}).items())
     lines = [f"model {result['model']} ({result['variant']}, {result['kind']})   data {result['data']}   "
-             f"seed {result['seed']}"]
+             f"seed {result['seed']}{sampling}"]
     for name, values in result["metrics"].items():
         lines.append("")
         lines.append(f"[{name}]" + (f"  ({NOTES[name]})" if name in NOTES else ""))

@@ -64,19 +64,20 @@ def eval_labels(model, n: int, seed: int = 0) -> Optional[torch.Tensor]:
 
 @torch.no_grad()
 def generate(model, n: int, seed: int = 0, *, batch: int = 500) -> torch.Tensor:
-    """``n`` samples in [0, 1] (images) or as generated (vectors): the latents of
-    ``model.sample(n, seed=seed)`` run in batches; class-conditional models get balanced labels,
-    self-conditioned ones (trained on k-means clusters) labels drawn from their clusters' shares."""
+    """``n`` samples in [0, 1] (images) or as generated (vectors): exactly ``model.sample(n, seed=seed)``
+    (its sampling options included, ``model.sampling``), the latent drawn at once and run in batches;
+    class-conditional models get balanced labels, self-conditioned ones (trained on k-means clusters) labels
+    drawn from their clusters' shares."""
     from ganzoo.model import to_unit
 
     def make():
-        g = model.generator
+        g, options = model.generator, model.sampling
         was = g.training
         g.eval()
         try:
-            z = g.sample_latent(n, seed=seed)
+            z = g.sample_latent(n, seed=seed, **options)
             y = eval_labels(model, n, seed)
-            out = [g(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device)).cpu()
+            out = [g.generate(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device), **options).cpu()
                    for i in range(0, n, batch)]
         finally:
             g.train(was)
@@ -314,10 +315,11 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
 
 
 def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, metrics=None,
-             options: Optional[dict] = None) -> dict:
+             options: Optional[dict] = None, sampling: Optional[dict] = None) -> dict:
     """Score ``model`` (a :class:`Model` or anything ``ganzoo.load`` accepts) on ``data_ref`` (a ref
     such as ``"ring8"`` / ``"mnist:DIR"``, a loaded TensorData, or None for the dataset recorded
-    in the model's config). See :mod:`ganzoo.metrics` for the returned dict."""
+    in the model's config), its samples drawn with the ``sampling`` options. See :mod:`ganzoo.metrics` for
+    the returned dict."""
     from ganzoo.data import load_dataset
     from ganzoo.plugins import get_registry
     from ganzoo.registry import resolve
@@ -328,6 +330,8 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
 
         model_ref = str(model)
         model = load(model)
+    if sampling:
+        model = model.with_sampling(**model.generator.check_sampling(sampling, who=model_ref))
     model.eval()
     recorded = data_ref is None
     if recorded:
@@ -373,6 +377,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
         "kind": kind,
         "data": data.name,
         "seed": int(seed),
+        **({"sampling": dict(model.sampling)} if model.sampling else {}),
         "metrics": results,
     }
 

@@ -45,7 +45,8 @@ class AdversarialStep:
         t, c = trainer, trainer.config
         self.objective, self.batches, self.amp, self.dist = t.objective, t.batches, t.autocast, t.dist
         self.k, self.M, self.reuse_fake = c.d_steps, c.batch_size, c.reuse_fake
-        self.device, self.latent_dim = t.device, t.model.generator.latent_dim
+        self.device = t.device
+        self.latent = t.model.generator.sample_latent   # the generator draws its training latents
         self.D = t.model.discriminator                   # the module (weight clipping acts on it)
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
         self.optimizers = {"g": t.make_optimizer(t.model.generator.parameters(), c.g_lr),
@@ -100,7 +101,7 @@ class AdversarialStep:
         fake = y = None
         for k in range(self.k):
             x, y = next_batch()
-            z = torch.randn(M, self.latent_dim, device=self.device)
+            z = self.latent(M, device=self.device, training=True)
             keep = self.reuse_fake and k == self.k - 1
             with self.amp():
                 if keep:
@@ -115,7 +116,7 @@ class AdversarialStep:
             obj.after_discriminator_step(self.D)
         real_x, real_y = x, y
         if not self.reuse_fake:
-            z = torch.randn(M, self.latent_dim, device=self.device)
+            z = self.latent(M, device=self.device, training=True)
             y = self.batches.draw_labels(M)
             with self.amp():
                 fake = G(z, y)
