@@ -34,6 +34,8 @@ DEFAULT_PLUGINS = (
     "ganzoo.metrics",
     "ganzoo_plugins.mlp",
     "ganzoo_plugins.dcgan",
+    "ganzoo_plugins.resnet",
+    "ganzoo_plugins.sagan",
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
     "ganzoo_plugins.zoo",

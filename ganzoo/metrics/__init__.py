@@ -19,6 +19,14 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
            (``--draws 1``: the single split 0 and seed). Class statistics pool the draws.
            Class-conditional models (balanced labels) also get ``label_accuracy``: the share of
            samples the judge classifies as the label they were drawn for (0.1 = the label ignored).
+``intra``  class-conditional models (labelled data, not clusters) on digits / mnist: the intra-class
+           Fréchet distance (StudioGAN's IFID) in judge features. ``intra_fd`` is the mean over classes of
+           the distance between the samples drawn for a class and that class's real images in half B;
+           ``intra_fd_real_halves`` the same mean between the class's images in halves A and B (the
+           floor, with as many images per class); ``intra_fd_ratio`` their quotient (1 is perfect), means
+           over the judge metric's draws (its samples and splits, reused). A model can follow its labels
+           and still lack variety inside a class: the overall ``fd_ratio`` hides that, this does not.
+           ``intra_fd_ratio_max`` and ``worst_class``: the class with the largest ratio.
 ``prdc``   precision, recall (Kynkäänniemi 2019), density, coverage (Naeem 2020), k = 5, in judge
            feature space against real half B; ``*_real_halves`` for real half A. Precision and
            density in a small classifier's feature space rate uniform noise highly: read recall,
@@ -56,6 +64,8 @@ def register_metrics(register):
                         f"{SUITE}:modes_metric"))
     register(MetricSpec("judge", "digits/mnist: judge classes present, class-KL, max-prob, Fréchet distance vs real halves",
                         f"{SUITE}:judge_metric"))
+    register(MetricSpec("intra", "class-conditional models on digits/mnist: per-class judge Fréchet distance "
+                        "(intra-class FD) vs real halves", "ganzoo.metrics.intra:intra_metric"))
     register(MetricSpec("prdc", "digits/mnist: k-NN precision/recall/density/coverage in judge features (k=5)",
                         f"{SUITE}:prdc_metric"))
     register(MetricSpec("elbo", "VAEs: ELBO and importance-weighted log-likelihood (K=100), nats per image",
@@ -75,9 +85,10 @@ def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, da
     (default: the one the model was trained on) or a loaded dataset, with ``data_options`` as ``--data-opt``
     (``{"subset": "8000:"}``); ``metrics``: names (default: those that apply; for a plain autoencoder its
     reconstruction error); ``options``: per metric, ``{"elbo": {"k": 1000}, "fid": {"inception": PATH},
-    "prdc": {"k": 3}, "modes": {"threshold": 3.0}, "judge": {"draws": 1}}``; ``sampling``: sampling options
-    for every sample scored (``{"truncation": 0.7}``, as ``ganzoo eval --truncation 0.7``; the model's
-    :meth:`~ganzoo.model.Model.with_sampling`), recorded in the result's ``sampling``."""
+    "prdc": {"k": 3}, "modes": {"threshold": 3.0}, "judge": {"draws": 1}, "intra": {"draws": 1}}``;
+    ``sampling``: sampling options for every sample scored (``{"truncation": 0.7}``, as ``ganzoo eval
+    --truncation 0.7``; the model's :meth:`~ganzoo.model.Model.with_sampling`), recorded in the result's
+    ``sampling``."""
     from ..errors import ConfigError
     from .suite import evaluate as _evaluate
 

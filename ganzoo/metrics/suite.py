@@ -181,6 +181,13 @@ def classes_present(probs: torch.Tensor, floor: float = CLASS_FLOOR) -> int:
     return int((counts >= floor * len(probs)).sum())
 
 
+def conditional_on_classes(model, data) -> bool:
+    """Whether ``model`` is class-conditional on ``data``'s classes (not self-conditioned on k-means clusters):
+    what the ``intra`` metric (per-class Fréchet distance) needs."""
+    return bool(model.num_classes) and model.label_prior is None and data.y is not None \
+        and getattr(data, "label_source", "classes") == "classes" and model.num_classes == data.num_classes
+
+
 # -- factories ---------------------------------------------------------------------------------
 def modes_metric(model, data, *, n=None, seed=0, threshold: float = 3.0):
     from .mixture import mode_stats
@@ -304,7 +311,7 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
     if hasattr(data, "centres") and model.sample_shape == tuple(data.sample_shape):
         names.append("modes")
     if data.is_image and model.is_image and has_judge(data.name):
-        names += ["judge", "prdc"]
+        names += ["judge", "prdc"] + (["intra"] if conditional_on_classes(model, data) else [])
     if model.kind == "vae" and model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
         names.append("elbo")
     if model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
