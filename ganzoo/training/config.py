@@ -107,6 +107,10 @@ class TrainConfig:
     pl: Optional[float] = _arg(None, "--pl", type=float, metavar="W", card="if set",
                                help="Add StyleGAN2's path-length penalty W E(||J^T u|| - a)^2 to G's loss, every G "
                                     "step (J: the Jacobian of G in z; a: the lengths' running mean).")
+    init: Optional[str] = _arg(None, "--init", metavar="MODEL", card="if set",
+                               help="Start from the weights of MODEL (a model folder, a zoo name or "
+                                    "hf://org/repo): its variant, objective and config unless given; components it "
+                                    "lacks (a zoo model's discriminator) start fresh.")
     # -- facts ganzoo resolves (stored) --------------------------------------------------------------
     optimizer: Optional[str] = _arg(None, keyword=False, fixed=False)
     world_size: int = _arg(1, keyword=False, label="the number of processes")

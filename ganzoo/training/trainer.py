@@ -34,7 +34,7 @@ from typing import Optional
 
 import torch
 
-from ..errors import ConfigError, TrainingError
+from ..errors import ConfigError, GanzooError, TrainingError, first_line
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
@@ -111,6 +111,8 @@ class Trainer:
                     or (self.out / "config.json").exists():
                 raise ConfigError(f"{self.out} already holds a training run; pass --resume to continue it "
                                   "or choose another --out")
+            if c.init is not None:
+                c = self._start_from(c)
             if c.variant is None:
                 raise ConfigError("train: name the variant to train (e.g. ganzoo train mlp --data ring8 ...)")
             if c.data is None:
@@ -126,6 +128,28 @@ class Trainer:
         self.is_main = self.dist.is_main
         self._ready, self._stop = False, False
 
+    def _start_from(self, c: TrainConfig) -> TrainConfig:
+        """``--init MODEL``: load the model to start from; the run takes its variant, objective and config
+        (``--set`` still overrides a key) unless given."""
+        from ..api import load
+
+        if self._base_model is not None:
+            raise ConfigError("train: pass a model to start from or init=MODEL, not both")
+        try:
+            model = load(c.init)
+        except GanzooError as exc:
+            raise type(exc)(f"--init {c.init}: {first_line(exc)}") from None
+        if c.variant is not None and c.variant != model.variant:
+            raise ConfigError(f"--init {c.init}: it is a {model.variant!r} model, not {c.variant!r}; name "
+                              f"{model.variant!r} or leave the variant out")
+        if model.num_classes and not c.conditional:
+            raise ConfigError(f"--init {c.init}: the model is class-conditional ({model.num_classes} classes); "
+                              "pass --conditional")
+        if c.conditional and not model.num_classes:
+            raise ConfigError(f"--init {c.init}: the model is unconditional; drop --conditional")
+        self._base_model, self._saved_config = model, model.config
+        return dataclasses.replace(c, variant=model.variant, objective=c.objective or model.objective)
+
     # -- building ---------------------------------------------------------------------------------------
     def setup(self) -> "Trainer":
         """Load the data, build model, objective, step and optimisers, restore the checkpoint (once)."""
@@ -136,6 +160,11 @@ class Trainer:
         self.data = load_data(c, self._data)
         self.model = build_model(c, self.vspec, self.data, self._base_model, saved=self._saved_config)
         self.objective = self.model.make_objective()
+        fresh = [n for n in self.model.components if n not in self._base_model.components] \
+            if self._base_model is not None and self.resume_from is None else []
+        if fresh and self.is_main:
+            print(f"ganzoo: note: {c.init or 'the model to start from'} has no {' or '.join(fresh)}; "
+                  f"{'they start' if len(fresh) > 1 else 'it starts'} from a fresh initialisation", file=sys.stderr)
         G = self.model.generator
         image = self.data.x.dim() == 4
         self.memory_format = memory_format(self.model, self.data, dev, c)
