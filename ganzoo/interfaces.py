@@ -213,7 +213,13 @@ class Discriminator(_Component):
 class Decoder(Generator):
     """A Generator for Bernoulli data in [0, 1] (autoencoders, VAEs): implement ``logits(z, y=None)``,
     the pre-activation of each output; ``forward(z, y)`` is ``sigmoid(logits(z, y))``, the mean of
-    the observation model. The default ``output_range`` is (0, 1)."""
+    the observation model. The default ``output_range`` is (0, 1).
+
+    ``loss_terms``: auxiliary loss terms of phase ``"ae"`` this decoder calls for (a VQ-VAE's commitment
+    loss, say); the autoencoding step adds them after the objective's loss and its own terms and the
+    encoder's (see docs/training.md, "Order of application")."""
+
+    loss_terms = ()
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
                  output_range: Optional[tuple[float, float]] = (0.0, 1.0)):
@@ -227,9 +233,13 @@ class Decoder(Generator):
 
 
 class Encoder(_Component):
-    """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``)."""
+    """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``).
+
+    ``loss_terms``: auxiliary loss terms of phase ``"ae"`` this encoder calls for; the autoencoding step
+    adds them after the objective's loss and terms (see docs/training.md, "Order of application")."""
 
     variational = False
+    loss_terms = ()
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0):
         super().__init__(sample_shape, num_classes)

@@ -1,12 +1,15 @@
-"""Auxiliary loss terms: pieces that an objective, a discriminator or a run option adds to the losses of
-an adversarial step, with no special case in the engine.
+"""Auxiliary loss terms: pieces that an objective, a component or a run option adds to the losses of a
+training step, with no special case in the engine.
 
 A term is any object with
 
 * ``name``: its key in the progress bar and ``metrics.jsonl`` (its unweighted value is logged there);
-* ``phases``: the losses it adds to, a subset of ``("d", "g")``;
+* ``phases``: the losses it adds to, a subset of ``("d", "g")`` in an adversarial step, ``("ae",)`` in an
+  autoencoding one;
 * ``__call__(step) -> (weighted term, unweighted value)``: ``step`` is the
-  :class:`~ganzoo.objectives.step.StepInputs` of that loss (``step.phase`` says which).
+  :class:`~ganzoo.objectives.step.StepInputs` of that loss (``step.phase`` says which), or in an autoencoding
+  step the :class:`~ganzoo.objectives.step.AutoencodingInputs` of the batch (the objective's ``terms``, then
+  the encoder's and the decoder's ``loss_terms``, after the objective's loss).
 
 Where terms come from, in the order they are added after the objective's own loss (docs/training.md,
 "Order of application"): the objective's ``terms``, then the discriminator's ``loss_terms``, then the run
