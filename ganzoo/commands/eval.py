@@ -27,7 +27,9 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
     \b
     Mixtures (ring8, grid25): high-quality share, modes captured, reverse KL.
     digits / mnist images:    judge Fréchet distance (vs real halves), class KL,
-                              max-prob, precision/recall/density/coverage.
+                              max-prob, precision/recall/density/coverage; with a
+                              categorical latent code (InfoGAN), its accuracy: each
+                              value mapped to its majority judge class.
     VAEs:                     ELBO and importance-weighted log-likelihood (nats).
     AEs:                      reconstruction error only (no prior to sample from;
                               name other metrics with --metric).
