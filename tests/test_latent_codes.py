@@ -185,15 +185,46 @@ def test_code_accuracy_of_a_code_the_images_ignore_is_low():
 
 
 @pytest.mark.reliability("input")
-def test_the_codes_metric_needs_a_categorical_code():
+def test_the_codes_metric_needs_codes_and_a_categorical_code_to_score():
     from ganzoo.data import load_dataset
     from ganzoo.metrics.codes import code_metric
 
     digits = load_dataset("digits")
-    with pytest.raises(ConfigError, match=r"^metric 'codes': code 1 is continuous; name a categorical one \(0\.\.0\)$"):
+    with pytest.raises(ConfigError, match=r"^metric 'codes': code names a categorical code, one of 0\.\.0; not 1$"):
         code_metric(_model(DigitsByCode(range(10))), digits, n=20, code=1)
-    with pytest.raises(ConfigError, match=r"^metric 'codes' needs a generator with a categorical latent code"):
+    with pytest.raises(ConfigError, match=r"^metric 'codes' needs a generator with latent codes"):
         code_metric(ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=4, d_width=4, latent_dim=4), digits, n=20)
+
+
+class Stroke(Generator):
+    """16x16 images of one stroke: continuous code 0 shears it (leans right as the code grows), code 1
+    thickens it; the noise shifts it a little and sets its length."""
+
+    code_layout = LatentCodes((), 2)
+
+    def __init__(self):
+        super().__init__(self.code_layout.width + 1, (1, 16, 16), output_range=(0.0, 1.0))
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, z, y=None):
+        c = self.code_layout.inputs(z)
+        rows = torch.arange(16.0)[None, :, None]
+        cols = torch.arange(16.0)[None, None, :]
+        shear, thick = c[:, 0, None, None], 1 + torch.sigmoid(c[:, 1, None, None]) * 2.5
+        centre = 7.5 + 0.3 * torch.tanh(c[:, 2, None, None]) - shear * (rows - 7.5) * 0.25   # leans right: top right
+        half = 4 + 2 * torch.sigmoid(c[:, 2, None, None])
+        ink = ((cols - centre).abs() <= thick) & ((rows - 7.5).abs() <= half)
+        return ink.float()[:, None]
+
+
+def test_the_codes_metric_measures_what_continuous_codes_do_to_width_and_slant():
+    from ganzoo.data import load_dataset
+    from ganzoo.metrics.codes import code_metric
+
+    m = code_metric(_model(Stroke()), load_dataset("digits"), n=20)
+    assert set(m) == {"code0_width", "code0_slant", "code1_width", "code1_slant"}, m
+    assert m["code0_slant"] >= 0.95 and abs(m["code0_width"]) <= 0.3, m     # code 0 shears, barely widens
+    assert m["code1_width"] >= 0.95 and abs(m["code1_slant"]) <= 0.3, m     # code 1 thickens
 
 
 def test_eval_reports_the_codes_metric_for_models_that_declare_a_categorical_code():
@@ -204,10 +235,12 @@ def test_eval_reports_the_codes_metric_for_models_that_declare_a_categorical_cod
     infogan = ganzoo.create("infogan", sample_shape=[1, 8, 8], g_hidden=16, g_width=4, d_width=4, d_hidden=16,
                             q_hidden=8, noise=4)
     assert "codes" in default_metrics(infogan, digits)
-    assert "codes" not in default_metrics(ganzoo.create("infogan", sample_shape=[1, 8, 8], g_hidden=16, g_width=4,
-                                                        d_width=4, d_hidden=16, q_hidden=8, categories=[],
-                                                        continuous=2), digits)    # continuous codes only
     assert "codes" not in default_metrics(ganzoo.create("dcgan", sample_shape=[1, 8, 8]), digits)
     result = ganzoo.evaluate(infogan, digits, n=200, options={"judge": {"draws": 1}})
     assert set(result["metrics"]["codes"]) == {"n", "code", "categories", "code_accuracy", "code_classes",
-                                               "code_purity_min"}
+                                               "code_purity_min", "code1_width", "code1_slant", "code2_width",
+                                               "code2_slant"}
+    continuous = ganzoo.create("infogan", sample_shape=[1, 8, 8], g_hidden=16, g_width=4, d_width=4, d_hidden=16,
+                               q_hidden=8, categories=[], continuous=2)
+    assert set(ganzoo.evaluate(continuous, digits, metrics=["codes"])["metrics"]["codes"]) == {
+        "code0_width", "code0_slant", "code1_width", "code1_slant"}
