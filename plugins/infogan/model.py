@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Discriminator, DiscriminatorOutput, Generator, LatentCodes
-from ganzoo.layers import ClassProjection, DownConv, conv_plan, dcgan_init, one_hot
+from ganzoo.layers import ClassProjection, DownConv, conv_plan, dcgan_init, one_hot, spectral_norm_all
 from ganzoo.objectives.terms import InfoLoss
 
 NORMS = ("batch", "layer", "spectral", "none")
@@ -82,9 +81,9 @@ class InfoGANDiscriminator(Discriminator):
         self.loss_terms = [InfoLoss(info, categories=layout.categories, continuous_weight=info_continuous)]
         dcgan_init(self)
         if norm == "spectral":   # the score's path is 1-Lipschitz; Q's own head is left as it is
-            for m in [*self.trunk.modules(), *self.fc.modules(), self.score, *([self.embed] if self.embed else [])]:
-                if isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding)):
-                    spectral_norm(m)
+            for part in (self.trunk, self.fc, self.score, self.embed):
+                if part is not None:
+                    spectral_norm_all(part)
 
     def forward(self, x, y=None):
         y = self.check_labels(y, x.shape[0])
