@@ -135,6 +135,35 @@ class Model(nn.Module):
         return view.train(self.training)
 
     @torch.no_grad()
+    def traverse_code(self, code: int, *, rows: int = 10, steps: int = 15, span: float = 2.0,
+                      seed: Optional[int] = 0, y=None) -> torch.Tensor:
+        """Samples in which only latent code ``code`` varies, (rows, values, *sample_shape), images in [0, 1],
+        for a generator that declares codes (:attr:`Generator.code_layout`). Row r is one draw of z (seed
+        ``seed``): its other codes and noise stay fixed along the row, while column j sets code ``code`` to
+        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to
+        span of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class for a
+        class-conditional model, or one per row (default: :meth:`draw_labels`, one per row)."""
+        g = self.generator
+        if g.code_layout is None:
+            raise ConfigError(f"the {self.variant} generator declares no latent codes (code_layout)")
+        k = g.code_layout.categories_of(code)
+        values = torch.arange(k) if k else torch.linspace(-float(span), float(span), int(steps))
+        z = g.sample_latent(sample_count(rows), seed=seed).repeat_interleave(len(values), 0)
+        z = g.code_layout.set(z, code, values.repeat(rows).to(z.device))
+        if y is None and self.num_classes:
+            y = self.draw_labels(rows, None if seed is None else seed + 1)
+        if y is not None:
+            y = torch.as_tensor(y, dtype=torch.long)
+            y = (y.expand(rows) if y.dim() == 0 else y).repeat_interleave(len(values))
+        was = g.training
+        g.eval()
+        try:
+            x = g(z, None if y is None else y.to(z.device))
+        finally:
+            g.train(was)
+        return to_unit(x, g.output_range).view(rows, len(values), *self.sample_shape)
+
+    @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Latent code (the mean for a VAE): the encoder as a feature extractor."""
         if self.encoder is None:

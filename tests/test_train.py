@@ -141,6 +141,9 @@ RESUME_CASES = {
     # the path-length regulariser (--pl) on a conditional conv G: its running mean and its noise must resume too
     "dcgan-path-length": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
                               conditional=True, pl=2.0, g_width=8, d_width=8, latent_dim=8),
+    # InfoGAN: codes drawn from z, a Q head on D's trunk, the mutual-information term in both losses
+    "infogan": dict(variant="infogan", objective="non-saturating", data="digits", batch_size=32, g_hidden=32, g_width=8,
+                    d_width=8, d_hidden=32, q_hidden=16, noise=4, g_lr=1e-3, d_lr=2e-4),
     # VAE: the reparameterisation noise must resume too
     "vae": dict(variant="vae", data="digits", batch_size=64, hidden=[32], latent_dim=4),
 }

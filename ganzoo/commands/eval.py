@@ -33,7 +33,9 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
     digits / mnist images:    judge Fréchet distance (vs real halves), class KL,
                               max-prob, precision/recall/density/coverage;
                               class-conditional models also the intra-class
-                              Fréchet distance (per class, vs real halves).
+                              Fréchet distance (per class, vs real halves);
+                              with a categorical latent code (InfoGAN), its
+                              accuracy: each value mapped to its majority judge class.
     VAEs:                     ELBO and importance-weighted log-likelihood (nats).
     AEs:                      reconstruction error only (no prior to sample from;
                               name other metrics with --metric).

@@ -34,6 +34,13 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
 ``elbo``   VAEs: ``elbo``, ``recon``, ``kl`` and ``iwae`` (importance-weighted log-likelihood with
            ``iwae_k`` = 100 samples), nats per image, on 1,000 images of the given data (pass
            held-out data, e.g. ``mnist:DIR`` holding only the test split).
+``codes``  generators with latent codes (InfoGAN's ``code_layout``), images: a categorical code's
+           ``code_accuracy`` on digits / mnist (each value, the first code unless ``code`` names
+           another, mapped to the judge class most of its samples get; the share of samples in their
+           value's class: about 0.95 in the InfoGAN paper for MNIST), ``code_classes`` (distinct
+           classes mapped to), ``code_purity_min`` (the worst value's share), on 5,000 samples; and per
+           continuous code K, ``codeK_width`` / ``codeK_slant``: how the ink's width and slant follow
+           the code along traversals (rank correlation, -1..1). See ``ganzoo.metrics.codes``.
 ``fid``    optional: Inception-v3 FID when ``GANZOO_INCEPTION_WEIGHTS`` (or ``--inception``) names
            the TorchScript ``inception-2015-12-05.pt``; otherwise a one-line 'not available' error.
 
@@ -72,6 +79,8 @@ def register_metrics(register):
                         f"{SUITE}:elbo_metric", applies_to=("vae",)))
     register(MetricSpec("recon", "AE/VAE: reconstruction NLL (nats per image) and MSE per pixel on the data given",
                         f"{SUITE}:recon_metric", applies_to=("vae", "ae")))
+    register(MetricSpec("codes", "latent codes (InfoGAN): a categorical code's accuracy (majority judge class of each "
+                        "value), continuous codes' effect on width and slant", "ganzoo.metrics.codes:code_metric"))
     register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric"))
 
 

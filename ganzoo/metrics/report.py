@@ -16,6 +16,7 @@ PRIMARY = {  # metric -> its primary keys
     "prdc": ("recall", "coverage", "precision", "density"),
     "elbo": ("elbo", "iwae"),
     "recon": ("recon_nll", "recon_mse"),
+    "codes": ("code_accuracy", "code_classes"),
     "fid": ("fid",),
 }
 TABLE_COLUMNS = ("modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "intra_fd_ratio", "class_kl",
@@ -25,6 +26,7 @@ NOTES = {
     "intra": "per class, samples vs that class's real images, over the same for two real halves; 1 is perfect",
     "prdc": "precision/density in a small judge's feature space can rate noise highly; read recall and coverage",
     "elbo": "nats per image on the given data (higher is better); iwae >= elbo",
+    "codes": "each value of the categorical code mapped to its majority judge class",
     "modes": "hq: within 3 std of the nearest mode; reverse_kl in nats (0 = uniform over modes)",
 }
 

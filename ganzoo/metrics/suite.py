@@ -312,6 +312,8 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
         names.append("modes")
     if data.is_image and model.is_image and has_judge(data.name):
         names += ["judge", "prdc"] + (["intra"] if conditional_on_classes(model, data) else [])
+    if model.is_image and data.is_image and getattr(model.generator, "code_layout", None) is not None:
+        names.append("codes")   # latent codes (InfoGAN): what each does to the images
     if model.kind == "vae" and model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
         names.append("elbo")
     if model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
