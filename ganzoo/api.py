@@ -51,6 +51,9 @@ def create(variant: str, objective: Optional[str] = None, **config):
 
 def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
     """Turn a registry name, ``hf://org/repo[@rev]`` or a folder into a verified local folder."""
+    if isinstance(ref, str) and not ref.strip():
+        raise ConfigError("no model given (an empty name); pass a zoo name (ganzoo list), a model folder or "
+                          "hf://org/repo")
     if isinstance(ref, Path) or (isinstance(ref, str) and (ref.startswith((".", "/", "~")) or Path(ref).is_dir())):
         path = Path(ref).expanduser()
         if not path.is_dir():

@@ -11,6 +11,7 @@ FORMAT = "ganzoo/1"
 
 
 MAX_NUMBER = 1e6         # no float option beyond +-this
+MAX_SEED = 2**32 - 1     # seeds: 0..this (numpy's range; derived seeds such as seed + 1 stay in torch's)
 
 
 def check_value(what: str, value, default, *, least: int = 0, most: int | None = MAX_INT):

@@ -1,5 +1,11 @@
 """Built-in CLI commands; each module imports only click at top level (``ganzoo --help`` stays fast)."""
 
+import click
+
+from ..config import MAX_SEED
+
+SEED = click.IntRange(0, MAX_SEED)   # every command's --seed
+
 
 def key_values(pairs, flag: str) -> dict:
     """``["latent_dim=2", "arch=conv"]`` -> ``{"latent_dim": 2, "arch": "conv"}`` (JSON values; a bare

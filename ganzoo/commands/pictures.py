@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from . import SEED
+
 
 def _check_png(output):
     from pathlib import Path
@@ -72,7 +74,7 @@ def traverse_cmd(model, dims, steps, label, output):
 @click.option("--data", required=True, help="Dataset to draw inputs from (digits, mnist:DIR, ...).")
 @click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE", help="e.g. subset=8000: (held-out).")
 @click.option("-n", "--num", "n", default=16, show_default=True, type=click.IntRange(1, 256))
-@click.option("--seed", default=0, show_default=True, type=int, help="Which inputs (random, seeded).")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Which inputs (random, seeded).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 def reconstruct_cmd(model, data, data_opts, n, seed, output):
     """Inputs (odd rows) above their reconstructions (even rows), for an AE or a VAE.

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from . import SEED
+
 
 @click.command("sample")
 @click.argument("model")
@@ -14,7 +16,7 @@ import click
               "multiple of its classes).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="FILE.png (image grid, or scatter for 2-D data) or FILE.npy (float32 array).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same samples).")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (same seed, same samples).")
 @click.option("--label", default=None, help="Class for a class-conditional model: a stored class name (e.g. a "
               "folder: data's subfolder name) or its index; without it, every class, one row each. For a "
               "self-conditioned model a cluster (without it: drawn from the clusters' shares).")

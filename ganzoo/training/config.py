@@ -216,6 +216,11 @@ def _show(v):
     return json.dumps(v) if not isinstance(v, str) else v
 
 
+def _bound(v) -> str:
+    """A range's end as a reader writes it: 0 and 1000000000, not 0.0 and 1000000000.0."""
+    return str(int(v)) if math.isfinite(v) and float(v).is_integer() else str(v)
+
+
 def number(name, value, *, lo=0.0, hi=math.inf, integer=False, lo_open=True):
     """``value`` checked to lie in (lo, hi] (or [lo, hi]); None stays None."""
     if value is None:
@@ -223,7 +228,7 @@ def number(name, value, *, lo=0.0, hi=math.inf, integer=False, lo_open=True):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
         raise ConfigError(f"{name} must be a{'n integer' if integer else ' number'}, not {value!r}")
     if not math.isfinite(value) or (value <= lo if lo_open else value < lo) or value > hi:
-        raise ConfigError(f"{name} must be in {'(' if lo_open else '['}{lo}, {hi}], not {value!r}")
+        raise ConfigError(f"{name} must be in {'(' if lo_open else '['}{_bound(lo)}, {_bound(hi)}], not {value!r}")
     return int(value) if integer else float(value)
 
 
@@ -231,6 +236,7 @@ def resolve(cfg: TrainConfig):
     """(the complete config, the variant's spec, the objective's spec): defaults filled in from the objective
     (d_steps, optimiser, learning rates, betas), every value checked; a ConfigError names the first bad one."""
     from .. import config as cfgmod
+    from ..config import MAX_SEED
     from ..plugins import get_registry
     from .augment import parse_policy
 
@@ -247,7 +253,7 @@ def resolve(cfg: TrainConfig):
     a["config"] = dict(cfg.config or {})
     a["data_options"] = dict(cfg.data_options or {})
     a["conditional"] = bool(cfg.conditional)
-    a["seed"] = int(number("--seed", cfg.seed or 0, lo=0, lo_open=False, integer=True))
+    a["seed"] = int(number("--seed", cfg.seed or 0, lo=0, lo_open=False, hi=MAX_SEED, integer=True))
     a["batch_size"] = number("--batch-size", 64 if cfg.batch_size is None else cfg.batch_size, hi=65536,
                              integer=True)
     k = cfg.d_steps
