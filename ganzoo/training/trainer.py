@@ -96,7 +96,8 @@ class Trainer:
         if c.resume:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
             if self.resume_from is None:
-                raise ConfigError(f"--resume: no checkpoint in {self.ckpt_root}; run without --resume to start")
+                raise self._no_checkpoint() or ConfigError(f"--resume: no checkpoint in {self.ckpt_root}; run "
+                                                            "without --resume to start")
             bad = ckpt.skipped_newer(self.ckpt_root, self.resume_from)
             if bad and self.dist.rank == 0:
                 print(f"ganzoo: note: checkpoint {bad[0]} is incomplete or corrupt; resuming from the previous "
@@ -109,8 +110,8 @@ class Trainer:
         else:
             if self.ckpt_root.is_dir() and any(ckpt.NAME.match(p.name) for p in self.ckpt_root.iterdir()) \
                     or (self.out / "config.json").exists():
-                raise ConfigError(f"{self.out} already holds a training run; pass --resume to continue it "
-                                  "or choose another --out")
+                raise self._no_checkpoint() or ConfigError(f"{self.out} already holds a training run; pass "
+                                                            "--resume to continue it or choose another --out")
             if c.init is not None:
                 c = self._start_from(c)
             if c.variant is None:
@@ -127,6 +128,19 @@ class Trainer:
                        number("--checkpoint-every", c.checkpoint_every, integer=True))
         self.is_main = self.dist.is_main
         self._ready, self._stop = False, False
+
+    def _no_checkpoint(self) -> Optional[ConfigError]:
+        """The error for a run folder whose checkpoints are all unusable (None if one is usable or none exist)."""
+        if ckpt.find_latest(self.ckpt_root) is not None:
+            return None
+        steps = sorted(p.name for p in self.ckpt_root.iterdir() if ckpt.NAME.match(p.name)) \
+            if self.ckpt_root.is_dir() else []
+        if not steps:
+            return None
+        which = steps[0] if len(steps) == 1 else f"all {len(steps)}: {', '.join(steps)}"
+        return ConfigError(f"{self.out} holds a training run whose checkpoints are incomplete or corrupt "
+                           f"({which}), so it cannot be resumed; delete {self.out} to start it again, or choose "
+                           "another --out")
 
     def _start_from(self, c: TrainConfig) -> TrainConfig:
         """``--init MODEL``: load the model to start from; the run takes its variant, objective and config
