@@ -59,7 +59,7 @@ class LazyGroup(click.Group):
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
             from .errors import did_you_mean
 
-            raise click.UsageError(did_you_mean(name, self.list_commands(ctx), "command") + " See ganzoo --help.")
+            raise click.UsageError(did_you_mean(name, self.list_commands(ctx), "command") + "; see ganzoo --help")
         return super().resolve_command(ctx, args)
 
 

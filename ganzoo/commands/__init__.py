@@ -24,3 +24,19 @@ def key_values(pairs, flag: str) -> dict:
         except ValueError:
             out[key] = raw  # a bare word is a string: --set arch=conv
     return out
+
+
+def label_index(m, model, label: str) -> int:
+    """``--label`` of model ``m`` (named ``model``): a class name it stores (its data's labels), else an index
+    0..C-1; anything else is a ConfigError naming the classes."""
+    from ..errors import ConfigError
+
+    names = [str(x) for x in (m.meta.get("labels") or [])]
+    if label in names:
+        return names.index(label)
+    if label.strip().lstrip("-").isdigit() and 0 <= int(label) < m.num_classes:
+        return int(label)
+    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    known = f"its classes are {shown} (or their indices 0..{m.num_classes - 1})" if names else \
+        f"use an index 0..{m.num_classes - 1}"
+    raise ConfigError(f"--label {label!r} is not a class of {model}; {known}")

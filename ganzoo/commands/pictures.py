@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import SEED
+from . import SEED, label_index
 
 
 def _check_png(output):
@@ -24,7 +24,7 @@ def _check_png(output):
 @click.argument("model")
 @click.option("--dims", default="0,1", show_default=True, help="Two latent dimensions to vary, e.g. 0,1.")
 @click.option("--steps", default=15, show_default=True, type=click.IntRange(2, 64), help="Grid points per axis.")
-@click.option("--label", type=int, default=None, help="Class label for a class-conditional model.")
+@click.option("--label", default=None, help="Class of a class-conditional model: a stored class name or its index.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 def traverse_cmd(model, dims, steps, label, output):
     """Decode a grid over two latent dimensions (the others held at 0): the learned manifold.
@@ -55,7 +55,7 @@ def traverse_cmd(model, dims, steps, label, output):
             raise ConfigError(f"--dims must lie in 0..{m.latent_dim - 1} for {model}")
     if d0 == d1:
         raise ConfigError("--dims needs two different dimensions")
-    y = _label(m, label, steps * steps)
+    y = _label(m, model, label, steps * steps)
     q = torch.linspace(0.05, 0.95, steps)
     vals = 2**0.5 * torch.erfinv(2 * q - 1)
     z = torch.zeros(steps * steps, m.latent_dim)
@@ -89,12 +89,13 @@ def reconstruct_cmd(model, data, data_opts, n, seed, output):
     from ..api import load
     from ..data import load_dataset
     from ..errors import ConfigError
+    from ..registry import a_kind
     from . import key_values
 
     out = _check_png(output)
     m = load(model, components=["generator"])
     if m.kind not in ("ae", "vae"):  # a GAN has no encoder: say so before asking for one
-        raise ConfigError(f"{model} is a {m.kind.upper() if m.kind == 'gan' else m.kind} ({m.variant}) and has no "
+        raise ConfigError(f"{model} is {a_kind(m.kind)} ({m.variant}) and has no "
                           f"encoder; reconstruct needs an autoencoder or a VAE, e.g. {', '.join(_encoder_models())}")
     m = load(model, components=["generator", "encoder"])
     ds = load_dataset(data, **key_values(data_opts, "--data-opt"))
@@ -123,17 +124,19 @@ def _encoder_models() -> list:
             if reg.has("variant", reg.model(n).variant) and reg.variant(reg.model(n).variant).kind in ("ae", "vae")]
 
 
-def _label(m, label, n):
+def _label(m, model, label, n):
     import torch
 
     from ..errors import ConfigError
 
     if m.num_classes == 0:
         if label is not None:
-            raise ConfigError("this model is not class-conditional; drop --label")
+            raise ConfigError(f"{model} is not class-conditional; drop --label")
         return None
-    if label is None and m.label_prior is not None:  # self-conditioned: one cluster drawn from their shares
+    if label is not None:
+        label = label_index(m, model, label)
+    elif m.label_prior is not None:  # self-conditioned: one cluster drawn from their shares
         label = int(m.draw_labels(1, 0)[0])
-    if label is None or not 0 <= label < m.num_classes:
-        raise ConfigError(f"this model is class-conditional; pass --label 0..{m.num_classes - 1}")
+    else:
+        raise ConfigError(f"{model} is class-conditional; pass --label (a class name or 0..{m.num_classes - 1})")
     return torch.full((n,), label, dtype=torch.long)

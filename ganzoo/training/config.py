@@ -57,8 +57,9 @@ class TrainConfig:
 
     # -- what is trained on what (stored, fixed on resume) ----------------------------------------
     variant: Optional[str] = _arg(None, "VARIANT", argument=True, card=False, label="VARIANT")
-    objective: Optional[str] = _arg(None, "--objective", "-O", help="Objective (default: the variant's first). "
-                                    "See ganzoo list --objectives.")
+    objective: Optional[str] = _arg(None, "--objective", "-O", help="Objective (default: the variant's own, e.g. "
+                                    "non-saturating for the GANs; ganzoo info --variant NAME shows it). See ganzoo "
+                                    "list --objectives.")
     data: Optional[str] = _arg(None, "--data", "-d", help="Dataset: ring8, grid25, digits, mnist:DIR, folder:DIR.")
     out: Optional[str] = _session(None, "--out", "-o", required=True, type="folder", help="Output model folder.")
     steps: Optional[int] = _arg(None, "--steps", type=int, fixed=False,
@@ -202,6 +203,22 @@ class TrainConfig:
                                   f"checkpoint's {_show(stored[f.name])}; drop it or start a new --out")
 
 
+def python_names(message: str) -> str:
+    """``message`` with each ``ganzoo train`` option named as :func:`ganzoo.train`'s keyword (``--steps`` ->
+    ``steps``, ``--set`` -> ``config``), for errors raised to a Python caller."""
+    import re
+
+    names = {}
+    for f in fields(TrainConfig):
+        cli = f.metadata["cli"] or {}
+        for decl in cli.get("decls", ()):
+            for part in decl.split("/"):
+                if part.startswith("--"):
+                    names[part] = f.name
+    return re.sub(r"--[a-z0-9-]+", lambda m: names.get(m.group(0), m.group(0)),
+                  message)
+
+
 def _norm(v):
     if isinstance(v, (list, tuple)):
         return [_norm(x) for x in v]
@@ -238,6 +255,7 @@ def resolve(cfg: TrainConfig):
     from .. import config as cfgmod
     from ..config import MAX_SEED
     from ..plugins import get_registry
+    from ..registry import a_kind
     from .augment import parse_policy
 
     reg = get_registry()
@@ -262,7 +280,7 @@ def resolve(cfg: TrainConfig):
         if k < 1:
             raise ConfigError(f"objective {objective!r} asks for d_steps={k}; a GAN needs --d-steps >= 1")
     elif k not in (None, 0):
-        raise ConfigError(f"--d-steps applies to GANs; {vspec.name!r} is a {kind} trained on {objective!r}")
+        raise ConfigError(f"--d-steps applies to GANs; {vspec.name!r} is {a_kind(kind)} trained on {objective!r}")
     a["d_steps"] = int(k or 0)
     opt = dict(ospec.optimizer or {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]})
     if opt.get("name", "adam") not in ("adam", "rmsprop"):
@@ -298,12 +316,12 @@ def resolve(cfg: TrainConfig):
     a["reuse_fake"] = adversarial and (a["d_steps"] == 1 if cfg.reuse_fake is None else bool(cfg.reuse_fake))
     a["augment"] = list(parse_policy(cfg.augment))
     if a["augment"] and not adversarial:
-        raise ConfigError(f"--augment transforms what a GAN's discriminator sees; {vspec.name!r} is a {kind}")
+        raise ConfigError(f"--augment transforms what a GAN's discriminator sees; {vspec.name!r} is {a_kind(kind)}")
     for key in ("r1", "r2", "gp", "pl"):
         a[key] = number(f"--{key}", getattr(cfg, key), lo=0.0, lo_open=False, hi=1e6)
         side = "generator" if key == "pl" else "discriminator"
         if a[key] and not adversarial:
-            raise ConfigError(f"--{key} regularises a GAN's {side}; {vspec.name!r} is a {kind}")
+            raise ConfigError(f"--{key} regularises a GAN's {side}; {vspec.name!r} is {a_kind(kind)}")
         if a[key] and cfg.compile:
             raise ConfigError(f"--{key} differentiates a gradient of the {side} (a double backward), which "
                               "torch.compile does not support; drop --compile")

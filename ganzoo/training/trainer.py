@@ -39,7 +39,7 @@ from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
 from .build import build_model, memory_format, pick_device
-from .config import TrainConfig, number, resolve
+from .config import TrainConfig, number, python_names, resolve
 from .cuda_graphs import CudaGraphStep, lr_on_device
 from .distributed import Distributed, peer_lost
 from .ema import EMA
@@ -64,9 +64,31 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, config: O
         model, objective = variant, objective or variant.objective
         variant_config, variant = {**variant.config, **variant_config}, variant.variant
     in_memory = None if isinstance(data, (str, type(None))) else data
-    cfg = TrainConfig(variant=variant, objective=objective, data=data if in_memory is None else None,
-                      config=variant_config or None, **run)
-    return Trainer(cfg, data=in_memory, model=model).fit()
+    try:
+        _check_keywords(variant, kwargs, keywords)
+        cfg = TrainConfig(variant=variant, objective=objective, data=data if in_memory is None else None,
+                          config=variant_config or None, **run)
+        return Trainer(cfg, data=in_memory, model=model).fit()
+    except ConfigError as exc:  # say it in Python's words: steps, not --steps
+        raise type(exc)(python_names(str(exc))) from None
+
+
+def _check_keywords(variant, kwargs: dict, keywords) -> None:
+    """A keyword that is neither a run option nor a config key of the variant: one line naming both lists."""
+    import difflib
+
+    from ..plugins import get_registry
+
+    reg = get_registry()
+    if not isinstance(variant, str) or not reg.has("variant", variant):
+        return
+    known = set(reg.variant(variant).defaults)
+    for key in kwargs:
+        if key not in keywords and key not in known:
+            close = difflib.get_close_matches(key, list(keywords) + sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise ConfigError(f"train: unknown keyword {key!r}{hint} Run options: {', '.join(keywords)}; "
+                              f"variant {variant!r}'s config keys: {', '.join(sorted(known))}")
 
 
 def _is_terminal(stream) -> bool:
