@@ -177,12 +177,15 @@ class Model(nn.Module):
     # -- serialisation ------------------------------------------------------------------------
     def to_config(self) -> dict:
         from . import __version__
+        from .plugins import provider
 
         g = self.generator
+        reg = get_registry()
         out = {
             "format": cfgmod.FORMAT,
             "ganzoo_version": __version__,
             "variant": self.variant,
+            "plugin": provider(reg.variant(self.variant).plugin),
             "objective": self.objective,
             "objective_config": self.objective_config,
             "config": self.config,
@@ -300,7 +303,16 @@ def read_config(folder) -> dict:
 def from_config(cfg: dict) -> Model:
     """The (untrained) model a saved config describes; keys it lacks take the variant's ``former_defaults``."""
     meta = {k: cfg.get(k) for k in META_KEYS}
-    config = {**get_registry().variant(cfg["variant"]).former_defaults, **cfg["config"]}
+    reg = get_registry()
+    plugin = cfg.get("plugin") or {}
+    if not reg.has("variant", cfg["variant"]) and plugin.get("distribution") not in (None, "ganzoo"):
+        from .errors import NotFoundError
+
+        raise NotFoundError(f"unknown variant {cfg['variant']!r}: this model was saved with plugin "
+                            f"{str(plugin.get('name'))!r} from the distribution {plugin['distribution']} "
+                            f"{plugin.get('version', '')}, which is not installed here (or failed to load: "
+                            f"ganzoo plugins); pip install {plugin['distribution']}")
+    config = {**reg.variant(cfg["variant"]).former_defaults, **cfg["config"]}
     return create(cfg["variant"], cfg["objective"], objective_config=cfg.get("objective_config") or {},
                   **meta, **config)
 

@@ -111,6 +111,14 @@ class VariantSpec:
             object.__setattr__(self, "default_objective", DEFAULT_OBJECTIVES[self.kind])
 
 
+KIND_NAMES = {"gan": "a GAN", "vae": "a VAE", "ae": "an autoencoder"}
+
+
+def a_kind(kind: str) -> str:
+    """A kind as a message says it: ``"a GAN"``, ``"a VAE"``, ``"an autoencoder"`` (else ``"of kind 'x'"``)."""
+    return KIND_NAMES.get(kind, f"of kind {kind!r}")
+
+
 @dataclass(frozen=True)
 class ObjectiveSpec:
     """A training objective. ``factory(**config)`` returns an objective object (the protocol is in

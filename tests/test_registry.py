@@ -231,7 +231,7 @@ def test_fuzz_registry_entries(entries):
 CONFIG_KEYS = {"format": str, "ganzoo_version": str, "variant": str, "objective": str, "objective_config": dict,
                "config": dict, "dataset": (str, type(None)), "latent_dim": int, "sample_shape": list,
                "num_classes": int, "output_range": (list, type(None)), "components": dict, "training": dict,
-               "metrics": dict, "labels": (list, type(None)), "label_prior": (list, type(None))}
+               "metrics": dict, "labels": (list, type(None)), "label_prior": (list, type(None)), "plugin": dict}
 
 
 def reference_config(text: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import sampling_flags
+from . import SEED, sampling_flags
 
 
 @click.command("eval")
@@ -13,7 +13,7 @@ from . import sampling_flags
               help="Dataset ref: ring8, grid25, digits, mnist:DIR, ... (default: the one in the model's config).")
 @click.option("-n", "--n", "n", default=None, type=click.IntRange(2, 100_000),
               help="Samples to generate, or images for elbo (default: 2,500 for mixtures, one real half for judge/prdc, 1,000 for elbo).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed for the generated samples.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed for the generated samples.")
 @click.option("--metric", "metrics", multiple=True, help="Run only this metric (repeatable): modes, judge, prdc, elbo, fid, ...")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (format ganzoo-eval/1).")
 @click.option("--inception", default=None, type=click.Path(dir_okay=False),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from . import SEED, label_index
+
 
 def _check_png(output):
     from pathlib import Path
@@ -29,8 +31,8 @@ def _check_png(output):
               help="--code: a continuous code walks -SPAN..SPAN (its prior is N(0, 1)).")
 @click.option("--rows", default=10, show_default=True, type=click.IntRange(1, 64),
               help="--code: rows, each its own draw of z.")
-@click.option("--seed", default=0, show_default=True, type=int, help="--code: which draws of z.")
-@click.option("--label", type=int, default=None, help="Class label for a class-conditional model.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="--code: which draws of z.")
+@click.option("--label", default=None, help="Class of a class-conditional model: a stored class name or its index.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 def traverse_cmd(model, dims, code, steps, span, rows, seed, label, output):
     """Decode a grid over two latent dimensions (the others held at 0): the learned manifold; or, with
@@ -69,7 +71,7 @@ def traverse_cmd(model, dims, code, steps, span, rows, seed, label, output):
         if not 0 <= code < len(layout):
             raise ConfigError(f"--code must lie in 0..{len(layout) - 1} for {model} ("
                               + "; ".join(f"{i}: {layout.describe(i)}" for i in range(len(layout))) + ")")
-        x = m.traverse_code(code, rows=rows, steps=steps, span=span, seed=seed, y=_label(m, label, rows, each=True))
+        x = m.traverse_code(code, rows=rows, steps=steps, span=span, seed=seed, y=_label(m, model, label, rows, each=True))
         cols = x.shape[1]
         x = x.flatten(0, 1)
         what = f"{rows}x{cols} traversal of code {code} ({layout.describe(code)})"
@@ -93,7 +95,7 @@ def _dims_grid(m, model, dims, steps, label):
             raise ConfigError(f"--dims must lie in 0..{m.latent_dim - 1} for {model}")
     if d0 == d1:
         raise ConfigError("--dims needs two different dimensions")
-    y = _label(m, label, steps * steps)
+    y = _label(m, model, label, steps * steps)
     q = torch.linspace(0.05, 0.95, steps)
     vals = 2**0.5 * torch.erfinv(2 * q - 1)
     z = torch.zeros(steps * steps, m.latent_dim)
@@ -109,7 +111,7 @@ def _dims_grid(m, model, dims, steps, label):
 @click.option("--data", required=True, help="Dataset to draw inputs from (digits, mnist:DIR, ...).")
 @click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE", help="e.g. subset=8000: (held-out).")
 @click.option("-n", "--num", "n", default=16, show_default=True, type=click.IntRange(1, 256))
-@click.option("--seed", default=0, show_default=True, type=int, help="Which inputs (random, seeded).")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Which inputs (random, seeded).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 def reconstruct_cmd(model, data, data_opts, n, seed, output):
     """Inputs (odd rows) above their reconstructions (even rows), for an AE or a VAE.
@@ -124,12 +126,13 @@ def reconstruct_cmd(model, data, data_opts, n, seed, output):
     from ..api import load
     from ..data import load_dataset
     from ..errors import ConfigError
+    from ..registry import a_kind
     from . import key_values
 
     out = _check_png(output)
     m = load(model, components=["generator"])
     if m.kind not in ("ae", "vae"):  # a GAN has no encoder: say so before asking for one
-        raise ConfigError(f"{model} is a {m.kind.upper() if m.kind == 'gan' else m.kind} ({m.variant}) and has no "
+        raise ConfigError(f"{model} is {a_kind(m.kind)} ({m.variant}) and has no "
                           f"encoder; reconstruct needs an autoencoder or a VAE, e.g. {', '.join(_encoder_models())}")
     m = load(model, components=["generator", "encoder"])
     ds = load_dataset(data, **key_values(data_opts, "--data-opt"))
@@ -158,21 +161,23 @@ def _encoder_models() -> list:
             if reg.has("variant", reg.model(n).variant) and reg.variant(reg.model(n).variant).kind in ("ae", "vae")]
 
 
-def _label(m, label, n, each=False):
-    """Labels for ``n`` samples of one class (--label); a self-conditioned model draws one cluster from their
-    shares, or with ``each`` one per sample (None: the model draws them)."""
+def _label(m, model, label, n, each=False):
+    """Labels for ``n`` samples of one class (--label: a class name or index); a self-conditioned model draws
+    one cluster from their shares, or with ``each`` one per sample (None: the model draws them)."""
     import torch
 
     from ..errors import ConfigError
 
     if m.num_classes == 0:
         if label is not None:
-            raise ConfigError("this model is not class-conditional; drop --label")
+            raise ConfigError(f"{model} is not class-conditional; drop --label")
         return None
-    if label is None and m.label_prior is not None:  # self-conditioned: one cluster drawn from their shares
+    if label is not None:
+        label = label_index(m, model, label)
+    elif m.label_prior is not None:  # self-conditioned: one cluster drawn from their shares
         if each:
             return None
         label = int(m.draw_labels(1, 0)[0])
-    if label is None or not 0 <= label < m.num_classes:
-        raise ConfigError(f"this model is class-conditional; pass --label 0..{m.num_classes - 1}")
+    else:
+        raise ConfigError(f"{model} is class-conditional; pass --label (a class name or 0..{m.num_classes - 1})")
     return torch.full((n,), label, dtype=torch.long)

@@ -331,7 +331,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     the returned dict."""
     from ganzoo.data import load_dataset
     from ganzoo.plugins import get_registry
-    from ganzoo.registry import resolve
+    from ganzoo.registry import a_kind, resolve
 
     model_ref = None
     if not isinstance(model, torch.nn.Module):
@@ -369,7 +369,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     else:
         names = default_metrics(model, data, options)
         if not names:
-            raise ConfigError(f"no built-in metric applies to a {kind} making {list(model.sample_shape)} samples on "
+            raise ConfigError(f"no built-in metric applies to {a_kind(kind)} making {list(model.sample_shape)} samples on "
                               f"{data.name!r} (mixtures get 'modes', digits/mnist images the judge, VAEs 'elbo'); "
                               "name one with --metric")
     results = {}
