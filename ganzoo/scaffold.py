@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
+from .fsutil import follow_umask
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 MAX_NAME = 40
@@ -144,7 +145,7 @@ def new_plugin(name: str, dest=None, *, check_taken: bool = True) -> Path:
         written = _copy_tree(template, tmp, values)
         if not written:
             raise ConfigError("ganzoo's plugin template is empty; reinstall ganzoo")
-        os.chmod(tmp, 0o777 & ~_umask())
+        follow_umask(tmp, 0o777)
         if dest.exists():  # an empty folder: replace it
             dest.rmdir()
         os.replace(tmp, dest)
@@ -152,12 +153,6 @@ def new_plugin(name: str, dest=None, *, check_taken: bool = True) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = ["new_plugin", "check_name", "names_for", "default_dest"]

@@ -35,6 +35,7 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError, TrainingError
+from ..fsutil import FolderLock
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
@@ -93,6 +94,9 @@ class Trainer:
         if data is not None and c.data is None:
             c = dataclasses.replace(c, data=getattr(data, "name", None) or "<TensorData>")
         self._data, self._base_model, self.resume_from, self._saved_config = data, model, None, None
+        self.lock = FolderLock(self.out)  # one writer per run folder: taken by fit()
+        if self.dist.rank == 0:
+            self.lock.check()  # another run writes it now: say so before reading its checkpoints
         if c.resume:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
             if self.resume_from is None:
@@ -232,8 +236,12 @@ class Trainer:
         return stats
 
     def fit(self):
-        """Train to ``steps``: log, draw, checkpoint; return the exported model in eval mode."""
+        """Train to ``steps``: log, draw, checkpoint; return the exported model in eval mode. The run folder is
+        locked meanwhile (:class:`ganzoo.fsutil.FolderLock`): a second run into it is refused, naming this one."""
+        fresh = not self.out.exists()
         try:
+            if self.dist.rank == 0:
+                self.lock.acquire()
             self.setup()
             return self._fit()
         except RuntimeError as exc:
@@ -242,6 +250,9 @@ class Trainer:
                 raise
             raise lost from None
         finally:
+            self.lock.release()
+            if fresh and self.out.is_dir() and not any(self.out.iterdir()):
+                self.out.rmdir()  # refused before it wrote anything: no empty folder left behind
             self.dist.close()
 
     def _fit(self):
