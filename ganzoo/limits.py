@@ -3,9 +3,9 @@
 * **Parameters.** Every model a config describes (``ganzoo.create``, a training run, a folder's
   ``config.json``, a zoo entry, a Hub repo) is first built on PyTorch's ``meta`` device, which records
   shapes and allocates nothing, and counted (:func:`price`): parameters and buffers together, at most
-  :func:`max_parameters` (``GANZOO_MAX_PARAMETERS``, default 200,000,000: 800 MB of float32). Only
-  then is it built for real. A build that cannot run on the meta device is built under a guard that
-  stops it once its allocations pass twice the limit.
+  :func:`max_parameters` (``GANZOO_MAX_PARAMETERS``, default 200,000,000: 800 MB of float32) in at most
+  :data:`MAX_TENSORS` tensors. Only then is it built for real. A build that cannot run on the meta
+  device is built under a guard that stops it once its allocations pass twice the limit.
 * **Output memory.** A command that makes samples, walks, codes or pictures in memory calls
   :func:`check_output_memory` with the array it will hold, before making it: at most
   :func:`max_output_bytes` (``GANZOO_MAX_OUTPUT_MEMORY`` in bytes, default 2 GiB; suffixes K, M, G).
@@ -28,7 +28,7 @@ from .errors import ConfigError, TooLargeError
 
 DEFAULT_MAX_PARAMETERS = 200_000_000
 DEFAULT_MAX_OUTPUT_BYTES = 2 * 1024**3
-MAX_TENSORS = 100_000            # a build making more tensors than this is refused (a depth of 65,536 layers ...)
+MAX_TENSORS = 10_000             # a build making more tensors than this is refused (65,536 layers per resolution ...)
 HEADER_ALLOWANCE = 1024**2       # a weights file may be this much larger than its tensors (header, metadata)
 UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -59,11 +59,13 @@ def max_output_bytes() -> int:
 
 
 def human_bytes(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n:,.1f} TB"  # pragma: no cover
+    """``24,000 bytes`` below 1 MiB, else ``18.7 GiB`` (binary units, as the budget's suffixes are)."""
+    if n < 1024**2:
+        return f"{int(n):,} bytes"
+    for unit, size in (("MiB", 1024**2), ("GiB", 1024**3)):
+        if n < size * 1024:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 1024**4:,.1f} TiB"
 
 
 # -- output memory ---------------------------------------------------------------------------------------
@@ -83,9 +85,10 @@ def check_output_memory(count: int, item_shape, *, what: str, advice: str, bytes
     limit = max_output_bytes()
     if need > limit:
         fits = limit // max(per_item, 1)
+        fit = f"up to {fits:,} fit" if fits else "not even one fits"
         raise TooLargeError(
             f"{what} need {human_bytes(need)} in memory ({count:,} x {list(item_shape)} values), over the "
-            f"{human_bytes(limit)} budget; {advice} (up to {fits:,} fit), or raise GANZOO_MAX_OUTPUT_MEMORY",
+            f"{human_bytes(limit)} budget; {advice} ({fit}), or raise GANZOO_MAX_OUTPUT_MEMORY",
             need=need, limit=limit)
     return need
 
@@ -101,23 +104,26 @@ class Price:
 
 
 class _Counting:
-    """What a build has made so far: values in new tensors (temporaries too) and tensor-making calls."""
+    """What a build has made so far: tensors made by factory calls, and the values in them (temporaries too).
+    Over :data:`MAX_TENSORS` tensors, or ``factor`` times the parameter limit in values, it is stopped: on the
+    meta device (``factor`` 64) that only stops a runaway build early, for real (2) it is the price."""
 
-    def __init__(self, what: str, limit: int):
-        self.what, self.limit, self.values, self.calls = what, limit, 0, 0
+    def __init__(self, what: str, limit: int, factor: int):
+        self.what, self.limit, self.most, self.values, self.calls = what, limit, factor * limit, 0, 0
 
     def made(self, func, args, kwargs) -> None:
         size = _factory_size(func, args, kwargs)
+        if size is None:
+            return
         self.calls += 1
         if self.calls > MAX_TENSORS:
             raise TooLargeError(f"{self.what} makes more than {MAX_TENSORS:,} tensors while being built; refusing it",
                                 need=self.calls, limit=MAX_TENSORS)
-        if size:
-            self.values += size
-            if self.values > 2 * self.limit:  # (parameters and their temporaries): far over the limit, stop now
-                raise TooLargeError(f"{self.what} allocates more than {2 * self.limit:,} values while being built, "
-                                    f"over the limit of {self.limit:,} parameters; set GANZOO_MAX_PARAMETERS to raise it",
-                                    need=self.values, limit=self.limit)
+        self.values += size
+        if self.values > self.most:
+            raise TooLargeError(f"{self.what} allocates more than {self.most:,} values while being built, "
+                                f"over the limit of {self.limit:,} parameters; set GANZOO_MAX_PARAMETERS to raise it",
+                                need=self.values, limit=self.limit)
 
 
 def _mode(counting: _Counting, *, meta: bool):
@@ -149,10 +155,10 @@ def _mode(counting: _Counting, *, meta: bool):
 @contextlib.contextmanager
 def on_meta(what: str = "this model"):
     """Build on the meta device (nothing allocated), value reads answered by stand-ins, stopped when the build
-    runs away (:data:`MAX_TENSORS` tensors, or values far over :func:`max_parameters`)."""
+    runs away (:data:`MAX_TENSORS` tensors, or 64 times :func:`max_parameters` values)."""
     import torch
 
-    with torch.device("meta"), _mode(_Counting(what, max_parameters()), meta=True):
+    with torch.device("meta"), _mode(_Counting(what, max_parameters(), 64), meta=True):
         yield
 
 
@@ -191,7 +197,7 @@ def check_parameters(count: int, *, what: str) -> None:
 def guarded(build, config: dict, *, what: str):
     """``build(**config)`` for real, stopped (:class:`TooLargeError`) once the tensors it has made hold more
     than twice :func:`max_parameters` values: the price of a build that cannot run on the meta device."""
-    with _mode(_Counting(what, max_parameters()), meta=False):
+    with _mode(_Counting(what, max_parameters(), 2), meta=False):
         return build(**config)
 
 
