@@ -73,6 +73,7 @@ class HubServer:
         self.lock = threading.RLock()
         self.faults: list[dict] = []
         self.etags: dict[tuple, str] = {}  # (repo, path) -> ETag to announce instead of the real one
+        self.sizes: dict[tuple, int] = {}  # (repo, path) -> size to announce (HEAD) instead of the real one
         self.requests: list[tuple[str, str]] = []
         self.fired: list[str] = []  # kinds of the faults injected (not cleared by reset)
         self.overlap_state: dict | None = None  # an ``overlap`` barrier: {"match", "state", "seconds"}
@@ -101,6 +102,7 @@ class HubServer:
         with self.lock:
             self.faults.clear()
             self.requests.clear()
+            self.sizes.clear()
         with self.overlap_cond:
             if self.overlap_state is not None:
                 self.overlap_state["state"] = "released"
@@ -162,6 +164,11 @@ class HubServer:
                     return dict(f)
         return None
 
+    def announce(self, repo_id: str, path: str, size: int):
+        """Announce ``size`` bytes for a file in answers to HEAD (what huggingface_hub reads as its size),
+        while GET still sends the whole file: a Hub that says less than it sends."""
+        self.sizes[(repo_id, path)] = size
+
     def corrupt(self, repo_id: str, path: str, data: bytes, revision: str = "main"):
         """Replace a file's bytes in place (same commit, same ETag): a tampered mirror."""
         with self.lock:
@@ -202,12 +209,12 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def _send(self, status: int, body: bytes = b"", headers: dict | None = None, head: bool = False,
-              ctype: str = "application/json"):
+              ctype: str = "application/json", length: int | None = None):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         if not head and body:
             self.wfile.write(body)
@@ -371,7 +378,10 @@ class _Handler(BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = f"bytes {start}-{start + len(body) - 1}/{len(data)}"
         if head:
-            return self._send(status, data, headers, head=True, ctype="application/octet-stream")
+            size = self.hub.sizes.get((repo_id, fpath))
+            if size is not None and "X-Linked-Size" in headers:
+                headers["X-Linked-Size"] = size
+            return self._send(status, data, headers, head=True, ctype="application/octet-stream", length=size)
         if self._cut or self._hold:
             self.send_response(status)
             for k, v in headers.items():
