@@ -153,8 +153,10 @@ class FolderLock:
     it is removed on :meth:`release`. Without ``fcntl`` (Windows) it does nothing."""
 
     def __init__(self, folder, *, what: str = "training run", advice: str = "choose another --out"):
-        self.folder, self.path = Path(folder), Path(folder) / LOCK_NAME
-        self.what, self.advice, self.fd = what, advice, None
+        """``folder`` None: a lock that does nothing (a data-parallel rank that does not write)."""
+        self.folder = None if folder is None else Path(folder)
+        self.path = None if folder is None else self.folder / LOCK_NAME
+        self.what, self.advice, self.fd, self.made = what, advice, None, False
 
     def _busy(self, fd: int):
         from .errors import ConfigError
@@ -167,20 +169,21 @@ class FolderLock:
         return ConfigError(f"{self.folder} is being written by another {self.what} ({pid}); wait for it to end, "
                            f"or {self.advice}")
 
-    def check(self) -> None:
+    def check(self) -> "FolderLock":
         """Refuse (:class:`~ganzoo.errors.ConfigError`, naming the holder's pid) when another process holds
         the lock; writes nothing."""
         try:
             import fcntl
             fd = os.open(self.path, os.O_RDONLY)
-        except (ImportError, OSError):
-            return  # no lock file (or no fcntl): nobody holds it
+        except (ImportError, OSError, TypeError):
+            return self  # no lock file (or no fcntl, or no folder): nobody holds it
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise self._busy(fd) from None
         finally:
             os.close(fd)
+        return self
 
     def acquire(self) -> "FolderLock":
         """Take the lock (creating the folder), or refuse as :meth:`check` does."""
@@ -188,6 +191,9 @@ class FolderLock:
             import fcntl
         except ImportError:
             return self
+        if self.folder is None:
+            return self
+        self.made = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         while self.fd is None:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -210,8 +216,13 @@ class FolderLock:
         return self
 
     def release(self) -> None:
+        """Drop the lock and its file; a folder that :meth:`acquire` made and nothing else was written into
+        goes too."""
         if self.fd is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)  # (while still held: whoever opens the name next makes a new file)
             os.close(self.fd)
             self.fd = None
+            if self.made:
+                with contextlib.suppress(OSError):
+                    self.folder.rmdir()  # only if empty
