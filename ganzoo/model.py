@@ -297,6 +297,8 @@ def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=No
     model = from_config(cfg, where=str(folder / "config.json"))
     available = list(cfg.get("components", {}))
     wanted = list(components) if components is not None else available
+    if not wanted:  # (an empty model is no model: nothing would sample)
+        raise WeightsError(f"{folder / 'config.json'}: names no weights files (its components are empty)")
     for name in wanted:
         if name not in model.components:
             raise ConfigError(f"variant {model.variant!r} has no component {name!r}")
