@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from . import config as cfgmod
-from .errors import ConfigError, PluginError, WeightsError, first_line
+from . import limits
+from .errors import ConfigError, GanzooError, PluginError, TooLargeError, WeightsError, first_line
 from .fsutil import atomic_write_json
 from .interfaces import Discriminator, Encoder, Generator, sample_count
 from .plugins import get_registry
@@ -264,8 +265,13 @@ def create(variant: str, objective: Optional[str] = None, *, objective_config: O
         auto = resolve(spec.resolve_config)
         stands_for = auto({**cfg, **{k: v for k, v in defaults.items() if v == "auto"}})
         cfg = cfgmod.validate(auto(dict(cfg)), stands_for, where=f"variant {variant!r}")  # a value given: its type
-    try:
-        comps = resolve(spec.build)(**cfg)
+    build = resolve(spec.build)
+    limits.max_parameters()  # (a bad GANZOO_MAX_PARAMETERS is its own error, not the variant's)
+    try:  # priced on the meta device first: a config asking for too much is refused before any allocation
+        price = limits.price(build, cfg, what=f"variant {variant!r} with this config")
+        comps = build(**cfg) if price is not None else limits.guarded(build, cfg, what=f"variant {variant!r}")
+    except TooLargeError:
+        raise
     except ConfigError as exc:  # a variant's own check (ganzoo.layers, check_labels, ...): say which variant
         shape = f" for samples of shape {list(cfg['sample_shape'])}" if isinstance(cfg.get("sample_shape"), list) else ""
         raise type(exc)(f"variant {variant!r} cannot be built with this config{shape}: {first_line(exc)}") from None
@@ -300,8 +306,9 @@ def read_config(folder) -> dict:
     return cfgmod.validate_model_config(cfg, where=str(path))
 
 
-def from_config(cfg: dict) -> Model:
-    """The (untrained) model a saved config describes; keys it lacks take the variant's ``former_defaults``."""
+def from_config(cfg: dict, *, where: str = "config.json") -> Model:
+    """The (untrained) model a saved config describes; keys it lacks take the variant's ``former_defaults``.
+    A model over the parameter limit (:mod:`ganzoo.limits`) is refused naming ``where``, before it is built."""
     meta = {k: cfg.get(k) for k in META_KEYS}
     reg = get_registry()
     plugin = cfg.get("plugin") or {}
@@ -313,17 +320,37 @@ def from_config(cfg: dict) -> Model:
                             f"{plugin.get('version', '')}, which is not installed here (or failed to load: "
                             f"ganzoo plugins); pip install {plugin['distribution']}")
     config = {**reg.variant(cfg["variant"]).former_defaults, **cfg["config"]}
-    return create(cfg["variant"], cfg["objective"], objective_config=cfg.get("objective_config") or {},
-                  **meta, **config)
+    try:
+        return create(cfg["variant"], cfg["objective"], objective_config=cfg.get("objective_config") or {},
+                      **meta, **config)
+    except TooLargeError as exc:  # the file that asked for it, first
+        raise TooLargeError(f"{where}: {exc}", need=exc.need, limit=exc.limit) from None
+
+
+def component_sizes(cfg: dict, *, where: str) -> Optional[dict]:
+    """Bytes of each component's weights in the model a saved config describes, counted on the meta device
+    (nothing allocated): ``{"generator": 1296, ...}``; refused over the parameter limit naming ``where``.
+    None when the variant cannot be built on the meta device."""
+    try:
+        with limits.on_meta():
+            model = from_config(cfg, where=where)
+    except GanzooError:  # too large, or a config the variant refuses: said before anything is downloaded
+        raise
+    except Exception:  # noqa: BLE001 - not priceable here; load_folder prices (or guards) the real build
+        return None
+    return {name: sum(t.numel() * t.element_size() for t in m.state_dict().values())
+            for name, m in model.components.items()}
 
 
 def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=None) -> Model:
     """Load a model folder strictly: config.json plus the requested components' weights."""
     folder = Path(folder)
     cfg = read_config(folder)
-    model = from_config(cfg)
+    model = from_config(cfg, where=str(folder / "config.json"))
     available = list(cfg.get("components", {}))
     wanted = list(components) if components is not None else available
+    if not wanted:  # (an empty model is no model: nothing would sample)
+        raise WeightsError(f"{folder / 'config.json'}: names no weights files (its components are empty)")
     for name in wanted:
         if name not in model.components:
             raise ConfigError(f"variant {model.variant!r} has no component {name!r}")
@@ -332,7 +359,12 @@ def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=No
     from .weights import load_into
 
     for name in wanted:
-        load_into(model.components[name], folder / cfg["components"][name]["file"], what=name)
+        path = folder / cfg["components"][name]["file"]
+        try:
+            load_into(model.components[name], path, what=name)
+        except WeightsError as exc:
+            exc.file = path  # the file refused (ganzoo.load removes it from the Hub cache)
+            raise
     model.keep_only(wanted)
     model.eval()
     if device is not None:

@@ -95,6 +95,7 @@ def _dims_grid(m, model, dims, steps, label):
             raise ConfigError(f"--dims must lie in 0..{m.latent_dim - 1} for {model}")
     if d0 == d1:
         raise ConfigError("--dims needs two different dimensions")
+    images.check_memory(m, steps * steps, what=f"traverse: a {steps}x{steps} grid", advice="ask for a smaller --steps")
     y = _label(m, model, label, steps * steps)
     q = torch.linspace(0.05, 0.95, steps)
     vals = 2**0.5 * torch.erfinv(2 * q - 1)
@@ -135,6 +136,7 @@ def reconstruct_cmd(model, data, data_opts, n, seed, output):
         raise ConfigError(f"{model} is {a_kind(m.kind)} ({m.variant}) and has no "
                           f"encoder; reconstruct needs an autoencoder or a VAE, e.g. {', '.join(_encoder_models())}")
     m = load(model, components=["generator", "encoder"])
+    images.check_memory(m, 2 * n, what=f"reconstruct: {n:,} inputs and their reconstructions", advice="ask for fewer (-n)")
     ds = load_dataset(data, **key_values(data_opts, "--data-opt"))
     if tuple(ds.sample_shape) != tuple(m.sample_shape):
         raise ConfigError(f"{data} has samples of shape {list(ds.sample_shape)}, {model} takes {list(m.sample_shape)}")

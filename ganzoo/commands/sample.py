@@ -72,6 +72,8 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
     if label is not None:
         label = label_index(m, model, label)
     if interpolate:
+        images.check_memory(m, n * steps, what=f"sample: {n:,} walks of {steps} steps", picture=out.suffix.lower() == ".png",
+                            advice="ask for fewer walks (-n) or fewer --steps")
         x = _walks(m, n, steps, seed, label)
         if out.suffix.lower() == ".npy":
             images.save_npy(x.reshape(n, steps, *m.sample_shape).numpy(), out)
@@ -83,6 +85,9 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
         return
     if out.suffix.lower() == ".png" and not images.drawable(m):
         raise ConfigError(f"{model} makes {list(m.sample_shape)} vectors; write them to a .npy file")
+    count = images.picture_count(m, n, y=label)
+    images.check_memory(m, count, what=f"sample: {count:,} samples", advice="ask for fewer samples (-n)",
+                        picture=out.suffix.lower() == ".png")
     x, per = images.picture_samples(m, n, seed=seed, y=label)
     total = len(x)
     if out.suffix.lower() == ".npy":

@@ -357,6 +357,10 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
                           f"--data {name}:DIR (data=\"{name}:DIR\" in Python)") from None
     if n is not None and (isinstance(n, bool) or int(n) < 2):
         raise ConfigError(f"n must be at least 2, not {n!r}")
+    if n is not None:
+        from ganzoo.limits import check_output_memory
+
+        check_output_memory(int(n), model.sample_shape, what=f"eval: {int(n):,} samples", advice="ask for fewer (-n)")
     options = options or {}
     reg = get_registry()
     kind = model.kind
