@@ -37,6 +37,7 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
     "ganzoo_plugins.zoo",
+    "ganzoo_plugins.formats",
 )
 
 REGISTER_HOOKS = (
@@ -45,6 +46,7 @@ REGISTER_HOOKS = (
     "register_datasets",
     "register_metrics",
     "register_models",
+    "register_formats",
 )
 
 
