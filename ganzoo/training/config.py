@@ -30,6 +30,7 @@ from typing import Any, Optional
 from ..errors import ConfigError
 
 LR_SCHEDULES = ("constant", "linear")  # linear: decay to 0 at the last step
+EXPORTS = ("ema", "raw")  # with --ema: the generator the model folder holds
 
 
 def _arg(default=None, *decls, help=None, stored=True, fixed=True, card=True, keyword=True, label=None, **cli):
@@ -80,7 +81,13 @@ class TrainConfig:
     seed: Optional[int] = _arg(None, "--seed", type=int,
                                help="Random seed (same seed, same run on CPU).  [default: 0]")
     ema: Optional[float] = _arg(None, "--ema", type=float, help="Keep an exponential moving average of G with this "
-                                "decay (e.g. 0.999); the saved generator is the EMA one.")
+                                "decay (e.g. 0.999), warmed up as min(decay, (1+t)/(10+t)) at step t, its "
+                                "BatchNorm statistics recomputed for the averaged weights; the model folder holds "
+                                "the average unless --export raw.")
+    export: Optional[str] = _arg(None, "--export", choices=EXPORTS, fixed=False, card="if set",
+                                 help="With --ema: the generator the model folder holds, the average (ema, the "
+                                      "default) or the trained one (raw). Checkpoints hold both: --resume "
+                                      "--export raw (no more steps) switches a finished run's folder.")
     conditional: Optional[bool] = _arg(None, "--conditional", is_flag=True,
                                        help="Class-conditional model; labels from the data.")
     config: Optional[dict] = _arg(None, "--set", multiple=True, metavar="KEY=VALUE", parse="key_values",
@@ -107,6 +114,10 @@ class TrainConfig:
     pl: Optional[float] = _arg(None, "--pl", type=float, metavar="W", card="if set",
                                help="Add StyleGAN2's path-length penalty W E(||J^T u|| - a)^2 to G's loss, every G "
                                     "step (J: the Jacobian of G in z; a: the lengths' running mean).")
+    init: Optional[str] = _arg(None, "--init", metavar="MODEL", card="if set",
+                               help="Start from the weights of MODEL (a model folder, a zoo name or "
+                                    "hf://org/repo): its variant, objective and config unless given; components it "
+                                    "lacks (a zoo model's discriminator) start fresh.")
     # -- facts ganzoo resolves (stored) --------------------------------------------------------------
     optimizer: Optional[str] = _arg(None, keyword=False, fixed=False)
     world_size: int = _arg(1, keyword=False, label="the number of processes")
@@ -273,6 +284,11 @@ def resolve(cfg: TrainConfig):
             raise ConfigError(f"--ema must be a decay in (0, 1) such as 0.999, not {ema!r}")
         ema = float(ema)
     a["ema"] = ema or None
+    if cfg.export is not None and cfg.export not in EXPORTS:
+        raise ConfigError(f"--export must be one of {', '.join(EXPORTS)}, not {cfg.export!r}")
+    if cfg.export == "ema" and not ema:
+        raise ConfigError("--export ema exports the moving average of G; train with --ema DECAY (e.g. 0.999)")
+    a["export"] = (cfg.export or "ema") if ema else None
     a["reuse_fake"] = adversarial and (a["d_steps"] == 1 if cfg.reuse_fake is None else bool(cfg.reuse_fake))
     a["augment"] = list(parse_policy(cfg.augment))
     if a["augment"] and not adversarial:

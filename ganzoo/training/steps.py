@@ -139,6 +139,11 @@ class AdversarialStep:
                 stats[key] = val.float().mean()
         return stats
 
+    def standing_pass(self, modules, n: int) -> None:
+        """One forward of the averaged generator (``modules["generator"]``, :mod:`.ema`) on what G sees in a
+        step: z ~ N(0, I) and, for a conditional model, drawn labels (for its BatchNorm statistics)."""
+        modules["generator"](torch.randn(n, self.latent_dim, device=self.device), self.batches.draw_labels(n))
+
     @staticmethod
     def panels(names) -> dict:
         """The curves plot's panels: title -> the statistics drawn in it."""
@@ -173,7 +178,16 @@ class AutoencodingStep:
         if t.config.compile:
             self.run = torch.compile(self.run)
         self.amp, self.after_update = t.autocast, t.after_update
+        self.batches, self.objective = t.batches, t.objective
         self.batches_per_call = 1
+
+    def standing_pass(self, modules, n: int) -> None:
+        """The objective's loss on the averaged encoder and decoder (:mod:`.ema`) for ``n`` random real
+        samples (for their BatchNorm statistics)."""
+        b = self.batches
+        idx = torch.randint(len(b.X), (n,), device=b.X.device)
+        AutoencoderLoss(modules["encoder"], modules["generator"], self.objective)(
+            b.X[idx], None if b.Y is None else b.Y[idx])
 
     def __call__(self, next_batch) -> dict:
         x, y = next_batch()
