@@ -259,3 +259,31 @@ def test_an_unknown_file_names_the_formats_and_what_it_holds(tmp_path):
     assert "no importer recognises it (1 tensors (encoder.fc.weight)); formats: hub-mixin, pytorch-examples" in err
     code, _, err = cli("import", tmp_path / "x.pth", "--format", "onnx", "-o", tmp_path / "m")
     assert code == 1 and "format 'onnx' cannot import; formats that import: hub-mixin, pytorch-examples" in err
+
+
+def test_an_imported_model_fine_tunes_with_init(tmp_path):
+    """`ganzoo train dcgan --init DIR`: the run starts from exactly the imported weights, G and D."""
+    from PIL import Image
+
+    from ganzoo.training import TrainConfig, Trainer
+
+    examples_checkpoints(tmp_path, nz=8, ngf=4, ndf=4, nc=3)
+    folder = ganzoo.import_model(tmp_path / "netG_epoch_24.pth", tmp_path / "m",
+                                 discriminator=tmp_path / "netD_epoch_24.pth")
+    (tmp_path / "faces").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "faces" / f"{i}.png")
+    imported = ganzoo.load(folder)
+    t = Trainer(TrainConfig(variant="dcgan", init=str(folder), data=f"folder:{tmp_path / 'faces'}",
+                            out=str(tmp_path / "t"), steps=1, batch_size=4)).setup()
+    assert t.config.objective == "non-saturating"
+    for name in ("generator", "discriminator"):
+        a, b = t.model.components[name].state_dict(), imported.components[name].state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    code, _, err = cli("train", "dcgan", "--init", folder, "--data", f"folder:{tmp_path / 'faces'}", "--out",
+                       tmp_path / "run", "--steps", "2", "--batch-size", "4", "--no-progress")
+    assert code == 0, err
+    tuned = ganzoo.load(tmp_path / "run")
+    assert tuned.sample_shape == (3, 64, 64)
+    assert not torch.equal(tuned.generator.state_dict()["head.0.weight"], imported.generator.state_dict()["head.0.weight"])
