@@ -57,7 +57,7 @@ def torch_run(model, component, feeds):
 def feeds_for(model, component, n):
     comp = model.components[component]
     g = torch.Generator().manual_seed(n)
-    feeds = {"z": torch.randn(n, model.latent_dim, generator=g)} if component == "generator" else \
+    feeds = {"z": comp.sample_latent(n, seed=n)} if component == "generator" else \
         {"x": torch.rand(n, *model.sample_shape, generator=g) * 2 - 1}
     if comp.num_classes and component != "encoder":
         feeds["y"] = torch.randint(0, comp.num_classes, (n,), generator=g)

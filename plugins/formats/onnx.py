@@ -5,7 +5,7 @@ Inputs and outputs, batch size N dynamic:
 
 | component | inputs | outputs |
 |---|---|---|
-| generator | ``z`` (N, latent_dim) float32; ``y`` (N,) int64 when class-conditional | ``x`` (N, *sample_shape) |
+| generator | ``z`` (N, latent_dim) float32 (what ``sample_latent`` draws); ``y`` (N,) int64 when class-conditional | ``x`` (N, *sample_shape) |
 | discriminator | ``x`` (N, *sample_shape) float32; ``y`` as above | ``score`` (N,); ``class_logits``, ``q`` when D has them |
 | encoder | ``x`` (N, *sample_shape) float32 | ``z`` (N, latent_dim); a VAE's: ``mu``, ``logvar`` |
 
@@ -17,6 +17,7 @@ fresh batch of another size must equal torch's within :data:`TOLERANCE`.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import warnings
@@ -65,7 +66,8 @@ def _signature(model, component: str, n: int, seed: int):
     """(inputs by name, output names) for a batch of ``n``."""
     gen = torch.Generator().manual_seed(seed)
     comp = model.components[component]
-    first = ("z", torch.randn(n, model.latent_dim, generator=gen)) if component == "generator" else \
+    # a generator's input is what it draws (z ~ N(0, I) (N, latent_dim) by default; a learned prior's codes)
+    first = ("z", comp.sample_latent(n, seed=seed).cpu()) if component == "generator" else \
         ("x", torch.rand(n, *model.sample_shape, generator=gen) * 2 - 1)
     inputs = dict([first])
     if comp.num_classes and component != "encoder":
@@ -87,6 +89,8 @@ class Onnx:
 
     def export(self, model, path, *, component: str = "generator") -> str:
         _require()
+        if any(t.device.type != "cpu" for t in model.state_dict().values()):
+            model = copy.deepcopy(model).cpu()  # a graph does not depend on the device it was traced on
         comp = model.components[component]
         pack = int(getattr(comp, "pack", 1) or 1) if component == "discriminator" else 1
         inputs, outputs, fields = _signature(model, component, 2 * pack, seed=0)
