@@ -287,3 +287,32 @@ def test_an_imported_model_fine_tunes_with_init(tmp_path):
     tuned = ganzoo.load(tmp_path / "run")
     assert tuned.sample_shape == (3, 64, 64)
     assert not torch.equal(tuned.generator.state_dict()["head.0.weight"], imported.generator.state_dict()["head.0.weight"])
+
+
+@pytest.mark.reliability("fault")
+def test_hub_faults_during_an_hf_import(tmp_path, hub, monkeypatch):
+    """5xx answers and a cut-off download are retried to the same model; a Hub that stays down is one line,
+    no folder, and a sound cache."""
+    import reliability
+
+    net = MixinGenerator(num_channels=1, latent_dim=12, hidden_size=4).eval()
+    net.save_pretrained(tmp_path / "repo")
+    hub.add_files("huggan/faulty", {p.name: p.read_bytes() for p in (tmp_path / "repo").iterdir()})
+    z = torch.randn(2, 12)
+    with torch.no_grad():
+        want = net(z.view(2, 12, 1, 1))
+    for i, arm in enumerate([lambda: hub.fail(2, status=503), lambda: hub.cut(1, match="model.safetensors")]):
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / f"cache{i}"))
+        hub.reset()
+        arm()
+        model = ganzoo.load(ganzoo.import_model("hf://huggan/faulty", tmp_path / f"m{i}"))
+        with torch.no_grad():
+            assert (model.generator(z) - want).abs().max() <= 1e-5
+        reliability.check_hf_cache(tmp_path / f"cache{i}")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache-down"))
+    hub.reset()
+    hub.fail(1000, status=500)
+    code, _, err = cli("import", "hf://huggan/faulty", "-o", tmp_path / "down")
+    assert code == 1 and len(err.splitlines()) == 1 and "HTTP 500" in err and "gave up after 3 tries" in err, err
+    assert not (tmp_path / "down").exists()
+    reliability.check_hf_cache(tmp_path / "cache-down")
