@@ -60,7 +60,8 @@ class _Component(nn.Module):
         y = torch.as_tensor(y, dtype=torch.long)
         if y.shape != (n,):
             raise ConfigError(f"labels must have shape ({n},), got {tuple(y.shape)}")
-        capturing = y.is_cuda and torch.cuda.is_current_stream_capturing()  # (a CUDA graph cannot read values)
+        # A CUDA graph being captured or a graph being exported (ONNX) cannot read values: shapes only.
+        capturing = (y.is_cuda and torch.cuda.is_current_stream_capturing()) or torch.compiler.is_exporting()
         if n and not capturing and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
             raise ConfigError(f"labels must lie in 0..{self.num_classes - 1}")
         return y

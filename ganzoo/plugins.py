@@ -40,6 +40,7 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.vae",
     "ganzoo_plugins.infogan",
     "ganzoo_plugins.zoo",
+    "ganzoo_plugins.formats",
 )
 
 REGISTER_HOOKS = (
@@ -48,6 +49,7 @@ REGISTER_HOOKS = (
     "register_datasets",
     "register_metrics",
     "register_models",
+    "register_formats",
 )
 
 
