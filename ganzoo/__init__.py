@@ -13,7 +13,7 @@ Importing ganzoo imports neither torch nor any plugin; both load on first use.
 __version__ = "0.1.0"  # the only place the version is written: pyproject.toml reads it (dynamic)
 
 from .errors import GanzooError  # noqa: E402
-from .registry import DatasetSpec, FormatSpec, MetricSpec, ModelEntry, ObjectiveSpec, VariantSpec  # noqa: E402
+from .registry import DatasetSpec, FormatSpec, KindSpec, MetricSpec, ModelEntry, ObjectiveSpec, VariantSpec  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def __dir__():  # the lazy names too, for dir(ganzoo) and tab completion
 
 
 __all__ = [
-    "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
+    "__version__", "GanzooError", "hookimpl", "KindSpec", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
     "FormatSpec", "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "evaluate",
     "objective", "train", "import_model", "export_model",
     "Trainer", "TrainConfig",

@@ -1,4 +1,5 @@
-"""The Python API: ``list_models``, ``model_info``, ``create``, ``load`` (``evaluate``: :mod:`ganzoo.metrics`)."""
+"""The Python API: ``list_models``, ``model_info``, ``create``, ``load`` (``evaluate``: :mod:`ganzoo.metrics`), and
+``load_for``: what a capability needs of a model (the commands' loader)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Iterable, Optional
 from .errors import ConfigError, NotFoundError, WeightsError, did_you_mean
 from .pins import verify_files
 from .plugins import get_registry
-from .registry import ModelEntry, a_kind, match
+from .registry import ModelEntry, match
 
 
 def list_models(pattern: Optional[str] = None) -> list[str]:
@@ -49,12 +50,31 @@ def create(variant: str, objective: Optional[str] = None, **config):
     return _create(variant, objective, **config)
 
 
+def _is_folder_ref(ref) -> bool:
+    return isinstance(ref, Path) or (isinstance(ref, str) and (ref.startswith((".", "/", "~")) or Path(ref).is_dir()))
+
+
+def shipped_components(ref) -> list[str]:
+    """The components a model ships (those with weights), read before any weights are: a folder's or a Hub
+    repo's ``config.json`` (fetched alone), a zoo entry's sha256 pins."""
+    if _is_folder_ref(ref) or str(ref).startswith("hf://"):
+        from .model import read_config
+
+        return list(read_config(resolve_folder(ref, components=[])).get("components") or {})
+    reg = get_registry()
+    name = reg.renamed(ref) or ref  # (load warns about a former name once, not here)
+    if not reg.has("model", name):
+        raise NotFoundError(did_you_mean(name, reg.names("model"), "model") +
+                            " (or pass a model folder or hf://org/repo)")
+    return _all_components(reg.model(name).source)
+
+
 def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
     """Turn a registry name, ``hf://org/repo[@rev]`` or a folder into a verified local folder."""
     if isinstance(ref, str) and not ref.strip():
         raise ConfigError("no model given (an empty name); pass a zoo name (ganzoo list), a model folder or "
                           "hf://org/repo")
-    if isinstance(ref, Path) or (isinstance(ref, str) and (ref.startswith((".", "/", "~")) or Path(ref).is_dir())):
+    if _is_folder_ref(ref):
         path = Path(ref).expanduser()
         if not path.is_dir():
             raise NotFoundError(f"{path} is not a folder; pass a model folder, a zoo name or hf://org/repo")
@@ -76,13 +96,10 @@ def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
 def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = None) -> Path:
     """The verified local folder of a zoo entry: its bundled copy, else its pinned Hub revision."""
     src = entry.source
-    reg = get_registry()
-    kind = reg.variant(entry.variant).kind if reg.has("variant", entry.variant) else None
-    has = {"gan": ("generator", "discriminator"), "vae": ("generator", "encoder"), "ae": ("generator", "encoder")}
+    ships = _all_components(src)
     for c in components or ():
-        if kind in has and c not in has[kind]:  # e.g. a GAN's encoder: not a missing pin, a wrong request
-            raise ConfigError(f"model {entry.name!r} has no {c}: it is {a_kind(kind)} "
-                              f"({entry.variant}) and ships {', '.join(_all_components(src))}")
+        if src.get("path") and c not in ships:  # a bundled GAN's encoder: not a missing pin, a wrong request
+            raise ConfigError(f"model {entry.name!r} has no {c}: it ships {', '.join(ships) or 'no weights'}")
     wanted = ["config.json"] + [f"{c}.safetensors" for c in (components or _all_components(src))]
     if src.get("path") and Path(src["path"]).is_dir():
         verify_files(src["path"], src.get("files", {}), wanted, label=f"model {entry.name!r} (bundled)")
@@ -107,9 +124,11 @@ def load(ref, *, components: Optional[Iterable[str]] = None, device=None):
 
     if components is not None:
         components = list(components)
-        bad = [c for c in components if c not in ("generator", "discriminator", "encoder")]
+        from .config import COMPONENTS
+
+        bad = [c for c in components if c not in COMPONENTS]
         if bad:
-            raise ConfigError(f"unknown component {bad[0]!r}; use generator, discriminator or encoder")
+            raise ConfigError(f"unknown component {bad[0]!r}; use {', '.join(COMPONENTS)}")
     folder = resolve_folder(ref, components=components)
     try:
         return load_folder(folder, components=components, device=device)
@@ -121,3 +140,19 @@ def load(ref, *, components: Optional[Iterable[str]] = None, device=None):
             discard(exc.file)
         raise
 
+
+def load_for(ref, capability: str, *, command: str, device=None):
+    """Load what ``capability`` needs of the model ``ref`` (zoo name, ``hf://org/repo[@rev]`` or folder): only
+    those components are read (and downloaded). A model that cannot do it is one line naming, for ``command``,
+    zoo models that can."""
+    from .capabilities import NEEDS, PARTS, examples, require
+
+    ships = shipped_components(ref)
+    wanted = list(NEEDS[capability])
+    missing = [c for c in wanted if c not in ships]
+    if missing:
+        raise ConfigError(f"{ref} has no {missing[0]} (it ships {', '.join(ships) or 'no weights'}); {command} "
+                          f"needs {PARTS[capability]}{examples(capability)}")
+    model = load(ref, components=wanted, device=device)
+    require(model, capability, command, ref=str(ref))
+    return model

@@ -7,23 +7,19 @@ from __future__ import annotations
 import json
 from typing import Optional
 
-KIND_TAGS = {"gan": "gan", "vae": "vae", "ae": "autoencoder"}
-
-
-def _kind(config: dict) -> Optional[str]:
-    comps = set(config.get("components") or {})
-    if "discriminator" in comps:
-        return "gan"
-    try:  # the registry knows the variant's (or the objective's) kind
+def _kind_tag(config: dict) -> Optional[str]:
+    """The word for the model's kind (its registered ``KindSpec.tag``: gan, vae, autoencoder, or a plugin's),
+    or None when the variant (and its objective) are not registered here."""
+    try:
         from .plugins import get_registry
 
         reg = get_registry()
         for what in ("variant", "objective"):
             if isinstance(config.get(what), str) and reg.has(what, config[what]):
-                return reg.get(what, config[what]).kind
+                return reg.kind(reg.get(what, config[what]).kind).tag
     except Exception:  # noqa: BLE001 - a card must render even without the plugin installed
         pass
-    return "ae" if "encoder" in comps else None
+    return None
 
 
 def _yaml_str(value) -> str:
@@ -39,11 +35,11 @@ def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Option
     variant = str(config.get("variant", "unknown"))
     objective = str(config.get("objective", "unknown"))
     dataset = config.get("dataset")
-    kind = _kind(config)
+    tag = _kind_tag(config)
     training = config.get("training") or {}
     metrics = {k: v for k, v in (metrics or config.get("metrics") or {}).items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    tags = ["ganzoo"] + ([KIND_TAGS[kind]] if kind in KIND_TAGS else []) + [variant, objective]
+    tags = ["ganzoo"] + ([tag] if tag else []) + [variant, objective]
     tags = list(dict.fromkeys(tags))
     name = repo_id.split("/")[-1] if repo_id else f"{variant}-{objective}"
     components = list((config.get("components") or {}).keys())
@@ -67,7 +63,7 @@ def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Option
         "",
         f"# {name}",
         "",
-        f"A **{variant}** {KIND_TAGS.get(kind, 'generative model')} trained with the **{objective}** objective"
+        f"A **{variant}** {tag or 'generative model'} trained with the **{objective}** objective"
         + (f" on **{dataset}**" if dataset else "") + ", published with [ganzoo](https://github.com/ganzoo/ganzoo).",
         "",
         f"- latent size: {config.get('latent_dim', '?')}, sample shape: {shape}",

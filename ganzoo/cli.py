@@ -25,6 +25,7 @@ BUILTIN_COMMANDS = {
     "import-legacy": "ganzoo.commands.interop:legacy_cmd",
     "traverse": "ganzoo.commands.pictures:traverse_cmd",
     "reconstruct": "ganzoo.commands.pictures:reconstruct_cmd",
+    "encode": "ganzoo.commands.encode:encode_cmd",
     "push": "ganzoo.commands.hub:push_cmd",
     "pull": "ganzoo.commands.hub:pull_cmd",
     "new-plugin": "ganzoo.commands.new_plugin:new_plugin_cmd",

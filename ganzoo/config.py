@@ -8,6 +8,7 @@ MAX_INT = 65536          # no width, latent size or class count beyond this
 MAX_LIST = 64            # no list (hidden sizes, shapes) longer than this
 MAX_STR = 256
 FORMAT = "ganzoo/1"
+COMPONENTS = ("generator", "discriminator", "encoder")  # the component names a model folder may hold
 
 
 MAX_NUMBER = 1e6         # no float option beyond +-this
@@ -105,7 +106,7 @@ def validate_model_config(cfg, where: str = "config.json") -> dict:
     if cfg["format"] != FORMAT:
         raise ConfigError(f"{where}: format {cfg['format']!r} is not {FORMAT!r}; upgrade ganzoo")
     for comp, info in cfg.get("components", {}).items():
-        if comp not in ("generator", "discriminator", "encoder") or not isinstance(info, dict):
+        if comp not in COMPONENTS or not isinstance(info, dict):
             raise ConfigError(f"{where}: unknown component {comp!r}")
         fname = info.get("file")
         if not isinstance(fname, str) or "/" in fname or "\\" in fname or fname.startswith("."):

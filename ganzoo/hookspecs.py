@@ -1,6 +1,6 @@
 """The hooks a ganzoo plugin can implement.
 
-Every hook takes a ``register`` callback (style of simonw/llm). Built-in variants, objectives,
+Every hook takes a ``register`` callback (style of simonw/llm). Built-in kinds, variants, objectives,
 datasets, metrics and the pretrained zoo are plugins that use exactly these hooks; so does any
 third-party package that declares an entry point in the ``ganzoo`` group::
 
@@ -21,9 +21,16 @@ hookimpl = pluggy.HookimplMarker("ganzoo")
 
 
 @hookspec
+def register_kinds(register):
+    """Register kinds of model: ``register(ganzoo.KindSpec(...))`` -- a new model family's training
+    step, the components its variants build and its default objective. Every plugin's kinds are
+    registered before any variant or objective, so a variant may use a kind another plugin adds."""
+
+
+@hookspec
 def register_variants(register):
     """Register model variants: ``register(ganzoo.VariantSpec(...))``. A variant trains with every
-    registered objective of its ``kind`` (gan, vae or ae)."""
+    registered objective of its ``kind`` (gan, vae, ae or a plugin's)."""
 
 
 @hookspec

@@ -60,13 +60,23 @@ def grid_rows(rows, ncol: int, pad: int = 2):
 
 def sample_picture(model, n: int | None = None, *, seed: int = 0, y=None, modes=None, title: str | None = None):
     """The picture of a model's samples (a PIL image), or None for samples that are neither images
-    nor 2-D points: the samples of :func:`picture_samples`. Images: a grid of ``n`` (64), one row per
-    class for a class-conditional model sampled without labels; 2-D points: a scatter over the mode
-    centres ``modes``."""
-    if not drawable(model):
+    nor 2-D points, and for a model that cannot be sampled (no ``"sample"`` capability: a plain
+    autoencoder; :func:`reconstruction_picture` shows what it does): the samples of
+    :func:`picture_samples`. Images: a grid of ``n`` (64), one row per class for a class-conditional
+    model sampled without labels; 2-D points: a scatter over the mode centres ``modes``."""
+    if not drawable(model) or "sample" not in model.capabilities:
         return None
     x, per = picture_samples(model, n, seed=seed, y=y)
     return picture_of(model, x, per, modes=modes, title=title)
+
+
+def reconstruction_picture(x01, recon01, ncol: int = 8):
+    """Inputs (odd rows) above their reconstructions (even rows), ``ncol`` to a row: both (N, C, H, W) in
+    [0, 1] (``ganzoo reconstruct``, and the training picture of a model that cannot be sampled)."""
+    rows = []
+    for i in range(0, len(x01), ncol):
+        rows += [x01[i:i + ncol], recon01[i:i + ncol]]
+    return grid_rows(rows, min(ncol, len(x01)))
 
 
 def drawable(model) -> bool:

@@ -8,7 +8,9 @@
   link function (sigmoid for the GAN losses, none for WGAN/hinge). It may instead return a
   :class:`DiscriminatorOutput` (the score plus class logits, features, an InfoGAN ``q``);
   :func:`discriminator_output` turns either into one.
-* :class:`Encoder` maps samples to a latent code (N, latent_dim), or to ``(mu, logvar)`` for a VAE.
+* :class:`Encoder` maps samples (and, when conditional, labels) to a latent code (N, latent_dim), or to
+  ``(mu, logvar)`` for a VAE; :meth:`Encoder.latent` is the one code a decoder reconstructs from and
+  :meth:`Encoder.features` the (N, d) features that ``Model.encode`` and ``ganzoo encode`` return.
 * :class:`Decoder` is the generator of an autoencoder or VAE: ``logits(z, y=None)`` gives the
   pre-activation of a Bernoulli observation model and ``forward`` = sigmoid(logits), in [0, 1].
   The autoencoding objectives (``elbo``, ``reconstruction``) need one.
@@ -78,11 +80,18 @@ class Generator(_Component):
 
     ``w_dim``: None, or the width of w for a generator with a mapping network z -> w (StyleGAN). Its forward
     then also takes ``return_w=True`` and returns ``(x, ws)``, ``ws`` the (N, L, w_dim) per-layer styles that
-    made ``x`` (part of the graph): ``--pl`` measures the path length in w there."""
+    made ``x`` (part of the graph): ``--pl`` measures the path length in w there.
+
+    ``has_prior``: whether the latents :meth:`sample_latent` draws are the distribution this generator
+    was trained to decode (a GAN's noise, a VAE's prior): True by default. An autoencoder's decoder sets
+    it False -- its codes have no distribution to draw from, so ``Model.sample`` and ``ganzoo sample``
+    refuse it (a decoder that gets a prior fitted to its codes afterwards may make it a property that is
+    True once the prior is there)."""
 
     sampling_options: Mapping[str, SamplingOption] = MappingProxyType({"truncation": TRUNCATION})
     loss_terms = ()
     w_dim: Optional[int] = None
+    has_prior = True
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
                  output_range: Optional[tuple[float, float]] = (-1.0, 1.0)):
@@ -159,6 +168,22 @@ class Generator(_Component):
         for p in self.parameters():
             return p.device
         return torch.device("cpu")
+
+
+def from_unit(x: torch.Tensor, output_range) -> torch.Tensor:
+    """Data in [0, 1] mapped into a generator's ``output_range`` (what its encoder and discriminator train on);
+    None (vectors): as it is."""
+    if output_range is None:
+        return x
+    lo, hi = output_range
+    return x * (hi - lo) + lo
+
+
+def to_unit(x: torch.Tensor, output_range) -> torch.Tensor:
+    if output_range is None:
+        return x
+    lo, hi = output_range
+    return ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
 
 
 def sample_count(n) -> int:
@@ -323,7 +348,11 @@ class Decoder(Generator):
 
 
 class Encoder(_Component):
-    """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``).
+    """``forward(x, y=None) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``).
+
+    A conditional encoder (``num_classes > 0``, q(z | x, y) as in a conditional VAE) takes the labels
+    ``y`` (N,) and checks them with :meth:`check_labels`, like every component; an unconditional one
+    refuses them. Callers pass the labels they have when ``encoder.conditional`` and None otherwise.
 
     ``loss_terms``: auxiliary loss terms of phase ``"ae"`` this encoder calls for; the autoencoding step
     adds them after the objective's loss and terms (see docs/training.md, "Order of application")."""
@@ -335,8 +364,18 @@ class Encoder(_Component):
         super().__init__(sample_shape, num_classes)
         self.latent_dim = int(latent_dim)
 
-    def forward(self, x: torch.Tensor):  # pragma: no cover
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None):  # pragma: no cover
         raise NotImplementedError
+
+    def latent(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The code a decoder reconstructs ``x`` from: ``forward``'s z, or a VAE's posterior mean."""
+        out = self(x) if y is None else self(x, y)  # (an encoder written before labels takes x alone)
+        return out[0] if isinstance(out, tuple) else out
+
+    def features(self, x: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(N, d) features of ``x`` for ``Model.encode``, ``ganzoo encode`` and the linear probe: by default
+        :meth:`latent` flattened; override it where another summary serves better (e.g. a grid of codes)."""
+        return self.latent(x, y).flatten(1)
 
 
 __all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "discriminator_output",

@@ -15,19 +15,21 @@ from torch import nn
 
 from . import config as cfgmod
 from . import limits
+from .capabilities import Capabilities
 from .errors import ConfigError, GanzooError, PluginError, TooLargeError, WeightsError, first_line
 from .fsutil import atomic_write_json
-from .interfaces import Discriminator, Encoder, Generator, sample_count
+from .interfaces import Discriminator, Encoder, Generator, from_unit, sample_count, to_unit  # noqa: F401
 from .plugins import get_registry
 from .registry import resolve
 
-COMPONENTS = ("generator", "discriminator", "encoder")
+COMPONENTS = cfgmod.COMPONENTS
 COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder}
 META_KEYS = ("dataset", "labels", "label_prior", "training", "metrics")
 
 
-class Model(nn.Module):
-    """The components of one variant plus everything needed to rebuild them."""
+class Model(Capabilities, nn.Module):
+    """The components of one variant plus everything needed to rebuild them; what it can do
+    (:attr:`capabilities`, :meth:`encode`, :meth:`reconstruct`, ...) is :class:`ganzoo.capabilities.Capabilities`'."""
 
     def __init__(self, *, variant: str, objective: str, config: dict, components: dict,
                  objective_config: Optional[dict] = None, **meta):
@@ -39,11 +41,14 @@ class Model(nn.Module):
         self.meta = {k: meta.get(k) for k in META_KEYS if meta.get(k) is not None}
         self.components = nn.ModuleDict(components)
         self.sampling: dict = {}   # the sampling options sample() uses by default (with_sampling)
+        g = components["generator"]  # the model's facts, kept when only some components are loaded
+        self._facts = {"latent_dim": g.latent_dim, "sample_shape": tuple(g.sample_shape),
+                       "num_classes": g.num_classes, "output_range": g.output_range}
 
     # -- components ------------------------------------------------------------------------
     @property
-    def generator(self) -> Generator:
-        return self.components["generator"]
+    def generator(self) -> Optional[Generator]:
+        return self.components["generator"] if "generator" in self.components else None
 
     @property
     def discriminator(self) -> Optional[Discriminator]:
@@ -60,18 +65,24 @@ class Model(nn.Module):
                 del self.components[name]
         return self
 
-    # -- the contract, forwarded -------------------------------------------------------------
+    # -- the contract, forwarded (from the model as built: also with only some components loaded) --
     @property
     def latent_dim(self) -> int:
-        return self.generator.latent_dim
+        return self._facts["latent_dim"]
 
     @property
     def sample_shape(self) -> tuple:
-        return self.generator.sample_shape
+        return self._facts["sample_shape"]
 
     @property
     def num_classes(self) -> int:
-        return self.generator.num_classes
+        """The classes the model is conditioned on (0: unconditional): its generator's."""
+        return self._facts["num_classes"]
+
+    @property
+    def output_range(self):
+        """The range of the generator's outputs ((-1, 1), (0, 1), or None for vectors)."""
+        return self._facts["output_range"]
 
     @property
     def is_image(self) -> bool:
@@ -116,13 +127,14 @@ class Model(nn.Module):
         ``options``: sampling options the generator declares (``generator.sampling_options``), over the
         model's defaults (:meth:`with_sampling`), e.g. ``truncation=0.7``. ``n == 0`` gives an empty batch."""
         n = sample_count(n)
+        self.require("sample", "sampling")
         if y is None and self.num_classes:
             y = self.draw_labels(n, None if seed is None else seed + 1)
         return self.generator.sample(n, seed=seed, y=y, **{**self.sampling, **options})
 
     def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
         """Samples with images mapped to [0, 1] (vectors as generated)."""
-        return to_unit(self.sample(n, seed=seed, y=y, **options), self.generator.output_range)
+        return to_unit(self.sample(n, seed=seed, y=y, **options), self.output_range)
 
     def with_sampling(self, **options) -> "Model":
         """This model (the same components) with sampling options that everything sampling through it uses
@@ -164,14 +176,6 @@ class Model(nn.Module):
             g.train(was)
         return to_unit(x, g.output_range).view(rows, len(values), *self.sample_shape)
 
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Latent code (the mean for a VAE): the encoder as a feature extractor."""
-        if self.encoder is None:
-            raise ConfigError(f"model of variant {self.variant!r} has no encoder")
-        out = self.encoder(x)
-        return out[0] if isinstance(out, tuple) else out
-
     def make_objective(self):
         return objective(self.objective, **self.objective_config)
 
@@ -180,7 +184,7 @@ class Model(nn.Module):
         from . import __version__
         from .plugins import provider
 
-        g = self.generator
+        f = self._facts
         reg = get_registry()
         out = {
             "format": cfgmod.FORMAT,
@@ -190,10 +194,10 @@ class Model(nn.Module):
             "objective": self.objective,
             "objective_config": self.objective_config,
             "config": self.config,
-            "latent_dim": g.latent_dim,
-            "sample_shape": list(g.sample_shape),
-            "num_classes": g.num_classes,
-            "output_range": list(g.output_range) if g.output_range else None,
+            "latent_dim": f["latent_dim"],
+            "sample_shape": list(f["sample_shape"]),
+            "num_classes": f["num_classes"],
+            "output_range": list(f["output_range"]) if f["output_range"] else None,
             "components": {
                 name: {
                     "file": f"{name}.safetensors",
@@ -225,13 +229,6 @@ class Model(nn.Module):
 def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
     """``0, 1, ..., num_classes - 1, 0, 1, ...``: ``n`` labels, each class in turn."""
     return torch.arange(n) % num_classes
-
-
-def to_unit(x: torch.Tensor, output_range) -> torch.Tensor:
-    if output_range is None:
-        return x
-    lo, hi = output_range
-    return ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
 
 
 def objective(name: str, **config):
@@ -281,8 +278,7 @@ def create(variant: str, objective: Optional[str] = None, *, objective_config: O
         want = COMPONENT_TYPES.get(name)
         if want is None or not isinstance(module, want):
             raise PluginError(f"variant {variant!r}: component {name!r} must be a ganzoo {want.__name__ if want else 'component'}")
-    needed = {"gan": ("generator", "discriminator"), "vae": ("generator", "encoder"), "ae": ("generator", "encoder")}
-    for name in needed[spec.kind]:
+    for name in reg.kind(spec.kind).components:  # what every variant of its kind builds
         if name not in comps:
             raise PluginError(f"variant {variant!r} ({spec.kind}) built no {name}")
     return Model(variant=variant, objective=objective, config=cfg, components=comps, objective_config=ocfg,

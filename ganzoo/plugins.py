@@ -43,7 +43,8 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.formats",
 )
 
-REGISTER_HOOKS = (
+REGISTER_HOOKS = (  # in this order: every plugin's kinds exist before any variant or objective names one
+    "register_kinds",
     "register_variants",
     "register_objectives",
     "register_datasets",

@@ -13,22 +13,65 @@ from __future__ import annotations
 import fnmatch
 import importlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 from .entries import ModelEntry, parse_registry, weights_from
 from .errors import IncompatibleError, NotFoundError, PluginError, did_you_mean
 
 Target = Union[str, Callable[..., Any]]
 
-KINDS = ("gan", "vae", "ae")
-KIND_NAMES = {"gan": "adversarial", "vae": "variational", "ae": "autoencoding"}
-DEFAULT_OBJECTIVES = {"gan": "non-saturating", "vae": "elbo", "ae": "reconstruction"}
 
 
-def _check_kind(what: str, name: str, kind: str) -> None:
-    if kind not in KINDS:
-        raise PluginError(f"{what} {name!r}: kind must be one of {', '.join(KINDS)} "
-                          f"({', '.join(KIND_NAMES.values())}), not {kind!r}")
+@dataclass(frozen=True)
+class KindSpec:
+    """A kind of model: how its variants train, and what pairs with what.
+
+    A variant and an objective pair when they have the same ``kind``. ``step`` (an import path) is
+    the training step class the engine builds once per run as ``step(trainer)``; its contract is in
+    ``docs/training.md`` ("Writing a step"). ``components`` are the components every variant of the
+    kind must build (``ganzoo.create`` checks them), ``default_objective`` what a variant of the
+    kind trains with when it names none, ``options`` the kind-specific run options its step uses
+    (``TrainConfig`` field names such as ``"d_steps"``, ``"augment"``, ``"r1"``; ``ganzoo train``
+    refuses them for other kinds), ``tag`` the word the model cards and Hub tags use for it
+    (default: ``name``). The built-in kinds are :data:`BUILTIN_KINDS`; a plugin adds one with the
+    ``register_kinds`` hook. ``phrase`` is how a message names a model of the kind (``"a GAN"``; default
+    from the summary: ``"a moment-matching model"``)."""
+
+    name: str
+    summary: str
+    step: Target
+    components: tuple[str, ...] = ("generator",)
+    default_objective: str | None = None
+    options: tuple[str, ...] = ()
+    tag: str = ""
+    phrase: str = ""
+    plugin: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "components", tuple(self.components))
+        object.__setattr__(self, "options", tuple(self.options))
+        if not self.tag:
+            object.__setattr__(self, "tag", self.name)
+        if not self.phrase:  # "a moment-matching model"
+            article = "an" if self.summary[:1].lower() in "aeiou" else "a"
+            object.__setattr__(self, "phrase", f"{article} {self.summary} model")
+
+
+_STEPS = "ganzoo.training.steps"
+GAN_OPTIONS = ("d_steps", "reuse_fake", "augment", "r1", "r2", "gp", "pl")
+BUILTIN_KINDS = (
+    KindSpec("gan", "adversarial", f"{_STEPS}:AdversarialStep", ("generator", "discriminator"),
+             "non-saturating", GAN_OPTIONS, phrase="a GAN"),
+    KindSpec("vae", "variational", f"{_STEPS}:AutoencodingStep", ("generator", "encoder"), "elbo", phrase="a VAE"),
+    KindSpec("ae", "autoencoding", f"{_STEPS}:AutoencodingStep", ("generator", "encoder"), "reconstruction",
+             tag="autoencoder", phrase="an autoencoder"),
+)
+# The built-in kinds' names, adjectives and default objectives (``Registry.items("kind")``: every registered kind)
+KINDS = tuple(k.name for k in BUILTIN_KINDS)
+KIND_NAMES = {k.name: k.summary for k in BUILTIN_KINDS}
+DEFAULT_OBJECTIVES = {k.name: k.default_objective for k in BUILTIN_KINDS}
+_PHRASES = {k.name: k.phrase for k in BUILTIN_KINDS}
+
 
 OPTIMIZER_KEYS = ("name", "lr", "g_lr", "d_lr", "betas")
 
@@ -73,13 +116,14 @@ def resolve(target: Target) -> Callable[..., Any]:
 class VariantSpec:
     """A model family: how to build its components from a JSON config.
 
-    ``kind`` says which objectives train it: ``"gan"`` (adversarial), ``"vae"`` (variational) or
-    ``"ae"`` (autoencoding); it pairs with every objective of the same kind, built-in or from a
-    plugin. ``build(**config)`` returns a dict with a ``"generator"`` and, as the kind needs them,
-    a ``"discriminator"`` (gan) or an ``"encoder"`` (vae, ae). ``defaults`` lists every config key
+    ``kind`` says which objectives train it: a registered :class:`KindSpec`'s name -- built in:
+    ``"gan"`` (adversarial), ``"vae"`` (variational), ``"ae"`` (autoencoding); it pairs with every
+    objective of the same kind, built-in or from a plugin. ``build(**config)`` returns a dict with a
+    ``"generator"`` and the other components the kind needs (its ``components``: a
+    ``"discriminator"`` for gan, an ``"encoder"`` for vae and ae). ``defaults`` lists every config key
     the variant accepts (JSON values); anything else is rejected. ``default_objective`` is what
-    ``ganzoo train`` uses without ``--objective``; left out, the kind's default in
-    :data:`DEFAULT_OBJECTIVES` (non-saturating, elbo, reconstruction). ``resolve_config(config) ->
+    ``ganzoo train`` uses without ``--objective``; left out, the kind's ``default_objective``
+    (non-saturating, elbo, reconstruction), filled in when the variant is registered. ``resolve_config(config) ->
     config``, if given, replaces the variant's ``"auto"`` values by what they stand for (e.g. sizes
     chosen from the sample shape) before ``build``; a value the user gave for an ``"auto"`` key is then
     checked against the type of what ``"auto"`` stands for, and the model's config records the result.
@@ -105,25 +149,20 @@ class VariantSpec:
     optimizer: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        _check_kind("variant", self.name, self.kind)
         _check_optimizer(f"variant {self.name!r}", self.optimizer)
-        if self.default_objective is None:
-            object.__setattr__(self, "default_objective", DEFAULT_OBJECTIVES[self.kind])
-
-
-KIND_NAMES = {"gan": "a GAN", "vae": "a VAE", "ae": "an autoencoder"}
 
 
 def a_kind(kind: str) -> str:
-    """A kind as a message says it: ``"a GAN"``, ``"a VAE"``, ``"an autoencoder"`` (else ``"of kind 'x'"``)."""
-    return KIND_NAMES.get(kind, f"of kind {kind!r}")
+    """A built-in kind as a message says it: ``"a GAN"``, ``"a VAE"``, ``"an autoencoder"`` (its
+    ``KindSpec.phrase``; else ``"of kind 'x'"``: a registered kind's phrase is ``registry.kind(x).phrase``)."""
+    return _PHRASES.get(kind, f"of kind {kind!r}")
 
 
 @dataclass(frozen=True)
 class ObjectiveSpec:
     """A training objective. ``factory(**config)`` returns an objective object (the protocol is in
-    ``docs/writing-a-plugin.md``); ``kind`` (``"gan"``, ``"vae"`` or ``"ae"``) says which variants
-    it trains: every variant of the same kind. ``d_steps`` is the default number of
+    ``docs/writing-a-plugin.md``); ``kind`` (a registered kind: ``"gan"``, ``"vae"``, ``"ae"`` or a
+    plugin's) says which variants it trains: every variant of the same kind. ``d_steps`` is the default number of
     discriminator/critic steps per generator step (Goodfellow's k; 0 for non-adversarial kinds).
     ``defaults`` lists the objective's config keys, ``optimizer`` its default optimiser and
     ``variant_defaults`` config values it suggests to the variant (used where the variant has the key)."""
@@ -137,9 +176,6 @@ class ObjectiveSpec:
     optimizer: dict = field(default_factory=dict)
     variant_defaults: dict = field(default_factory=dict)
     plugin: str = ""
-
-    def __post_init__(self):
-        _check_kind("objective", self.name, self.kind)
 
 
 @dataclass(frozen=True)
@@ -156,12 +192,16 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """An evaluation metric. ``factory(model, data, *, n, seed) -> dict`` of numbers."""
+    """An evaluation metric. ``factory(model, data, *, n, seed) -> dict`` of numbers. ``needs``: the
+    capabilities a model must have for it (``ganzoo.capabilities.CAPABILITIES``: ``"sample"``, ``"encode"``,
+    ``"reconstruct"``, ``"likelihood"``, ...; ``ganzoo eval --metric`` refuses a model without them);
+    ``applies_to``: the kinds it is limited to (None: every kind)."""
 
     name: str
     summary: str
     factory: Target
-    applies_to: tuple[str, ...] = ("gan", "vae", "ae")
+    applies_to: Optional[tuple[str, ...]] = None
+    needs: tuple[str, ...] = ()
     plugin: str = ""
 
 
@@ -189,6 +229,7 @@ class FormatSpec:
 
 
 SECTIONS = {
+    KindSpec: "kind",
     VariantSpec: "variant",
     ObjectiveSpec: "objective",
     DatasetSpec: "dataset",
@@ -224,7 +265,12 @@ class Registry:
             )
         if kind == "model":
             self._check_aliases(item, plugin)
-        table[item.name] = replace(item, plugin=plugin)
+        extra = {}
+        if kind in ("variant", "objective"):
+            kspec = self._kind_of(item, kind, plugin)
+            if kind == "variant" and item.default_objective is None:
+                extra["default_objective"] = kspec.default_objective
+        table[item.name] = replace(item, plugin=plugin, **extra)
         for alias in getattr(item, "aliases", ()) if kind == "model" else ():
             self._aliases[alias] = item.name
 
@@ -238,6 +284,14 @@ class Registry:
             if alias in self._items["model"] or alias in self._aliases:
                 taken = "a model" if alias in self._items["model"] else f"a former name of {self._aliases[alias]!r}"
                 raise PluginError(f"plugin {plugin!r}: alias {alias!r} of model {item.name!r} is already {taken}")
+
+    def _kind_of(self, item, what: str, plugin: str) -> "KindSpec":
+        kinds = self._items["kind"]
+        if item.kind not in kinds:
+            known = ", ".join(f"{k.name} ({k.summary})" for k in self.items("kind")) or "(none registered)"
+            raise PluginError(f"plugin {plugin!r}: {what} {item.name!r} has kind {item.kind!r}, which no plugin "
+                              f"registers; registered kinds: {known}")
+        return kinds[item.kind]
 
     def remove_plugin(self, plugin: str) -> None:
         """Forget everything ``plugin`` registered (used when one of its hooks fails)."""
@@ -264,6 +318,9 @@ class Registry:
 
     def has(self, kind: str, name: str) -> bool:
         return name in self._items[kind]
+
+    def kind(self, name: str) -> KindSpec:
+        return self.get("kind", name)
 
     def variant(self, name: str) -> VariantSpec:
         return self.get("variant", name)
@@ -306,9 +363,10 @@ class Registry:
         v, o = self.variant(variant), self.objective(objective)
         if o.kind != v.kind:
             fits = ", ".join(self.objectives_for(variant)) or "(none registered)"
+            vk, ok = self.kind(v.kind).summary, self.kind(o.kind).summary
             raise IncompatibleError(
-                f"variant {variant!r} ({KIND_NAMES[v.kind]}, kind {v.kind}) does not work with objective "
-                f"{objective!r} ({KIND_NAMES[o.kind]}, kind {o.kind}); use an objective of kind {v.kind}: {fits}"
+                f"variant {variant!r} ({vk}, kind {v.kind}) does not work with objective "
+                f"{objective!r} ({ok}, kind {o.kind}); use an objective of kind {v.kind}: {fits}"
             )
 
 def match(names, pattern: str | None) -> list[str]:
@@ -321,6 +379,7 @@ def match(names, pattern: str | None) -> list[str]:
 
 
 __all__ = [
-    "KINDS", "KIND_NAMES", "DEFAULT_OBJECTIVES", "resolve", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
-    "FormatSpec", "ModelEntry", "weights_from", "parse_registry", "ModelRenamedWarning", "Registry", "match",
+    "KindSpec", "BUILTIN_KINDS", "KINDS", "KIND_NAMES", "DEFAULT_OBJECTIVES", "a_kind", "resolve", "VariantSpec",
+    "ObjectiveSpec", "DatasetSpec", "MetricSpec", "FormatSpec", "ModelEntry", "weights_from", "parse_registry",
+    "ModelRenamedWarning", "Registry", "match",
 ]

@@ -163,9 +163,10 @@ def test_plain_log_lines_when_stderr_is_not_a_terminal(tmp_path, capsys, progres
 def test_reconstruct_of_a_gan_says_it_has_no_encoder_and_names_models_that_do(tmp_path):
     code, out, err = cli("reconstruct", "mnist-cdcgan-hinge", "--data", "digits", "-o", str(tmp_path / "r.png"))
     assert code != 0
-    assert err.startswith("ganzoo: error: mnist-cdcgan-hinge is a GAN (dcgan) and has no encoder"), err
+    assert err.startswith("ganzoo: error: mnist-cdcgan-hinge has no encoder (it ships generator); reconstruct needs "
+                          "an encoder and a decoder, e.g. "), err
     assert "sha256" not in err and "mnist-ae" in err and "mnist-vae-16d" in err
-    with pytest.raises(ConfigError, match="model 'mnist-cdcgan-hinge' has no encoder: it is a GAN"):
+    with pytest.raises(ConfigError, match="^model 'mnist-cdcgan-hinge' has no encoder: it ships generator$"):
         ganzoo.load("mnist-cdcgan-hinge", components=["generator", "encoder"])
     code, out, err = cli("reconstruct", "digits-ae", "--data", "digits", "-n", "1", "-o", str(tmp_path / "a.png"))
     assert code == 0 and out.startswith("wrote 1 input and its reconstruction to"), err
@@ -237,12 +238,15 @@ def test_list_refuses_two_lists_and_debug_works_after_the_subcommand():
 # -- 4. a plain autoencoder has no prior ------------------------------------------------------------------
 def test_sample_refuses_a_plain_autoencoder_and_eval_scores_its_reconstructions(tmp_path):
     code, out, err = cli("sample", "digits-ae", "-o", str(tmp_path / "ae.png"))
-    assert code != 0 and "plain autoencoder: it has no prior" in err and "ganzoo reconstruct digits-ae" in err, err
+    assert code != 0 and err.startswith("ganzoo: error: digits-ae cannot be sampled: it has no prior to draw codes "
+                                        "from"), err
+    assert "ganzoo reconstruct digits-ae" in err, err
     assert not (tmp_path / "ae.png").exists()
     result = ganzoo.evaluate("digits-ae", data="digits", n=200)
-    assert list(result["metrics"]) == ["recon"]
-    more = ganzoo.evaluate("digits-ae", data="digits", n=200, metrics=["recon", "prdc"])
-    assert list(more["metrics"]) == ["recon", "prdc"]  # more when asked
+    assert list(result["metrics"]) == ["recon", "linear-probe"]   # what its encoder does, never samples
+    with pytest.raises(ConfigError, match=r"^metric 'prdc' needs a model that draws new samples; this ae can: "
+                                          r"encode, reconstruct$"):
+        ganzoo.evaluate("digits-ae", data="digits", n=200, metrics=["recon", "prdc"])  # scores samples it cannot draw
 
 
 # -- 5. the Python API ------------------------------------------------------------------------------------

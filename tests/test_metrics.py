@@ -370,7 +370,7 @@ def test_eval_cli_on_saved_models(tmp_path, capsys):
     code, out, err = _run(capsys, ["eval", str(tmp_path / "vae"), "--data", "digits", "--json", "-n", "200", "--iwae-k", "5"])
     assert code == 0, err
     metrics = json.loads(out)["metrics"]
-    assert set(metrics) == {"judge", "prdc", "elbo", "recon"}
+    assert set(metrics) == {"judge", "prdc", "elbo", "kl-dims", "recon", "linear-probe"}
     assert {"recon_nll", "recon_mse"} <= set(metrics["recon"]) and metrics["recon"]["recon_nll"] > 0
     assert {"n", "n_real", "classes", "class_kl", "max_prob", "fd", "fd_real_halves", "fd_ratio"} <= set(metrics["judge"])
     assert {"precision", "recall", "density", "coverage", "k"} <= set(metrics["prdc"])
@@ -393,7 +393,7 @@ def test_eval_cli_errors_are_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("GANZOO_INCEPTION_WEIGHTS", raising=False)
     ganzoo.create("mlp", sample_shape=[2], g_hidden=[16], d_hidden=[16]).save(tmp_path / "gan")
     cases = [
-        (["--data", "ring8", "--metric", "elbo"], "applies to vae models"),
+        (["--data", "ring8", "--metric", "elbo"], "metric 'elbo' needs a model that bounds log p(x); this mlp can: sample, discriminate"),
         (["--data", "ring8", "--metric", "fid"], "FID needs Inception-v3 weights"),
         ([], "records no dataset"),
         (["--data", "ring8", "--metric", "nope"], "unknown metric 'nope'"),
@@ -434,7 +434,7 @@ def test_fid_with_a_torchscript_feature_extractor(tmp_path, monkeypatch):
 
     vae = ganzoo.create("vae", sample_shape=[1, 8, 8], latent_dim=4, hidden=[32])
     out = evaluate(vae, "digits", n=60, options={"elbo": {"k": 2}})["metrics"]
-    assert list(out) == ["judge", "prdc", "elbo", "recon", "fid"] and out["fid"]["fid"] > 0
+    assert list(out) == ["judge", "prdc", "elbo", "kl-dims", "recon", "linear-probe", "fid"] and out["fid"]["fid"] > 0
     (tmp_path / "bad.pt").write_bytes(b"not torchscript")
     from ganzoo.errors import WeightsError
 

@@ -166,11 +166,11 @@ def test_cli_gp_with_hinge_and_resume(tmp_path):
 
 @pytest.mark.reliability("input")
 def test_regulariser_errors(tmp_path):
-    with reliability.refuses("training arguments", ConfigError, r"^r1 regularises a GAN's discriminator; 'vae' is a VAE$"):
+    with reliability.refuses("training arguments", ConfigError, r"^r1 regularises a GAN's discriminator; 'vae' is a VAE \(kind vae\) and r1 applies to kind gan$"):
         ganzoo.train("vae", data="digits", out=tmp_path / "a", steps=1, r1=1.0)
     with reliability.refuses("training arguments", ConfigError, r"^gp must be in \[0, 1000000\], not -1"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "b", steps=1, gp=-1)
-    with reliability.refuses("training arguments", ConfigError, r"^pl regularises a GAN's generator; 'ae' is an autoencoder$"):
+    with reliability.refuses("training arguments", ConfigError, r"^pl regularises a GAN's generator; 'ae' is an autoencoder \(kind ae\) and pl applies to kind gan$"):
         ganzoo.train("ae", data="digits", out=tmp_path / "c", steps=1, pl=1.0)
     with reliability.refuses("training arguments", ConfigError, r"^pl must be in \[0, 1000000\], not -0.5"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "d", steps=1, pl=-0.5)

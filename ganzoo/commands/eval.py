@@ -22,10 +22,13 @@ from . import SEED, sampling_flags
 @click.option("--draws", default=None, type=click.IntRange(1, 100),
               help="Judge and intra-class Fréchet ratios: average this many sample draws, each against its own real "
                    "split [20].")
+@click.option("--probe-fit", default=None, type=click.FloatRange(0, 1_000_000_000, min_open=True),
+              help="Linear probe: the items, in the data's order, that fit it -- a share below 1 or a number "
+                   "(the rest test it) [0.8].")
 @click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE",
               help="Dataset option, e.g. --data-opt subset=8000: to score held-out items only.")
 @sampling_flags
-def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, data_opts, truncation, sample_opts):
+def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, probe_fit, data_opts, truncation, sample_opts):
     """Evaluate MODEL (zoo name, hf://org/repo[@rev] or folder) on DATA.
 
     \b
@@ -36,15 +39,19 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
                               Fréchet distance (per class, vs real halves);
                               with a categorical latent code (InfoGAN), its
                               accuracy: each value mapped to its majority judge class.
-    VAEs:                     ELBO and importance-weighted log-likelihood (nats).
-    AEs:                      reconstruction error only (no prior to sample from;
-                              name other metrics with --metric).
+    VAEs:                     ELBO and importance-weighted log-likelihood (nats),
+                              the KL per latent dimension.
+    Encoders:                 reconstruction error; on labelled data the linear
+                              probe: a logistic regression on the features, beside
+                              the same on raw pixels (fit on the first 80%).
+    Models without a prior (a plain AE) get no metric of samples.
     FID:                      only with Inception weights (--inception / env).
 
     \b
     Examples:
       ganzoo eval ring8-mlp-nonsat --data ring8
       ganzoo eval ./runs/vae --data mnist:../shared/data/mnist --json
+      ganzoo eval digits-ae --data digits --metric linear-probe --probe-fit 1500
       ganzoo eval mnist-stylegan --data mnist:../shared/data/mnist --truncation 0.8
     """
     import json
@@ -59,6 +66,8 @@ def eval_cmd(model, data, n, seed, metrics, as_json, inception, iwae_k, draws, d
         options["elbo"] = {"k": iwae_k}
     if draws:
         options["judge"] = options["intra"] = {"draws": draws}   # the intra-class FD reuses the judge's draws
+    if probe_fit:
+        options["linear-probe"] = {"fit": int(probe_fit) if probe_fit >= 1 else probe_fit}
     chosen = list(metrics)
     if inception and chosen and "fid" not in chosen:
         chosen.append("fid")

@@ -32,9 +32,10 @@ def _check_png(output):
 @click.option("--rows", default=10, show_default=True, type=click.IntRange(1, 64),
               help="--code: rows, each its own draw of z.")
 @click.option("--seed", default=0, show_default=True, type=SEED, help="--code: which draws of z.")
+@click.option("--each", is_flag=True, help="One row per latent dimension, walking -SPAN..SPAN with the others at 0.")
 @click.option("--label", default=None, help="Class of a class-conditional model: a stored class name or its index.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
-def traverse_cmd(model, dims, code, steps, span, rows, seed, label, output):
+def traverse_cmd(model, dims, code, steps, span, rows, seed, each, label, output):
     """Decode a grid over two latent dimensions (the others held at 0): the learned manifold; or, with
     --code K, rows in which only latent code K varies.
 
@@ -45,23 +46,29 @@ def traverse_cmd(model, dims, code, steps, span, rows, seed, label, output):
     other codes and noise fixed; the columns set code K to each of its values (a categorical code) or to
     --steps values from -SPAN to SPAN (a continuous one).
 
+    --each: row k walks latent dimension k from -SPAN to SPAN (--steps values), the others at 0 -- what
+    each dimension does alone (a beta-VAE's factors; a dimension its encoder left unused draws one image).
+
     \b
     Examples:
       ganzoo traverse mnist-vae-2d --dims 0,1 -o manifold.png
       ganzoo traverse mnist-infogan --code 0 -o digits.png          # the categorical code: one column per value
       ganzoo traverse mnist-infogan --code 1 --steps 9 -o code1.png  # a continuous code from -2 to 2
+      ganzoo traverse mnist-betavae --each --span 3 --steps 9 -o factors.png
     """
     from .. import images
     from ..api import load
     from ..errors import ConfigError
 
     out = _check_png(output)
-    if code is not None and dims is not None:
-        raise ConfigError("--code and --dims traverse different things; pass one of them")
+    if sum((code is not None, dims is not None, each)) > 1:
+        raise ConfigError("--code, --dims and --each traverse different things; pass one of them")
     m = load(model, components=["generator"])
     if not m.is_image:
         raise ConfigError(f"{model} does not make images; traverse draws an image grid")
-    if code is None:
+    if each:
+        x, cols, what = _each_grid(m, model, steps, span, label)
+    elif code is None:
         x, cols, what = _dims_grid(m, model, dims or "0,1", steps, label)
     else:
         layout = m.generator.code_layout
@@ -75,14 +82,35 @@ def traverse_cmd(model, dims, code, steps, span, rows, seed, label, output):
         cols = x.shape[1]
         x = x.flatten(0, 1)
         what = f"{rows}x{cols} traversal of code {code} ({layout.describe(code)})"
-    images.save_png(images.grid(x, nrow=cols, pad=0 if code is None else 2), out)
+    images.save_png(images.grid(x, nrow=cols, pad=0 if code is None and not each else 2), out)
     click.echo(f"wrote a {what} to {out}")
+
+
+def _each_grid(m, model, steps, span, label):
+    """One row per latent dimension: dimension k walks ``steps`` values from -span to span, the others at 0."""
+    import torch
+
+    from .. import images
+    from ..errors import ConfigError
+    from ..model import to_unit
+
+    d = m.latent_dim
+    if d > 64:
+        raise ConfigError(f"{model} has {d} latent dimensions; --each draws one row per dimension (at most 64)")
+    images.check_memory(m, d * steps, what=f"traverse: {d} rows of {steps}", advice="ask for a smaller --steps")
+    z = torch.zeros(d, steps, d)
+    z[torch.arange(d), :, torch.arange(d)] = torch.linspace(-span, span, steps)
+    y = _label(m, model, label, d * steps)
+    with torch.no_grad():
+        x = to_unit(m.generator(z.reshape(d * steps, d), y), m.generator.output_range)
+    return x, steps, f"traversal of each of the {d} latent dimensions ({steps} values in -{span:g}..{span:g})"
 
 
 def _dims_grid(m, model, dims, steps, label):
     """The VAE manifold picture: ``steps`` x ``steps`` samples over two latent dimensions (the others at 0)."""
     import torch
 
+    from .. import images
     from ..errors import ConfigError
     from ..model import to_unit
 
@@ -115,7 +143,8 @@ def _dims_grid(m, model, dims, steps, label):
 @click.option("--seed", default=0, show_default=True, type=SEED, help="Which inputs (random, seeded).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 def reconstruct_cmd(model, data, data_opts, n, seed, output):
-    """Inputs (odd rows) above their reconstructions (even rows), for an AE or a VAE.
+    """Inputs (odd rows) above their reconstructions (even rows), for a model with an encoder and a
+    decoder (an autoencoder, a VAE; a class-conditional one gets the inputs' labels).
 
     \b
     Example:
@@ -124,43 +153,27 @@ def reconstruct_cmd(model, data, data_opts, n, seed, output):
     import torch
 
     from .. import images
-    from ..api import load
+    from ..api import load_for
     from ..data import load_dataset
     from ..errors import ConfigError
-    from ..registry import a_kind
+    from ..model import to_unit
     from . import key_values
 
     out = _check_png(output)
-    m = load(model, components=["generator"])
-    if m.kind not in ("ae", "vae"):  # a GAN has no encoder: say so before asking for one
-        raise ConfigError(f"{model} is {a_kind(m.kind)} ({m.variant}) and has no "
-                          f"encoder; reconstruct needs an autoencoder or a VAE, e.g. {', '.join(_encoder_models())}")
-    m = load(model, components=["generator", "encoder"])
+    m = load_for(model, "reconstruct", command="reconstruct")
     images.check_memory(m, 2 * n, what=f"reconstruct: {n:,} inputs and their reconstructions", advice="ask for fewer (-n)")
     ds = load_dataset(data, **key_values(data_opts, "--data-opt"))
     if tuple(ds.sample_shape) != tuple(m.sample_shape):
         raise ConfigError(f"{data} has samples of shape {list(ds.sample_shape)}, {model} takes {list(m.sample_shape)}")
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
     x = ds.x[idx]
-    y = ds.y[idx] if (m.num_classes and ds.y is not None) else None
-    with torch.no_grad():
-        x_hat = m.generator(m.encode(x), y)
-    cols = min(n, 8)
-    rows = []
-    for i in range(0, n, cols):
-        rows += [x[i:i + cols], x_hat[i:i + cols]]
-    images.save_png(images.grid_rows(rows, cols), out)
+    if "conditional" in m.capabilities and ds.y is None:
+        raise ConfigError(f"{model} is class-conditional and {data} has no labels; pass labelled data")
+    y = ds.y[idx] if "conditional" in m.capabilities else None
+    x_hat = to_unit(m.reconstruct(x, y), m.output_range)
+    images.save_png(images.reconstruction_picture(x, x_hat), out)
     click.echo(f"wrote {n} inputs and their reconstructions to {out}" if n > 1 else
                f"wrote 1 input and its reconstruction to {out}")
-
-
-def _encoder_models() -> list:
-    """Zoo models with an encoder (AEs and VAEs)."""
-    from ..plugins import get_registry
-
-    reg = get_registry()
-    return [n for n in reg.names("model")
-            if reg.has("variant", reg.model(n).variant) and reg.variant(reg.model(n).variant).kind in ("ae", "vae")]
 
 
 def _label(m, model, label, n, each=False):

@@ -26,7 +26,9 @@ from . import SEED, label_index, sampling_flags
 def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sample_opts):
     """Sample a model (zoo name, hf://org/repo[@rev] or folder) to FILE.png or FILE.npy.
 
-    Only the generator is loaded (and downloaded). Images are scaled to [0, 1];
+    Only what sampling needs is loaded (and downloaded): the generator, and the prior
+    of a model that has one. A model without a prior (a plain autoencoder) is refused.
+    Images are scaled to [0, 1];
     vectors are written as generated.
 
     A class-conditional model sampled without --label draws every class equally, class
@@ -56,17 +58,13 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
         raise ConfigError(f"folder {str(out.parent)!r} does not exist; create it first")
 
     from .. import images
-    from ..api import load
+    from ..api import load_for
     from . import sampling_from
 
     options = sampling_from(truncation, sample_opts)
-    m = load(model, components=["generator"])
+    m = load_for(model, "sample", command="ganzoo sample")  # the generator (and a prior, where the model has one)
     if options:  # every picture, array and walk below samples with them
         m = m.with_sampling(**m.generator.check_sampling(options, who=model))
-    if m.kind == "ae":
-        raise ConfigError(f"{model} is a plain autoencoder: it has no prior to draw codes from (decoding N(0, I) "
-                          f"makes blobs); show its reconstructions with `ganzoo reconstruct {model} --data DATA`, "
-                          "or train a VAE to sample")
     if label is not None and m.num_classes == 0:
         raise ConfigError(f"{model} is not class-conditional; drop --label")
     if label is not None:

@@ -21,9 +21,10 @@ def _table(rows, headers):
 @click.option("--datasets", is_flag=True, help="List data sources instead.")
 @click.option("--metrics", is_flag=True, help="List evaluation metrics instead.")
 @click.option("--formats", is_flag=True, help="List checkpoint formats (ganzoo import / export) instead.")
+@click.option("--kinds", is_flag=True, help="List kinds of model (their training steps) instead.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (a JSON list).")
-def list_cmd(pattern, variants, objectives, datasets, metrics, formats, as_json):
-    """List pretrained models (or variants, objectives, datasets, metrics, formats).
+def list_cmd(pattern, variants, objectives, datasets, metrics, formats, kinds, as_json):
+    """List pretrained models (or variants, objectives, datasets, metrics, formats, kinds).
 
     PATTERN filters names with shell wildcards or a substring.
 
@@ -37,7 +38,7 @@ def list_cmd(pattern, variants, objectives, datasets, metrics, formats, as_json)
     from ..registry import match, weights_from
 
     chosen = [w for w, on in (("variant", variants), ("objective", objectives), ("dataset", datasets),
-                              ("metric", metrics), ("format", formats)) if on]
+                              ("metric", metrics), ("format", formats), ("kind", kinds)) if on]
     if len(chosen) > 1:
         raise click.UsageError(f"{' and '.join(f'--{w}s' for w in chosen)} conflict: pass one of them "
                                "(one list at a time)")
@@ -66,6 +67,12 @@ def list_cmd(pattern, variants, objectives, datasets, metrics, formats, as_json)
         rows = [(f.name, ",".join(w for w, on in (("import", f.importer), ("export", f.exporter)) if on), f.plugin,
                  f.summary) for f in items]
         headers = ("FORMAT", "DIRECTIONS", "PLUGIN", "SUMMARY")
+    elif what == "kind":
+        data = [{"name": k.name, "summary": k.summary, "components": list(k.components),
+                 "default_objective": k.default_objective, "options": list(k.options), "step": str(k.step),
+                 "plugin": k.plugin} for k in items]
+        rows = [(k.name, k.summary, ",".join(k.components), k.default_objective, k.plugin) for k in items]
+        headers = ("KIND", "SUMMARY", "COMPONENTS", "DEFAULT_OBJECTIVE", "PLUGIN")
     else:
         data = [{"name": i.name, "summary": i.summary, "plugin": i.plugin} for i in items]
         rows = [(i.name, i.plugin, i.summary) for i in items]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import COMPONENTS
 from ..errors import ConfigError, PluginError
 from ..plugins import get_registry
 from .importing import format_object
-
-COMPONENTS = ("generator", "discriminator", "encoder")
 
 
 def export_model(model, out, *, format: str = "onnx", component: str = "generator") -> str:

@@ -41,6 +41,16 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
            classes mapped to), ``code_purity_min`` (the worst value's share), on 5,000 samples; and per
            continuous code K, ``codeK_width`` / ``codeK_slant``: how the ink's width and slant follow
            the code along traversals (rank correlation, -1..1). See ``ganzoo.metrics.codes``.
+``kl-dims``  VAEs, on the ``elbo`` metric's images: ``kl_dim_k``, the mean KL(q(z_k|x) || N(0, 1)) of
+           latent dimension k in nats (they sum to the ELBO's KL), ``active_dims`` (Var_x E_q[z_k] > 0.01,
+           Burda et al. 2016's active units) and ``kl_top_share`` (the largest dimension's share).
+``recon``  encoder + decoder: ``recon_nll`` (Bernoulli NLL, nats per image) and ``recon_mse`` of the
+           reconstructions of 1,000 items of the given data (decoding the encoder's mean).
+``linear-probe``  models with an encoder, on labelled data: ``probe_accuracy``, the held-out accuracy of a
+           multinomial logistic regression on the features ``Model.encode`` gives (a VAE's posterior
+           mean), and ``probe_pixels``, the same probe on raw pixels. The first 80% of the items in
+           the data's order fit it (MNIST: the first 8,000, where the zoo's encoders trained), the
+           rest test it (:mod:`ganzoo.metrics.probe`; deterministic).
 ``fid``    optional: Inception-v3 FID when ``GANZOO_INCEPTION_WEIGHTS`` (or ``--inception``) names
            the TorchScript ``inception-2015-12-05.pt``; otherwise a one-line 'not available' error.
 
@@ -67,21 +77,28 @@ SUITE = "ganzoo.metrics.suite"
 
 @hookimpl
 def register_metrics(register):
+    sample = ("sample",)
     register(MetricSpec("modes", "2-D mixtures: high-quality share, modes captured, reverse KL (VEEGAN/PacGAN), spread",
-                        f"{SUITE}:modes_metric"))
+                        f"{SUITE}:modes_metric", needs=sample))
     register(MetricSpec("judge", "digits/mnist: judge classes present, class-KL, max-prob, Fréchet distance vs real halves",
-                        f"{SUITE}:judge_metric"))
+                        f"{SUITE}:judge_metric", needs=sample))
     register(MetricSpec("intra", "class-conditional models on digits/mnist: per-class judge Fréchet distance "
-                        "(intra-class FD) vs real halves", "ganzoo.metrics.intra:intra_metric"))
+                        "(intra-class FD) vs real halves", "ganzoo.metrics.intra:intra_metric", needs=sample))
     register(MetricSpec("prdc", "digits/mnist: k-NN precision/recall/density/coverage in judge features (k=5)",
-                        f"{SUITE}:prdc_metric"))
+                        f"{SUITE}:prdc_metric", needs=sample))
     register(MetricSpec("elbo", "VAEs: ELBO and importance-weighted log-likelihood (K=100), nats per image",
-                        f"{SUITE}:elbo_metric", applies_to=("vae",)))
-    register(MetricSpec("recon", "AE/VAE: reconstruction NLL (nats per image) and MSE per pixel on the data given",
-                        f"{SUITE}:recon_metric", applies_to=("vae", "ae")))
+                        "ganzoo.metrics.likelihood:elbo_metric", needs=("likelihood",)))
+    register(MetricSpec("kl-dims", "VAEs: KL per latent dimension (nats) and the active dimensions, on the elbo's images",
+                        "ganzoo.metrics.likelihood:kl_dims_metric", needs=("likelihood",)))
+    register(MetricSpec("recon", "encoder + decoder: reconstruction NLL (nats per image) and MSE per pixel on the data given",
+                        "ganzoo.metrics.likelihood:recon_metric", needs=("reconstruct",)))
     register(MetricSpec("codes", "latent codes (InfoGAN): a categorical code's accuracy (majority judge class of each "
-                        "value), continuous codes' effect on width and slant", "ganzoo.metrics.codes:code_metric"))
-    register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric"))
+                        "value), continuous codes' effect on width and slant", "ganzoo.metrics.codes:code_metric",
+                        needs=sample))
+    register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric",
+                        needs=sample))
+    register(MetricSpec("linear-probe", "encoders: held-out accuracy of a logistic regression on the features, and on "
+                        "raw pixels", "ganzoo.metrics.probe:linear_probe_metric", needs=("encode",)))
 
 
 def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, data_options=None,

@@ -1,5 +1,6 @@
-"""Likelihood metrics for VAEs, in nats per image: the ELBO and the importance-weighted estimate
-of log p(x) (Burda et al. 2016)::
+"""The metrics of encoders and decoders, in nats per image: ``elbo`` (the ELBO and the importance-weighted
+estimate of log p(x), Burda et al. 2016), ``kl-dims`` (how the KL splits over the latent dimensions) and
+``recon`` (the reconstruction error). The importance-weighted estimate::
 
     log p(x) ~= log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x),   z_k ~ q(z | x)
 
@@ -18,6 +19,8 @@ import torch
 from ganzoo.errors import ConfigError
 
 LOG_2PI = math.log(2 * math.pi)
+ELBO_N = 1000             # held-out images for the ELBO / IWAE, the KL per dimension and the reconstructions
+IWAE_K = 100
 
 
 def _likelihood_of(model) -> str:
@@ -33,8 +36,9 @@ def elbo_and_iwae(model, x: torch.Tensor, y: Optional[torch.Tensor] = None, *, k
     """Per-image averages over ``x`` (N, *shape) in [0, 1]: ``elbo`` (analytic KL, E log p(x|z)
     from the same K draws), ``recon`` (-E log p(x|z)), ``kl``, and ``iwae`` (K importance samples).
 
-    ``model`` needs ``encoder(x) -> (mu, logvar)`` and ``generator.logits(z, y)``."""
-    from ganzoo.objectives.autoencoding import gaussian_kl, log_likelihood
+    ``model`` needs ``encoder(x[, y]) -> (mu, logvar)`` (labels for a conditional encoder) and
+    ``generator.logits(z, y)``."""
+    from ganzoo.objectives.autoencoding import encode, gaussian_kl, log_likelihood
 
     if k < 1:
         raise ConfigError("k must be at least 1")
@@ -48,7 +52,7 @@ def elbo_and_iwae(model, x: torch.Tensor, y: Optional[torch.Tensor] = None, *, k
         for i in range(0, x.shape[0], per_chunk):
             xb = x[i:i + per_chunk].float()
             yb = y[i:i + per_chunk] if y is not None else None
-            mu, logvar = model.encoder(xb)
+            mu, logvar = encode(model, xb, yb)
             b, dz = mu.shape
             std = (0.5 * logvar).exp()
             eps = torch.randn(k, b, dz, generator=gen)
@@ -75,3 +79,69 @@ def elbo_and_iwae(model, x: torch.Tensor, y: Optional[torch.Tensor] = None, *, k
         "iwae": float(cat(iwaes).mean()),
         "iwae_k": int(k),
     }
+
+
+@torch.no_grad()
+def kl_per_dimension(model, x: torch.Tensor, y: Optional[torch.Tensor] = None, *, batch: int = 1000) -> dict:
+    """How a VAE spends its KL, per latent dimension, over ``x`` (N, *shape) in [0, 1]: ``kl_dim_k``, the mean over
+    the images of KL(q(z_k | x) || N(0, 1)) in nats (the ELBO's KL is their sum); ``active_dims``, the dimensions
+    whose posterior mean varies across the images (Var_x E_q[z_k] > 0.01: Burda et al. 2016's active units); and
+    ``kl_top_share``, the largest dimension's share of the total KL (near 1/d when spread evenly)."""
+    from ganzoo.objectives.autoencoding import encode
+
+    was = model.training
+    model.eval()
+    try:
+        parts = [encode(model, x[i:i + batch].float(), None if y is None else y[i:i + batch])
+                 for i in range(0, x.shape[0], batch)]
+    finally:
+        model.train(was)
+    mu = torch.cat([p[0] for p in parts]).double()
+    logvar = torch.cat([p[1] for p in parts]).double()
+    kl = (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).mean(0)
+    active = int((mu.var(0) > 0.01).sum()) if len(mu) > 1 else 0
+    return {"n": int(x.shape[0]), "active_dims": active, "kl_top_share": float(kl.max() / kl.sum().clamp(min=1e-12)),
+            **{f"kl_dim_{k}": float(v) for k, v in enumerate(kl)}}
+
+
+# -- the metrics (registered in ganzoo.metrics) -------------------------------------------------
+def _elbo_items(model, data, n, metric: str):
+    """The held-out images (and labels) the likelihood metrics read: ``n`` (1,000) of ``data``, seed 0."""
+    if model.encoder is None or not getattr(model.encoder, "variational", False):
+        raise ConfigError(f"metric {metric!r} needs a VAE with its encoder loaded")
+    if model.sample_shape != tuple(data.sample_shape):
+        raise ConfigError(f"the model takes {list(model.sample_shape)} inputs; {data.name} has {list(data.sample_shape)}")
+    if model.num_classes and data.y is None:
+        raise ConfigError(f"the model is class-conditional but {data.name} has no labels")
+    idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[: int(n or ELBO_N)]
+    return data.x[idx], (data.y[idx] if model.num_classes else None)
+
+
+def elbo_metric(model, data, *, n=None, seed=0, k: int = IWAE_K):
+    x, y = _elbo_items(model, data, n, "elbo")
+    return elbo_and_iwae(model, x, y, k=int(k), seed=seed)
+
+
+def kl_dims_metric(model, data, *, n=None, seed=0):
+    """The KL per latent dimension and the active dimensions (:func:`ganzoo.metrics.likelihood.kl_per_dimension`),
+    on the ``elbo`` metric's images."""
+    x, y = _elbo_items(model, data, n, "kl-dims")
+    return kl_per_dimension(model, x, y)
+
+
+@torch.no_grad()
+def recon_metric(model, data, *, n=None, seed=0):
+    """AE/VAE reconstruction of ``n`` items of ``data`` (pass held-out data): per-image Bernoulli
+    negative log-likelihood (nats) and mean squared error per pixel, decoding the encoder's mean."""
+    if model.encoder is None:
+        raise ConfigError("metric 'recon' needs an autoencoder or VAE with its encoder loaded")
+    if model.sample_shape != tuple(data.sample_shape):
+        raise ConfigError(f"the model takes {list(model.sample_shape)} inputs; {data.name} has {list(data.sample_shape)}")
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.randperm(len(data), generator=gen)[: int(n or ELBO_N)]
+    x = data.x[idx]
+    y = data.y[idx] if model.num_classes else None
+    logits = model.generator.logits(model.encoder.latent(x, model.encoder_labels(y, len(x))), y)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    mse = (torch.sigmoid(logits) - x).pow(2).flatten(1).mean(1)
+    return {"n": len(idx), "recon_nll": float(bce.mean()), "recon_mse": float(mse.mean())}

@@ -15,12 +15,14 @@ PRIMARY = {  # metric -> its primary keys
     "intra": ("intra_fd", "intra_fd_ratio"),
     "prdc": ("recall", "coverage", "precision", "density"),
     "elbo": ("elbo", "iwae"),
+    "kl-dims": ("active_dims",),
     "recon": ("recon_nll", "recon_mse"),
     "codes": ("code_accuracy", "code_classes"),
+    "linear-probe": ("probe_accuracy", "probe_pixels"),
     "fid": ("fid",),
 }
 TABLE_COLUMNS = ("modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "intra_fd_ratio", "class_kl",
-                 "recall", "coverage", "elbo", "iwae", "recon_nll")
+                 "recall", "coverage", "elbo", "iwae", "recon_nll", "probe_accuracy")
 NOTES = {
     "judge": "fd_ratio = fd / fd_real_halves, means over draws; the zoo's bar is <= 2",
     "intra": "per class, samples vs that class's real images, over the same for two real halves; 1 is perfect",
@@ -28,6 +30,7 @@ NOTES = {
     "elbo": "nats per image on the given data (higher is better); iwae >= elbo",
     "codes": "each value of the categorical code mapped to its majority judge class",
     "modes": "hq: within 3 std of the nearest mode; reverse_kl in nats (0 = uniform over modes)",
+    "linear-probe": "held-out accuracy of a logistic regression on the features; probe_pixels: on raw pixels",
 }
 
 

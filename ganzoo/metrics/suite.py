@@ -20,8 +20,6 @@ FORMAT = "ganzoo-eval/1"
 MIXTURE_N = 2500          # VEEGAN/PacGAN protocol
 CLASS_FLOOR = 0.01         # a class is present when the judge gives it at least 1% of the samples
 REAL_CAP = 10_000         # at most this many real images (two halves of 5,000)
-ELBO_N = 1000             # held-out images for the ELBO / IWAE
-IWAE_K = 100
 FID_N = 2000
 PRDC_K = 5
 JUDGE_DRAWS = 20          # the judge's Frechet ratio averages this many sample draws and real splits
@@ -253,39 +251,6 @@ def prdc_metric(model, data, *, n=None, seed=0, k: int = PRDC_K):
     return out
 
 
-def elbo_metric(model, data, *, n=None, seed=0, k: int = IWAE_K):
-    from .likelihood import elbo_and_iwae
-
-    if model.encoder is None or not getattr(model.encoder, "variational", False):
-        raise ConfigError("metric 'elbo' needs a VAE with its encoder loaded")
-    if model.sample_shape != tuple(data.sample_shape):
-        raise ConfigError(f"the model takes {list(model.sample_shape)} inputs; {data.name} has {list(data.sample_shape)}")
-    if model.num_classes and data.y is None:
-        raise ConfigError(f"the model is class-conditional but {data.name} has no labels")
-    gen = torch.Generator().manual_seed(0)
-    idx = torch.randperm(len(data), generator=gen)[: int(n or ELBO_N)]
-    y = data.y[idx] if model.num_classes else None
-    return elbo_and_iwae(model, data.x[idx], y, k=int(k), seed=seed)
-
-
-@torch.no_grad()
-def recon_metric(model, data, *, n=None, seed=0):
-    """AE/VAE reconstruction of ``n`` items of ``data`` (pass held-out data): per-image Bernoulli
-    negative log-likelihood (nats) and mean squared error per pixel, decoding the encoder's mean."""
-    if model.encoder is None:
-        raise ConfigError("metric 'recon' needs an autoencoder or VAE with its encoder loaded")
-    if model.sample_shape != tuple(data.sample_shape):
-        raise ConfigError(f"the model takes {list(model.sample_shape)} inputs; {data.name} has {list(data.sample_shape)}")
-    gen = torch.Generator().manual_seed(0)
-    idx = torch.randperm(len(data), generator=gen)[: int(n or ELBO_N)]
-    x = data.x[idx]
-    y = data.y[idx] if model.num_classes else None
-    logits = model.generator.logits(model.encode(x), y)
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
-    mse = (torch.sigmoid(logits) - x).pow(2).flatten(1).mean(1)
-    return {"n": len(idx), "recon_nll": float(bce.mean()), "recon_mse": float(mse.mean())}
-
-
 def fid_metric(model, data, *, n=None, seed=0, inception: Optional[str] = None):
     from .fid import fid, load_inception
 
@@ -305,20 +270,21 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
     from .fid import ENV
     from .judge import has_judge
 
+    caps, same_shape = model.capabilities, model.sample_shape == tuple(data.sample_shape)
     names = []
-    if model.kind == "ae":  # no prior to sample from: an autoencoder is scored on its reconstructions
-        return ["recon"] if model.encoder is not None and model.sample_shape == tuple(data.sample_shape) else []
-    if hasattr(data, "centres") and model.sample_shape == tuple(data.sample_shape):
+    if "sample" in caps and hasattr(data, "centres") and same_shape:
         names.append("modes")
-    if data.is_image and model.is_image and has_judge(data.name):
+    if "sample" in caps and data.is_image and model.is_image and has_judge(data.name):
         names += ["judge", "prdc"] + (["intra"] if conditional_on_classes(model, data) else [])
-    if model.is_image and data.is_image and getattr(model.generator, "code_layout", None) is not None:
+    if "sample" in caps and model.is_image and data.is_image and getattr(model.generator, "code_layout", None) is not None:
         names.append("codes")   # latent codes (InfoGAN): what each does to the images
-    if model.kind == "vae" and model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
-        names.append("elbo")
-    if model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
+    if "likelihood" in caps and same_shape:
+        names += ["elbo", "kl-dims"]
+    if "reconstruct" in caps and same_shape:
         names.append("recon")
-    if names and data.is_image and (os.environ.get(ENV) or (options or {}).get("fid", {}).get("inception")):
+    if "encode" in caps and same_shape and data.y is not None and not model.encoder.conditional:
+        names.append("linear-probe")
+    if "sample" in caps and data.is_image and (os.environ.get(ENV) or (options or {}).get("fid", {}).get("inception")):
         names.append("fid")
     return names
 
@@ -329,9 +295,10 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     such as ``"ring8"`` / ``"mnist:DIR"``, a loaded TensorData, or None for the dataset recorded
     in the model's config), its samples drawn with the ``sampling`` options. See :mod:`ganzoo.metrics` for
     the returned dict."""
+    from ganzoo.capabilities import check_metric, describe
     from ganzoo.data import load_dataset
     from ganzoo.plugins import get_registry
-    from ganzoo.registry import a_kind, resolve
+    from ganzoo.registry import resolve
 
     model_ref = None
     if not isinstance(model, torch.nn.Module):
@@ -363,19 +330,18 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
         check_output_memory(int(n), model.sample_shape, what=f"eval: {int(n):,} samples", advice="ask for fewer (-n)")
     options = options or {}
     reg = get_registry()
-    kind = model.kind
+    kind, caps = model.kind, model.capabilities
     if metrics:
         names = list(dict.fromkeys(metrics))
         for name in names:
-            spec = reg.metric(name)
-            if kind not in spec.applies_to:
-                raise ConfigError(f"metric {name!r} applies to {', '.join(spec.applies_to)} models, not {kind}")
+            check_metric(reg.metric(name), model)
     else:
         names = default_metrics(model, data, options)
         if not names:
-            raise ConfigError(f"no built-in metric applies to {a_kind(kind)} making {list(model.sample_shape)} samples on "
-                              f"{data.name!r} (mixtures get 'modes', digits/mnist images the judge, VAEs 'elbo'); "
-                              "name one with --metric")
+            can = describe(caps) or "nothing"
+            raise ConfigError(f"no built-in metric applies to this {model.variant} model (it can: {can}) on "
+                              f"{data.name!r} (mixtures get 'modes', digits/mnist images the judge, VAEs 'elbo', "
+                              "encoders 'recon'); name one with --metric")
     results = {}
     with shared_cache(), torch.no_grad():
         for name in names:

@@ -1,11 +1,17 @@
-"""Built-in objectives, registered through the same hook a third-party plugin uses. Each declares its
-kind; it trains every variant of that kind (no name lists). What an adversarial objective's losses receive
+"""Built-in kinds and objectives, registered through the same hooks a third-party plugin uses. Each
+objective declares its kind; it trains every variant of that kind (no name lists). What an adversarial objective's losses receive
 is the step contract of :mod:`ganzoo.objectives.step`; auxiliary terms are :mod:`ganzoo.objectives.terms`."""
 
 from ganzoo.hookspecs import hookimpl
-from ganzoo.registry import ObjectiveSpec
+from ganzoo.registry import BUILTIN_KINDS, ObjectiveSpec
 
 ADAM = {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}
+
+
+@hookimpl
+def register_kinds(register):
+    for kind in BUILTIN_KINDS:  # gan, vae, ae: their steps, components and default objectives
+        register(kind)
 
 
 @hookimpl
@@ -40,10 +46,14 @@ def register_objectives(register):
         register(ObjectiveSpec(name, f"Relativistic {what} (Jolicoeur-Martineau 2019)", "gan", f"{rel}:{cls}",
                                d_steps=1, optimizer=ADAM))
     ae = "ganzoo.objectives.autoencoding"
+    elbo = {"likelihood": "bernoulli", "beta": 1.0, "capacity": 0.0, "capacity_steps": 0}
     register(ObjectiveSpec(
         "elbo", "VAE evidence lower bound: E_q[log p(x|z)] - beta KL(q(z|x) || N(0, I))", "vae",
-        f"{ae}:ELBO", d_steps=0, defaults={"likelihood": "bernoulli", "beta": 1.0},
-        optimizer={"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999]}))
+        f"{ae}:ELBO", d_steps=0, defaults=elbo, optimizer={"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999]}))
+    register(ObjectiveSpec(
+        "beta-vae", "beta-VAE (Higgins et al. 2017): the ELBO with KL weight beta = 4; capacity=C: beta |KL - C|, "
+        "C growing to C over capacity_steps (Burgess et al. 2018)", "vae", f"{ae}:ELBO", d_steps=0,
+        defaults={**elbo, "beta": 4.0}, optimizer={"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999]}))
     register(ObjectiveSpec(
         "reconstruction", "Autoencoder reconstruction loss (bce or mse)", "ae",
         f"{ae}:Reconstruction", d_steps=0, defaults={"loss": "bce"},

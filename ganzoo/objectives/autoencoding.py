@@ -41,6 +41,13 @@ def decoder(model, objective: str, *, variational: bool = False) -> Decoder:
     return g
 
 
+def encode(model, x: torch.Tensor, y=None):
+    """``model.encoder``'s output for ``x``: it gets the labels ``y`` when it is conditional (q(z | x, y), a
+    conditional VAE) and not otherwise (an unconditional encoder refuses labels)."""
+    enc = model.encoder
+    return enc(x, y) if enc.conditional else enc(x)
+
+
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag exp(logvar)) || N(0, I)) per sample, in nats."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).flatten(1).sum(1)
@@ -56,18 +63,55 @@ def log_likelihood(likelihood: str, logits: torch.Tensor, x: torch.Tensor) -> to
     raise ConfigError(f"unknown likelihood {likelihood!r}; use bernoulli or gaussian")
 
 
+class CapacitySchedule:
+    """Burgess et al. 2018's capacity C for a beta-VAE: 0 at the first step, growing linearly to ``c_max`` nats
+    over ``steps`` training steps (at once with ``steps=0``), then held. It is an auxiliary loss term of the
+    autoencoding step (phase ``"ae"``) that adds nothing to the loss: it counts the steps in ``state``
+    (checkpointed, so a resumed run continues the schedule exactly) and logs C; the ELBO objective reads
+    :meth:`value` for its beta * |KL - C|."""
+
+    name = "capacity"
+    phases = ("ae",)
+
+    def __init__(self, c_max: float, steps: int):
+        self.c_max, self.steps = float(c_max), int(steps)
+        self.state = {"step": torch.zeros((), dtype=torch.float64)}   # steps taken (updated in place)
+
+    def value(self) -> torch.Tensor:
+        """C (nats) after the steps taken so far."""
+        t = self.state["step"]
+        return self.c_max * ((t / self.steps).clamp(max=1.0) if self.steps > 0 else torch.ones_like(t))
+
+    def __call__(self, step):
+        if self.state["step"].device != step.x.device:      # lives where the step runs (a CUDA graph replays it)
+            self.state["step"] = self.state["step"].to(step.x.device)
+        c = self.value().float()
+        self.state["step"].add_(1)
+        return torch.zeros((), device=step.x.device), c
+
+
 class ELBO(AutoencodingObjective):
+    """The negative ELBO, -E_q log p(x|z) + beta KL(q(z|x) || N(0, I)) (Kingma & Welling 2014; beta != 1: the
+    beta-VAE of Higgins et al. 2017). With ``capacity`` = C_max > 0 the KL enters as beta * |KL - C| with C
+    growing linearly from 0 to C_max over ``capacity_steps`` steps (Burgess et al. 2018; their gamma is
+    ``beta`` here): the :class:`CapacitySchedule` in :attr:`terms` counts the steps."""
+
     kind = "vae"
 
-    def __init__(self, likelihood: str = "bernoulli", beta: float = 1.0):
+    def __init__(self, likelihood: str = "bernoulli", beta: float = 1.0, capacity: float = 0.0,
+                 capacity_steps: int = 0):
         if likelihood not in ("bernoulli", "gaussian"):
             raise ConfigError(f"elbo: unknown likelihood {likelihood!r}; use bernoulli or gaussian")
+        if not beta >= 0 or not capacity >= 0:
+            raise ConfigError(f"elbo: beta and capacity must be >= 0, not {beta!r} and {capacity!r}")
         self.likelihood, self.beta = likelihood, beta
+        self.schedule = CapacitySchedule(capacity, capacity_steps) if capacity > 0 else None
+        self.terms = [self.schedule] if self.schedule is not None else []
 
     def elbo(self, model, x, y=None, *, sample: bool = True):
         """Per-sample ELBO terms: (elbo, log-likelihood, KL) with one z ~ q(z|x)."""
         g = decoder(model, "elbo", variational=True)
-        mu, logvar = model.encoder(x)
+        mu, logvar = encode(model, x, y)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         ll = log_likelihood(self.likelihood, g.logits(z, y), x)
         kl = gaussian_kl(mu, logvar)
@@ -75,7 +119,10 @@ class ELBO(AutoencodingObjective):
 
     def loss(self, model, x, y=None):
         _, ll, kl = self.elbo(model, x, y)
-        loss = (-ll + self.beta * kl).mean()
+        if self.schedule is None:
+            loss = (-ll + self.beta * kl).mean()
+        else:   # Burgess et al.: the batch's mean KL held near the capacity C
+            loss = -ll.mean() + self.beta * (kl.mean() - self.schedule.value().to(kl)).abs()
         return loss, {"recon": -ll.detach().mean(), "kl": kl.detach().mean()}
 
 
@@ -87,7 +134,7 @@ class Reconstruction(AutoencodingObjective):
 
     def loss(self, model, x, y=None):
         g = decoder(model, "reconstruction")
-        logits = g.logits(model.encoder(x), y)
+        logits = g.logits(encode(model, x, y), y)
         if self.kind_of_loss == "bce":
             per = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
         else:

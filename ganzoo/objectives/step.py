@@ -132,8 +132,9 @@ class AutoencodingInputs:
         """The encoder's output on ``x`` -- ``z`` (N, latent_dim) or ``(mu, logvar)`` for a variational
         encoder -- with its graph: the output of the objective's first encoder call in this loss, so a term
         and the loss share one forward; computed here (once) if the objective did not call the encoder."""
-        if "encoded" not in self._out:
-            self._out["encoded"] = self.encoder(self.x)
+        if "encoded" not in self._out:  # (a conditional encoder, q(z | x, y), gets the labels)
+            conditional = getattr(self.encoder, "conditional", False)
+            self._out["encoded"] = self.encoder(self.x, self.y) if conditional else self.encoder(self.x)
         return self._out["encoded"]
 
 

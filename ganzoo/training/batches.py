@@ -18,6 +18,7 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError
+from ..interfaces import from_unit
 
 
 def load_data(config, data=None):
@@ -51,10 +52,7 @@ class Batches:
                  output_range=None, memory_format=torch.contiguous_format, num_classes: int = 0,
                  label_prior: Optional[torch.Tensor] = None):
         self.data, self.M, self.device, self.rank, self.world = data, batch_size, device, rank, world
-        x = data.x
-        if data.is_image and output_range is not None:
-            lo, hi = output_range
-            x = x * (hi - lo) + lo
+        x = from_unit(data.x, output_range) if data.is_image else data.x
         self.X = x.to(device).contiguous(memory_format=memory_format)
         self.num_classes = num_classes
         self.Y = data.y.to(device) if (data.y is not None and num_classes) else None

@@ -257,7 +257,6 @@ def resolve(cfg: TrainConfig):
     from .. import config as cfgmod
     from ..config import MAX_SEED
     from ..plugins import get_registry
-    from ..registry import a_kind
     from .augment import parse_policy
 
     reg = get_registry()
@@ -266,7 +265,14 @@ def resolve(cfg: TrainConfig):
     reg.check_pairing(vspec.name, objective)
     ospec = reg.objective(objective)
     kind, a = vspec.kind, {}
-    adversarial = kind == "gan"
+    uses = set(reg.kind(kind).options)  # the kind-specific run options its step uses (gan: d_steps, augment, r1, ...)
+
+    def refuse(option, what):
+        users = ", ".join(k.name for k in reg.items("kind") if option in k.options) or "no registered kind"
+        flag = f"--{option.replace('_', '-')}"
+        return ConfigError(f"{flag} {what}; {vspec.name!r} is {reg.kind(kind).phrase} (kind {kind}) and {flag} "
+                           f"applies to kind {users}")
+
     a["objective"] = objective
     a["objective_config"] = cfgmod.validate(cfg.objective_config or {}, ospec.defaults,
                                             where=f"objective {objective!r}")
@@ -277,12 +283,12 @@ def resolve(cfg: TrainConfig):
     a["batch_size"] = number("--batch-size", 64 if cfg.batch_size is None else cfg.batch_size, hi=65536,
                              integer=True)
     k = cfg.d_steps
-    if adversarial:
+    if "d_steps" in uses:
         k = ospec.d_steps if k is None else number("--d-steps", k, hi=100, integer=True)
         if k < 1:
             raise ConfigError(f"objective {objective!r} asks for d_steps={k}; a GAN needs --d-steps >= 1")
     elif k not in (None, 0):
-        raise ConfigError(f"--d-steps applies to GANs; {vspec.name!r} is {a_kind(kind)} trained on {objective!r}")
+        raise refuse("d_steps", "counts discriminator steps")
     a["d_steps"] = int(k or 0)
     opt = dict(ospec.optimizer or {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]})
     if vspec.optimizer and vspec.optimizer.get("name", "adam") == opt.get("name", "adam"):
@@ -317,15 +323,15 @@ def resolve(cfg: TrainConfig):
     if cfg.export == "ema" and not ema:
         raise ConfigError("--export ema exports the moving average of G; train with --ema DECAY (e.g. 0.999)")
     a["export"] = (cfg.export or "ema") if ema else None
-    a["reuse_fake"] = adversarial and (a["d_steps"] == 1 if cfg.reuse_fake is None else bool(cfg.reuse_fake))
+    a["reuse_fake"] = "reuse_fake" in uses and (a["d_steps"] == 1 if cfg.reuse_fake is None else bool(cfg.reuse_fake))
     a["augment"] = list(parse_policy(cfg.augment))
-    if a["augment"] and not adversarial:
-        raise ConfigError(f"--augment transforms what a GAN's discriminator sees; {vspec.name!r} is {a_kind(kind)}")
+    if a["augment"] and "augment" not in uses:
+        raise refuse("augment", "transforms what a discriminator sees")
     for key in ("r1", "r2", "gp", "pl"):
         a[key] = number(f"--{key}", getattr(cfg, key), lo=0.0, lo_open=False, hi=1e6)
         side = "generator" if key == "pl" else "discriminator"
-        if a[key] and not adversarial:
-            raise ConfigError(f"--{key} regularises a GAN's {side}; {vspec.name!r} is {a_kind(kind)}")
+        if a[key] and key not in uses:
+            raise refuse(key, f"regularises a GAN's {side}")
         if a[key] and cfg.compile:
             raise ConfigError(f"--{key} differentiates a gradient of the {side} (a double backward), which "
                               "torch.compile does not support; drop --compile")

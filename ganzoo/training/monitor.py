@@ -6,7 +6,8 @@ stops the run with a :class:`~ganzoo.errors.TrainingError` naming the first non-
 good checkpoint, writes one line to ``metrics.jsonl`` and updates the progress bar (or, with ``lines`` set:
 off a terminal or with ``--no-progress``, prints one plain line). :meth:`Monitor.pictures` (every
 ``--sample-every`` steps) draws a sample grid (``samples.png``, ``samples/step-*.png``; a class-conditional
-model: one row per class) -- for a 2-D
+model: one row per class; a model that cannot be sampled, such as a plain autoencoder: 32 training images
+above their reconstructions) -- for a 2-D
 mixture a scatter plot plus an ``"event": "eval"`` line of :func:`ganzoo.metrics.mixture.mode_stats` and the
 mean distance to the nearest mode -- and ``curves.png``. Only the main process writes.
 """
@@ -141,6 +142,8 @@ class Monitor:
             pts = G.sample(MIXTURE_EVAL_SAMPLES, seed=seed + 1, y=ym).float().cpu()
             self.log({"step": step, "event": "eval", **mixture_eval(pts, t.data.centres, t.data.std)})
             img = images.scatter(pts[:1000], t.data.centres, title=f"step {step}")
+        elif t.model.is_image and "sample" not in t.model.capabilities:  # no prior: what it reconstructs
+            img = self._reconstructions(t)
         elif t.model.is_image:
             img = images.grid(to_unit(G.sample(n, seed=seed, y=y).float(), G.output_range).cpu(), nrow=per)
         else:
@@ -150,6 +153,26 @@ class Monitor:
             images.save_png(img, self.out / "samples.png")
         if not initial:
             self.curves()
+
+    @staticmethod
+    def _reconstructions(t):
+        """32 fixed training images above the (exported: averaged with ``--ema``) model's reconstructions."""
+        from .. import images
+        from ..model import Model, to_unit
+
+        m = t.model
+        view = Model(variant=m.variant, objective=m.objective, config=m.config, components=t.exported(),
+                     objective_config=m.objective_config, **m.meta)
+        was = {name: c.training for name, c in view.components.items()}
+        view.eval()
+        try:
+            x = t.data.x[:32]
+            y = t.data.y[:32] if m.num_classes and t.data.y is not None else None
+            recon = view.reconstruct(x.to(t.device), None if y is None else y.to(t.device)).float().cpu()
+        finally:
+            for name, c in view.components.items():
+                c.train(was[name])
+        return images.reconstruction_picture(x, to_unit(recon, m.output_range))
 
     def curves(self) -> None:
         from .. import images

@@ -1,4 +1,6 @@
-"""One training iteration, chosen once by the kind of the objective: :data:`STEPS`.
+"""The built-in training steps: one iteration each, chosen once per run by the kind of the variant (the
+registered :class:`~ganzoo.registry.KindSpec`'s ``step``: ``gan`` -> :class:`AdversarialStep`, ``vae`` and
+``ae`` -> :class:`AutoencodingStep`; a plugin's kind names its own step class).
 
 **Adversarial** (``"gan"``, :class:`AdversarialStep`) is Goodfellow et al.'s Algorithm 1: ``K`` discriminator
 steps, each on ``M`` real samples and ``M`` samples G(z), then one generator step. Each loss gets one
@@ -250,5 +252,9 @@ class AutoencodingStep:
         return {"loss": list(names)}
 
 
-# the kind of an objective -> its step (adversarial, autoencoding, variational)
-STEPS = {"gan": AdversarialStep, "ae": AutoencodingStep, "vae": AutoencodingStep}
+def make_step(trainer):
+    """The step of the run's kind: its registered ``KindSpec.step`` class, built as ``step(trainer)``."""
+    from ..plugins import get_registry
+    from ..registry import resolve
+
+    return resolve(get_registry().kind(trainer.kind).step)(trainer)

@@ -8,7 +8,7 @@
 
 ``Trainer(config)`` checks the configuration (and, with ``resume=True``, that it agrees with the checkpoint)
 without writing anything. :meth:`setup` loads the data (:mod:`.batches`), builds the model, its objective
-and EMA copy (:mod:`.ema`), the step for the objective's kind with its optimisers (:mod:`.steps`, optionally
+and EMA copy (:mod:`.ema`), the step of the variant's kind (``KindSpec.step``) with its optimisers (optionally
 replayed as a CUDA graph: :mod:`.cuda_graphs`), joins a data-parallel run (:mod:`.distributed`) and restores
 the checkpoint (:mod:`.state`). :meth:`step` runs one iteration; :meth:`fit` runs them to ``steps`` with the
 logging and pictures of :mod:`.monitor` and a checkpoint every ``checkpoint_every`` steps, at the end and on
@@ -45,7 +45,7 @@ from .cuda_graphs import CudaGraphStep, lr_on_device
 from .distributed import Distributed, peer_lost
 from .ema import EMA
 from .monitor import Monitor
-from .steps import STEPS
+from .steps import make_step
 
 
 def train(variant=None, objective: Optional[str] = None, *, data=None, config: Optional[dict] = None, **kwargs):
@@ -219,13 +219,13 @@ class Trainer:
         self.sample_every = self._every[0] or max(1, min(500, self.steps // 4 or 1))
         self.checkpoint_every = self._every[1] or max(1, min(1000, self.steps // 2 or 1))
         self.ema = None
-        step = STEPS[self.kind](self)
+        step = make_step(self)
         self.optimizers = step.optimizers
         if c.ema:  # the average of every component G's optimiser trains (an autoencoder's encoder too)
             trained = {id(p) for group in self.optimizers["g"].param_groups for p in group["params"]}
             self.ema = EMA({k: m for k, m in self.model.components.items()
                             if any(id(p) in trained for p in m.parameters())}, c.ema,
-                           standing_pass=step.standing_pass)
+                           standing_pass=getattr(step, "standing_pass", None))
         self.iteration = CudaGraphStep(step, dev) if c.cuda_graphs else step
         self.monitor = Monitor(self.out, dist=self.dist, step=step, is_main=self.is_main)
         self.steps_done = 0

@@ -21,20 +21,29 @@ def _check_arch(arch, sample_shape):
 
 
 class AEEncoder(Encoder):
-    def __init__(self, sample_shape, latent_dim, arch="mlp", hidden=(512, 256), width=32, variational=False):
-        super().__init__(latent_dim, sample_shape)
+    """x (and, when ``num_classes > 0``, its label: q(z | x, y), one-hot beside the flattened input or the
+    conv trunk's features) -> z, or (mu, logvar) when ``variational``."""
+
+    def __init__(self, sample_shape, latent_dim, arch="mlp", hidden=(512, 256), width=32, variational=False,
+                 num_classes=0):
+        super().__init__(latent_dim, sample_shape, num_classes)
         _check_arch(arch, self.sample_shape)
         self.variational = bool(variational)
         out = latent_dim * (2 if variational else 1)
         if arch == "mlp":
-            self.net = nn.Sequential(nn.Flatten(), mlp([math.prod(self.sample_shape), *hidden, out], act="relu"))
+            self.net = nn.Sequential(nn.Flatten(), mlp([math.prod(self.sample_shape) + num_classes, *hidden, out],
+                                                       act="relu"))
         else:
             trunk = DownConv(self.sample_shape[0], self.sample_shape[1], width, norm="none")
             feat = trunk.out_channels * trunk.base**2
-            self.net = nn.Sequential(trunk, nn.Flatten(), nn.Linear(feat, out))
+            self.net = nn.Sequential(trunk, nn.Flatten(), nn.Linear(feat + num_classes, out))
 
-    def forward(self, x):
-        h = self.net(x)
+    def forward(self, x, y=None):
+        y = self.check_labels(y, x.shape[0])
+        h = self.net[:-1](x)  # flattened input (mlp) or trunk features (conv); the label joins them here
+        if y is not None:
+            h = torch.cat([h, one_hot(y.to(h.device), self.num_classes, h.dtype)], 1)
+        h = self.net[-1](h)
         if self.variational:
             mu, logvar = h.chunk(2, dim=1)
             return mu, logvar.clamp(-30.0, 20.0)
@@ -60,8 +69,14 @@ class AEDecoder(Decoder):
         return self.net(z).view(z.shape[0], *self.sample_shape)
 
 
-def build(sample_shape, latent_dim, arch, hidden, width, num_classes, variational=False):
+def build(sample_shape, latent_dim, arch, hidden, width, num_classes, encoder_labels, variational=False):
+    """The encoder and the decoder; ``encoder_labels``: a class-conditional model's encoder sees the label too
+    (q(z | x, y), a conditional VAE: Sohn et al. 2015), else only the decoder does. A plain autoencoder's decoder
+    has no prior to sample from (``has_prior`` False); a VAE's is N(0, I)."""
+    decoder = AEDecoder(sample_shape, latent_dim, arch, hidden, width, num_classes)
+    decoder.has_prior = bool(variational)
     return {
-        "encoder": AEEncoder(sample_shape, latent_dim, arch, hidden, width, variational),
-        "generator": AEDecoder(sample_shape, latent_dim, arch, hidden, width, num_classes),
+        "encoder": AEEncoder(sample_shape, latent_dim, arch, hidden, width, variational,
+                             num_classes if encoder_labels else 0),
+        "generator": decoder,
     }

@@ -19,5 +19,7 @@ def register_variants(register):
             "hidden": [512, 256],
             "width": 32,
             "num_classes": 0,
+            "encoder_labels": True,  # with --conditional: the label into the encoder too (a conditional VAE)
         },
+        former_defaults={"encoder_labels": False},  # saved before the key: only the decoder saw labels
     ))
