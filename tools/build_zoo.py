@@ -7,7 +7,9 @@
     python tools/build_zoo.py --readme             # only rewrite README.md's zoo table
 
 For each NAME it runs ``ganzoo train ... --out runs/zoo/NAME`` and ``ganzoo eval runs/zoo/NAME
---json`` (the exact commands are in RECIPES and in the model card), draws the sample picture, renders
+--json`` (the exact commands are in RECIPES and in the model card; a model with an encoder also gets the
+``linear-probe`` on the whole dataset, its "probe" options), draws the sample picture (reconstructions of
+the data's last 32 items for a model that cannot be sampled), renders
 the model card, copies config.json, the generator (and encoder) weights, README.md and samples.png (and the
 recipe's "pictures": ganzoo commands run on the model, shown on the card) into ``plugins/zoo/models/NAME``
 and pins every file's sha256 in ``plugins/zoo/registry.yaml``.
@@ -100,6 +102,7 @@ RECIPES.update({
         "train": "--steps 3000 -b 64 --data-opt subset=0:1500 --set sample_shape=[1,8,8] --set hidden=[256,128] "
                  "--set latent_dim=8",
         "eval": "--data-opt subset=1500:",
+        "probe": "--probe-fit 1500",
         "summary": "VAE on 8x8 digits (first 1,500 images; ELBO on the last 297)",
     },
     "digits-ae": {
@@ -107,6 +110,7 @@ RECIPES.update({
         "train": "--steps 3000 -b 64 --data-opt subset=0:1500 --set sample_shape=[1,8,8] --set hidden=[256,128] "
                  "--set latent_dim=8",
         "eval": "--data-opt subset=1500: --metric recon",
+        "probe": "--probe-fit 1500",
         "summary": "Autoencoder on 8x8 digits (first 1,500 images); its encoder gives 8-d features",
     },
     # Self-conditioned MLP GAN (MNIST_SELFCOND): hinge loss, BatchNorm in G, no packing. The Frechet ratios in this
@@ -228,18 +232,21 @@ RECIPES.update({
         "variant": "vae", "objective": "elbo", "data": MNIST,
         "train": "--steps 6000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=2",
         "eval": "--data-opt subset=8000:",
+        "probe": "",
         "summary": "VAE with a 2-D latent on MNIST, for the manifold picture (ganzoo traverse)",
     },
     "mnist-vae-16d": {
         "variant": "vae", "objective": "elbo", "data": MNIST,
         "train": "--steps 6000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=16",
         "eval": "--data-opt subset=8000:",
+        "probe": "",
         "summary": "VAE with a 16-D latent on MNIST (first 8,000 test images; ELBO on the last 2,000)",
     },
     "mnist-ae": {
         "variant": "ae", "objective": "reconstruction", "data": MNIST,
         "train": "--steps 4000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=16",
         "eval": "--data-opt subset=8000: --metric recon",
+        "probe": "",
         "summary": "Autoencoder on MNIST (first 8,000 test images); its encoder gives 16-d features",
     },
 })
@@ -250,6 +257,16 @@ def commands(name: str, out: Path) -> tuple[str, str]:
              f"--seed {r.get('seed', 0)}")
     ev = f"ganzoo eval {out} --data {r['data']} {r.get('eval', '')}".strip() + " --json"
     return train, ev
+
+
+def probe_command(name: str, out: Path):
+    """The linear probe of a model with an unconditional encoder, on the whole dataset: the items the encoder
+    trained on fit it, the rest test it (``probe``: ``--probe-fit N``, by default the first 80%); None for
+    other models."""
+    r = RECIPES[name]
+    if "probe" not in r:
+        return None
+    return f"ganzoo eval {out} --data {r['data']} --metric linear-probe {r['probe']}".strip() + " --json"
 
 
 def run(cmd: str, log: Path) -> str:
@@ -269,7 +286,14 @@ def sample_picture(folder: Path, dest: Path, dataset: str) -> None:
     from ganzoo import images
 
     model = ganzoo.load(folder, components=["generator"])
-    if model.is_image:
+    if "sample" not in model.capabilities:   # no prior (a plain autoencoder): the last 32 items, reconstructed
+        from ganzoo.data import load_dataset
+        from ganzoo.model import to_unit
+
+        model, data = ganzoo.load(folder, components=["encoder", "generator"]), load_dataset(dataset)
+        x, y = data.x[-32:], (data.y[-32:] if model.num_classes else None)
+        images.save_png(images.reconstruction_picture(x, to_unit(model.reconstruct(x, y), model.output_range)), dest)
+    elif model.is_image:
         images.save_png(images.sample_picture(model), dest)
     else:
         from ganzoo.data import load_dataset
@@ -298,6 +322,10 @@ def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     if not (out / "config.json").exists():
         run(train_cmd, log)
     result = json.loads(run(eval_cmd, log))
+    probe_cmd = probe_command(name, out)
+    if probe_cmd:   # the probe on the whole data (the held-out eval above would fit it on a fifth of the part)
+        result["metrics"]["linear-probe"] = json.loads(run(probe_cmd, log))["metrics"]["linear-probe"]
+        eval_cmd = f"{eval_cmd}\n{probe_cmd}"
     metrics = primary_metrics(result)
     config = json.loads((out / "config.json").read_text())
     config["metrics"] = metrics
