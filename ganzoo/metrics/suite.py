@@ -325,9 +325,17 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     model_ref = None
     if not isinstance(model, torch.nn.Module):
         from ganzoo.api import load
+        from ganzoo.errors import WeightsError, first_line
 
         model_ref = str(model)
-        model = load(model)
+        try:
+            model = load(model)
+        except WeightsError as exc:  # e.g. a generator-only folder (pull --generator-only): its metrics still apply
+            model = load(model, components=["generator"])
+            import sys
+
+            print(f"ganzoo: note: {first_line(exc)}; scoring the generator alone (metrics that need the other "
+                  "components are left out)", file=sys.stderr)
     model.eval()
     recorded = data_ref is None
     if recorded:

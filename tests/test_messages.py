@@ -1,0 +1,60 @@
+"""What users read must be true (issue 48): labels by name or a clear refusal, strict JSON in metrics.jsonl, a
+generator-only folder still scored by the metrics that need only its generator."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo.errors import ConfigError
+from helpers import cli
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+ZOO = Path(ganzoo.__file__).parents[1] / "plugins" / "zoo" / "models"
+
+
+def test_sample_takes_class_names_and_refuses_other_labels_in_one_line():
+    m = ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=4, d_width=4, latent_dim=4, num_classes=3,
+                      labels=["cat", "dog", "cow"]).eval()
+    assert torch.equal(m.sample(4, seed=0, y="dog"), m.sample(4, seed=0, y=1))
+    assert torch.equal(m.sample(2, seed=0, y=["cow", 0]), m.sample(2, seed=0, y=[2, 0]))
+    with pytest.raises(ConfigError, match=r"^y='7' is not a label of this model; pass one of its class names "
+                                          r"\(cat, dog, cow\) or a class index 0\.\.2$"):
+        m.sample(4, y="7")
+    for bad in (3.5, {"a": 1}, [0.5, 1.0]):
+        with pytest.raises(ConfigError, match=r"^y must be class indices \(an int, a list or a tensor of ints\)"):
+            m.sample(2, y=bad)
+
+
+def test_metrics_jsonl_is_strict_json_with_null_for_non_finite_numbers(tmp_path):
+    from ganzoo.training import TrainConfig, Trainer
+
+    t = Trainer(TrainConfig(variant="mlp", data="ring8", out=tmp_path / "r", steps=1, progress=False,
+                            config={"g_hidden": [8], "d_hidden": [8]}))
+    t.fit()
+    t.monitor.log({"step": 1, "event": "eval", "mode_distance": float("inf"), "x": float("nan")})
+
+    def refuse(name):
+        raise ValueError(f"bare {name} in metrics.jsonl")
+
+    rows = [json.loads(line, parse_constant=refuse) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["mode_distance"] is None and rows[-1]["x"] is None
+    t.monitor.curves()   # the curves skip what is missing
+
+
+@pytest.mark.slow
+def test_eval_of_a_generator_only_folder_scores_what_needs_only_the_generator(tmp_path):
+    folder = tmp_path / "vae"
+    folder.mkdir()
+    for name in ("config.json", "generator.safetensors"):
+        shutil.copy(ZOO / "digits-vae" / name, folder / name)
+    r = cli("eval", folder, "--data", "digits", "-n", "200", "--draws", "1", "--json")
+    assert r.code == 0, r.err
+    assert "encoder" in r.err and "scoring the generator alone" in r.err
+    metrics = json.loads(r.out)["metrics"]
+    assert "judge" in metrics and "elbo" not in metrics
