@@ -81,12 +81,12 @@ class VariantSpec:
             object.__setattr__(self, "default_objective", DEFAULT_OBJECTIVES[self.kind])
 
 
-KIND_NAMES = {"gan": "a GAN", "vae": "a VAE", "ae": "an autoencoder"}
+_KIND_PHRASES = {"gan": "a GAN", "vae": "a VAE", "ae": "an autoencoder"}
 
 
 def a_kind(kind: str) -> str:
     """A kind as a message says it: ``"a GAN"``, ``"a VAE"``, ``"an autoencoder"`` (else ``"of kind 'x'"``)."""
-    return KIND_NAMES.get(kind, f"of kind {kind!r}")
+    return _KIND_PHRASES.get(kind, f"of kind {kind!r}")
 
 
 @dataclass(frozen=True)
