@@ -114,7 +114,7 @@ class ObjectiveSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A data source. ``factory(arg, **options)`` returns a :class:`ganzoo.data.TensorData`;
+    """A data source. ``factory(arg, **options)`` returns a :class:`ganzoo.data.sources.TensorData`;
     ``arg`` is what follows the colon in ``name:arg`` (a path for ``mnist:DIR``)."""
 
     name: str

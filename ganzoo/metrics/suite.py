@@ -1,7 +1,7 @@
 """The built-in metrics' factories and :func:`evaluate`, which picks the metrics that apply.
 
 Every factory is ``factory(model, data, *, n=None, seed=0, **options) -> dict`` of numbers, where
-``data`` is a loaded :class:`ganzoo.data.TensorData` whose ``name`` is its ref (``"mnist:/dir"``)
+``data`` is a loaded :class:`ganzoo.data.sources.TensorData` whose ``name`` is its ref (``"mnist:/dir"``)
 and ``n=None`` means the metric's own default. Within one :func:`evaluate` call, generated samples,
 the real reference split and judge features are computed once and shared between metrics.
 """
