@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .errors import ConfigError, NotFoundError, did_you_mean
+from .errors import ConfigError, NotFoundError, WeightsError, did_you_mean
 from .pins import verify_files
 from .plugins import get_registry
 from .registry import ModelEntry, a_kind, match
@@ -111,5 +111,13 @@ def load(ref, *, components: Optional[Iterable[str]] = None, device=None):
         if bad:
             raise ConfigError(f"unknown component {bad[0]!r}; use generator, discriminator or encoder")
     folder = resolve_folder(ref, components=components)
-    return load_folder(folder, components=components, device=device)
+    try:
+        return load_folder(folder, components=components, device=device)
+    except WeightsError as exc:  # a downloaded file refused: out of the Hub cache, so a retry starts clean
+        from .downloads import discard, in_cache
+        from .hub_http import settings
+
+        if getattr(exc, "file", None) is not None and in_cache(exc.file, settings().cache_dir):
+            discard(exc.file)
+        raise
 

@@ -34,9 +34,13 @@ DEFAULT_PLUGINS = (
     "ganzoo.metrics",
     "ganzoo_plugins.mlp",
     "ganzoo_plugins.dcgan",
+    "ganzoo_plugins.resnet",
+    "ganzoo_plugins.sagan",
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
+    "ganzoo_plugins.infogan",
     "ganzoo_plugins.zoo",
+    "ganzoo_plugins.formats",
 )
 
 REGISTER_HOOKS = (
@@ -45,6 +49,7 @@ REGISTER_HOOKS = (
     "register_datasets",
     "register_metrics",
     "register_models",
+    "register_formats",
 )
 
 

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
+from .fsutil import follow_umask
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 MAX_NAME = 40
@@ -154,7 +155,7 @@ def new_plugin(name: str, dest=None, *, check_taken: bool = True) -> Path:
         written = _copy_tree(template, tmp, values)
         if not written:
             raise ConfigError("ganzoo's plugin template is empty; reinstall ganzoo")
-        os.chmod(tmp, 0o777 & ~_umask())
+        follow_umask(tmp, 0o777)
         if dest.exists():  # an empty folder (perhaps the current one): fill it, keep the folder itself
             for entry in sorted(tmp.iterdir()):
                 os.replace(entry, dest / entry.name)
@@ -168,12 +169,6 @@ def new_plugin(name: str, dest=None, *, check_taken: bool = True) -> Path:
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
         raise
     return dest
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = ["new_plugin", "check_name", "names_for", "default_dest"]

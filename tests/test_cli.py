@@ -22,7 +22,7 @@ def test_list_json_is_stable():
     out = run("list", "--variants", "--json")
     data = json.loads(out.stdout)
     mlp = next(v for v in data if v["name"] == "mlp")
-    assert set(mlp) == {"name", "kind", "objectives", "default_objective", "config", "summary", "plugin"}
+    assert set(mlp) == {"name", "kind", "objectives", "default_objective", "config", "optimizer", "summary", "plugin"}
     assert "wgan-gp" in mlp["objectives"]
     models = json.loads(run("list", "--json").stdout)
     for m in models:

@@ -164,7 +164,9 @@ def test_resume_falls_back_past_a_corrupt_newest_checkpoint_and_says_so(tmp_path
     assert (root / "latest").read_text().strip() == "step-00000010"
     tensors = root / "step-00000010" / ckpt.TENSORS
     data = bytearray(tensors.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # one flipped byte: the digest no longer matches
+    n = int.from_bytes(data[:8], "little")
+    start, _ = json.loads(data[8:8 + n])["model.generator.net.0.weight"]["data_offsets"]
+    data[8 + n + start + 3] ^= 0x40  # the exponent of G's first weight: a resume from it would differ (and show)
     tensors.write_bytes(bytes(data))
     assert ckpt.find_latest(root).name == "step-00000005"  # observed: the newest no longer verifies
     reliability.fault("corrupt newest checkpoint")

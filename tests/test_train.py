@@ -141,6 +141,9 @@ RESUME_CASES = {
     # the path-length regulariser (--pl) on a conditional conv G: its running mean and its noise must resume too
     "dcgan-path-length": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
                               conditional=True, pl=2.0, g_width=8, d_width=8, latent_dim=8),
+    # InfoGAN: codes drawn from z, a Q head on D's trunk, the mutual-information term in both losses
+    "infogan": dict(variant="infogan", objective="non-saturating", data="digits", batch_size=32, g_hidden=32, g_width=8,
+                    d_width=8, d_hidden=32, q_hidden=16, noise=4, g_lr=1e-3, d_lr=2e-4),
     # VAE: the reparameterisation noise must resume too
     "vae": dict(variant="vae", data="digits", batch_size=64, hidden=[32], latent_dim=4),
 }
@@ -202,28 +205,7 @@ def test_resume_refuses_incompatible_arguments(tmp_path):
 # -- SIGKILL -----------------------------------------------------------------------------------------------
 def _check_folder_is_sound(out: Path):
     """Every file is complete and valid, or a hidden temp file that nothing reads."""
-    from PIL import Image
-    from safetensors.torch import load_file
-
-    for path in out.rglob("*"):
-        if path.is_dir() or any(part.startswith(".") for part in path.relative_to(out).parts):
-            continue
-        reliability.COUNTS["files_checked"] += 1
-        try:
-            if path.suffix == ".json":
-                json.loads(path.read_text())
-            elif path.suffix == ".safetensors":
-                load_file(str(path))
-            elif path.suffix == ".png":
-                with Image.open(path) as im:
-                    im.verify()
-            elif path.name == "metrics.jsonl":
-                lines = path.read_text().split("\n")
-                for line in lines[:-1]:
-                    json.loads(line)  # a kill can at most leave a partial last line, never a corrupt middle
-        except Exception:
-            reliability.COUNTS["files_corrupt"] += 1  # data lost (the tally reports it)
-            raise
+    reliability.check_tree(out)  # (metrics.jsonl: a kill can at most leave a partial last line)
     latest = ckpt.find_latest(out / "checkpoints")
     assert latest is not None
     ckpt.read(latest)  # digest matches

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import SEED, label_index
+from . import SEED, label_index, sampling_flags
 
 
 @click.command("sample")
@@ -22,7 +22,8 @@ from . import SEED, label_index
               "self-conditioned model a cluster (without it: drawn from the clusters' shares).")
 @click.option("--interpolate", is_flag=True, help="N latent walks (rows) between random points, --steps columns each.")
 @click.option("--steps", default=10, show_default=True, type=click.IntRange(2, 64), help="Points per walk.")
-def sample_cmd(model, n, output, seed, label, interpolate, steps):
+@sampling_flags
+def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sample_opts):
     """Sample a model (zoo name, hf://org/repo[@rev] or folder) to FILE.png or FILE.npy.
 
     Only the generator is loaded (and downloaded). Images are scaled to [0, 1];
@@ -41,6 +42,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
       ganzoo sample ring8-mlp-nonsat -n 2500 -o ring.png
       ganzoo sample digits-dcgan-nonsat -n 64 -o digits.npy --seed 1
       ganzoo sample mnist-dcgan-selfcond --interpolate -n 8 --steps 10 -o walks.png
+      ganzoo sample mnist-stylegan --truncation 0.7 -o typical.png
     """
     from ..errors import ConfigError
 
@@ -55,8 +57,12 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
 
     from .. import images
     from ..api import load
+    from . import sampling_from
 
+    options = sampling_from(truncation, sample_opts)
     m = load(model, components=["generator"])
+    if options:  # every picture, array and walk below samples with them
+        m = m.with_sampling(**m.generator.check_sampling(options, who=model))
     if m.kind == "ae":
         raise ConfigError(f"{model} is a plain autoencoder: it has no prior to draw codes from (decoding N(0, I) "
                           f"makes blobs); show its reconstructions with `ganzoo reconstruct {model} --data DATA`, "
@@ -66,6 +72,8 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     if label is not None:
         label = label_index(m, model, label)
     if interpolate:
+        images.check_memory(m, n * steps, what=f"sample: {n:,} walks of {steps} steps", picture=out.suffix.lower() == ".png",
+                            advice="ask for fewer walks (-n) or fewer --steps")
         x = _walks(m, n, steps, seed, label)
         if out.suffix.lower() == ".npy":
             images.save_npy(x.reshape(n, steps, *m.sample_shape).numpy(), out)
@@ -77,6 +85,9 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
         return
     if out.suffix.lower() == ".png" and not images.drawable(m):
         raise ConfigError(f"{model} makes {list(m.sample_shape)} vectors; write them to a .npy file")
+    count = images.picture_count(m, n, y=label)
+    images.check_memory(m, count, what=f"sample: {count:,} samples", advice="ask for fewer samples (-n)",
+                        picture=out.suffix.lower() == ".png")
     x, per = images.picture_samples(m, n, seed=seed, y=label)
     total = len(x)
     if out.suffix.lower() == ".npy":
@@ -94,13 +105,18 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
 
 
 def _walks(m, n, steps, seed, label):
-    """Spherical interpolation between pairs of latent points (norms stay typical of N(0, I))."""
+    """Spherical interpolation between pairs of latent points that the generator draws (norms stay typical
+    of N(0, I)), with the model's sampling options."""
     import torch
 
+    from ..errors import ConfigError
     from ..model import to_unit
 
-    g = m.generator
-    z0, z1 = g.sample_latent(n, seed=seed), g.sample_latent(n, seed=seed + 1)
+    g, options = m.generator, m.sampling
+    z0, z1 = g.sample_latent(n, seed=seed, **options), g.sample_latent(n, seed=seed + 1, **options)
+    if z0.dim() != 2 or not z0.is_floating_point():
+        raise ConfigError(f"this model's latents are {tuple(z0.shape[1:])} {z0.dtype} tensors, not vectors; "
+                          "--interpolate walks between latent vectors")
     cos = torch.nn.functional.cosine_similarity(z0, z1, dim=1).clamp(-1 + 1e-6, 1 - 1e-6)
     omega = torch.acos(cos)[:, None, None]
     t = torch.linspace(0, 1, steps)[None, :, None]
@@ -113,7 +129,7 @@ def _walks(m, n, steps, seed, label):
         y = None if y is None else y.repeat_interleave(steps)
     with torch.no_grad():
         g.eval()
-        return to_unit(g(z, y), g.output_range)
+        return to_unit(g.generate(z, y, **options), g.output_range)
 
 
 def _modes(dataset):

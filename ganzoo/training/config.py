@@ -71,7 +71,7 @@ class TrainConfig:
     d_steps: Optional[int] = _arg(None, "--d-steps", "-k", type=int,
                                   help="Discriminator steps per generator step (K; default: the objective's).")
     lr: Optional[float] = _arg(None, "--lr", type=float, stored=False, fixed=False, card=False,
-                               help="Learning rate of both optimisers (default: the objective's).")
+                               help="Learning rate of both optimisers (default: the variant's or the objective's).")
     g_lr: Optional[float] = _arg(None, "--g-lr", type=float, label="--g-lr/--lr",
                                  help="Generator (or autoencoder) learning rate.")
     d_lr: Optional[float] = _arg(None, "--d-lr", type=float, label="--d-lr/--lr",
@@ -251,7 +251,9 @@ def number(name, value, *, lo=0.0, hi=math.inf, integer=False, lo_open=True):
 
 def resolve(cfg: TrainConfig):
     """(the complete config, the variant's spec, the objective's spec): defaults filled in from the objective
-    (d_steps, optimiser, learning rates, betas), every value checked; a ConfigError names the first bad one."""
+    (d_steps, optimiser, learning rates, betas) and the variant's optimiser defaults (``VariantSpec.optimizer``,
+    over the objective's when both name the same optimiser), every value checked; a ConfigError names the
+    first bad one."""
     from .. import config as cfgmod
     from ..config import MAX_SEED
     from ..plugins import get_registry
@@ -283,12 +285,14 @@ def resolve(cfg: TrainConfig):
         raise ConfigError(f"--d-steps applies to GANs; {vspec.name!r} is {a_kind(kind)} trained on {objective!r}")
     a["d_steps"] = int(k or 0)
     opt = dict(ospec.optimizer or {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]})
+    if vspec.optimizer and vspec.optimizer.get("name", "adam") == opt.get("name", "adam"):
+        opt.update(vspec.optimizer)        # the architecture's published optimiser (SAGAN's TTUR), key by key
     if opt.get("name", "adam") not in ("adam", "rmsprop"):
         raise ConfigError(f"objective {objective!r} asks for optimiser {opt.get('name')!r}; "
                           "ganzoo knows adam and rmsprop")
     a["optimizer"] = opt.get("name", "adam")
     for key in ("g_lr", "d_lr"):
-        a[key] = number(f"--{key.replace('_', '-')}", getattr(cfg, key), hi=10.0) or float(opt.get("lr", 2e-4))
+        a[key] = number(f"--{key.replace('_', '-')}", getattr(cfg, key), hi=10.0) or float(opt.get(key, opt.get("lr", 2e-4)))
     betas = cfg.betas
     if betas is None:
         betas = opt.get("betas", [0.9, 0.999]) if a["optimizer"] == "adam" else None

@@ -35,6 +35,7 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError, GanzooError, TrainingError, first_line
+from ..fsutil import FolderLock
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
@@ -115,6 +116,7 @@ class Trainer:
         if data is not None and c.data is None:
             c = dataclasses.replace(c, data=getattr(data, "name", None) or "<TensorData>")
         self._data, self._base_model, self.resume_from, self._saved_config = data, model, None, None
+        self.lock = FolderLock(self.out if self.dist.rank == 0 else None).check()  # one writer: fit() takes it
         if c.resume:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
             if self.resume_from is None:
@@ -314,14 +316,15 @@ class Trainer:
     def fit(self):
         """Train to ``steps``: log, draw, checkpoint; return the exported model in eval mode."""
         try:
-            self.setup()
-            return self._fit()
+            self.lock.acquire()  # the run folder's one writer (ganzoo.fsutil.FolderLock) until the end
+            return self.setup()._fit()
         except RuntimeError as exc:
             lost = peer_lost(exc, self.dist.rank, self.steps_done) if self.dist.active else None
             if lost is None:
                 raise
             raise lost from None
         finally:
+            self.lock.release()  # (and the folder it made, if nothing else was written into it)
             self.dist.close()
 
     def _fit(self):
