@@ -58,3 +58,26 @@ def test_eval_of_a_generator_only_folder_scores_what_needs_only_the_generator(tm
     assert "encoder" in r.err and "scoring the generator alone" in r.err
     metrics = json.loads(r.out)["metrics"]
     assert "judge" in metrics and "elbo" not in metrics
+
+
+def test_the_same_weights_are_the_same_bytes_in_every_process(tmp_path):
+    """safetensors writes its metadata in hash-map order, which differs between processes; ganzoo's files do not."""
+    import hashlib
+    import subprocess
+    import sys
+
+    code = ("import sys, torch, ganzoo; torch.manual_seed(0); "
+            "m = ganzoo.create('dcgan', sample_shape=[1, 8, 8], g_width=4, d_width=4, latent_dim=4); "
+            "m.save(sys.argv[1])")
+    digests = set()
+    for i in range(4):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / str(i))], check=True, timeout=300)
+        digests.add(hashlib.sha256((tmp_path / str(i) / "generator.safetensors").read_bytes()).hexdigest())
+    assert len(digests) == 1
+    from safetensors.torch import load_file
+
+    torch.manual_seed(0)
+    m = ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=4, d_width=4, latent_dim=4)
+    got = load_file(str(tmp_path / "0" / "generator.safetensors"))
+    assert got.keys() == m.generator.state_dict().keys()
+    assert all(torch.equal(got[k], v) for k, v in m.generator.state_dict().items())
