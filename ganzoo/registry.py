@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 from .entries import ModelEntry, parse_registry, weights_from
 from .errors import IncompatibleError, NotFoundError, PluginError, did_you_mean
@@ -145,13 +145,16 @@ class ObjectiveSpec:
 @dataclass(frozen=True)
 class DatasetSpec:
     """A data source. ``factory(arg, **options)`` returns a :class:`ganzoo.data.sources.TensorData`;
-    ``arg`` is what follows the colon in ``name:arg`` (a path for ``mnist:DIR``)."""
+    ``arg`` is what follows the colon in ``name:arg`` (a path for ``mnist:DIR``). ``hub_dataset``: the public
+    Hugging Face Hub dataset this source reads a copy of (``"ylecun/mnist"``), which model cards list as their
+    dataset; None for generated data or a user's own folder."""
 
     name: str
     summary: str
     factory: Target
     needs_argument: bool = False
     plugin: str = ""
+    hub_dataset: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,24 @@ def test_the_same_weights_are_the_same_bytes_in_every_process(tmp_path):
     got = load_file(str(tmp_path / "0" / "generator.safetensors"))
     assert got.keys() == m.generator.state_dict().keys()
     assert all(torch.equal(got[k], v) for k, v in m.generator.state_dict().items())
+
+
+def test_a_run_records_its_data_beside_the_folder_so_eval_works_from_anywhere(tmp_path, monkeypatch):
+    """folder:DIR given relative to where training ran: the model folder records it relative to itself, and
+    ganzoo eval RUN (no --data) finds it from another directory."""
+    from PIL import Image
+
+    work = tmp_path / "work"
+    for cls in ("a", "b"):
+        (work / "imgs" / cls).mkdir(parents=True)
+        for i in range(12):
+            Image.new("L", (8, 8), color=20 * i + (100 if cls == "b" else 0)).save(work / "imgs" / cls / f"{i}.png")
+    monkeypatch.chdir(work)
+    assert cli("train", "ae", "--data", "folder:imgs", "--out", "runs/r", "--steps", "1", "--batch-size", "8",
+               "--set", "hidden=[8]", "--set", "latent_dim=2", "--no-progress").code == 0
+    cfg = json.loads((work / "runs" / "r" / "config.json").read_text())
+    assert cfg["dataset"] == "folder:../../imgs" and cfg["training"]["data"] == "folder:imgs"
+    monkeypatch.chdir(tmp_path)
+    r = cli("eval", work / "runs" / "r", "--metric", "recon", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["data"].startswith("folder:") and "imgs" in json.loads(r.out)["data"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -329,7 +330,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     such as ``"ring8"`` / ``"mnist:DIR"``, a loaded TensorData, or None for the dataset recorded
     in the model's config), its samples drawn with the ``sampling`` options. See :mod:`ganzoo.metrics` for
     the returned dict."""
-    from ganzoo.data import load_dataset
+    from ganzoo.data import load_dataset, ref_from
     from ganzoo.plugins import get_registry
     from ganzoo.registry import a_kind, resolve
 
@@ -352,7 +353,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     model.eval()
     recorded = data_ref is None
     if recorded:
-        data_ref = model.meta.get("dataset")
+        data_ref = ref_from(model.meta.get("dataset"), model_ref if model_ref and Path(model_ref).is_dir() else None)
         if not data_ref:
             raise ConfigError("the model records no dataset; pass the data (--data ring8, --data mnist:DIR, ...)")
     try:

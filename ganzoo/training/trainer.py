@@ -39,6 +39,7 @@ from ..fsutil import FolderLock
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
+from ..data import ref_beside
 from .build import build_model, memory_format, pick_device
 from .config import TrainConfig, number, python_names, resolve
 from .cuda_graphs import CudaGraphStep, lr_on_device
@@ -431,6 +432,6 @@ class Trainer:
         if last is not None:
             metrics = dict(metrics or {}, **{k: v for k, v in last.items() if k not in ("step", "event")})
         return Model(variant=m.variant, objective=m.objective, config=m.config, components=comps,
-                     objective_config=m.objective_config, dataset=m.meta.get("dataset"),
+                     objective_config=m.objective_config, dataset=ref_beside(m.meta.get("dataset"), self.out),
                      labels=m.meta.get("labels"), label_prior=m.meta.get("label_prior"), training=training,
                      metrics=metrics)
