@@ -102,3 +102,21 @@ def test_a_run_records_its_data_beside_the_folder_so_eval_works_from_anywhere(tm
     r = cli("eval", work / "runs" / "r", "--metric", "recon", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["data"].startswith("folder:") and "imgs" in json.loads(r.out)["data"]
+
+
+def test_info_shows_the_card_of_a_zoo_model_and_of_a_model_folder(tmp_path):
+    r = cli("info", "mnist-ae")
+    assert r.code == 0, r.err
+    assert "recipe: python tools/build_zoo.py mnist-ae (in a clone of the repository)" in r.out
+    card = r.out[r.out.index("# mnist-ae"):]
+    assert "ganzoo reconstruct" in card and "ganzoo sample" not in card      # no prior: the card does not sample
+    assert "../shared" not in r.out and "## Evaluation protocol" in card
+    m = ganzoo.create("mlp", dataset="ring8", g_hidden=[8], d_hidden=[8])
+    m.save(tmp_path / "run")
+    r = cli("info", tmp_path / "run")
+    assert r.code == 0, r.err
+    assert r.out.startswith(f"model folder {tmp_path / 'run'}\n  variant: mlp") and "ganzoo sample" in r.out
+    r = cli("info", tmp_path / "run", "--json")
+    assert json.loads(r.out) == json.loads((tmp_path / "run" / "config.json").read_text())
+    r = cli("info", tmp_path / "nothing-here")
+    assert r.code == 1 and "no config.json; is this a ganzoo model folder?" in r.err
