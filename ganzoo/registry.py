@@ -21,8 +21,11 @@ from .errors import IncompatibleError, NotFoundError, PluginError, did_you_mean
 Target = Union[str, Callable[..., Any]]
 
 KINDS = ("gan", "vae", "ae")
+"""The kinds of model and objective: adversarial, variational, autoencoding (pairing is by kind)."""
 KIND_NAMES = {"gan": "adversarial", "vae": "variational", "ae": "autoencoding"}
+"""Each kind's adjective, for messages."""
 DEFAULT_OBJECTIVES = {"gan": "non-saturating", "vae": "elbo", "ae": "reconstruction"}
+"""The objective a variant of each kind trains with when it names none (``VariantSpec.default_objective``)."""
 
 
 def _check_kind(what: str, name: str, kind: str) -> None:

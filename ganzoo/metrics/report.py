@@ -19,6 +19,7 @@ PRIMARY = {  # metric -> its primary keys
     "codes": ("code_accuracy", "code_classes"),
     "fid": ("fid",),
 }
+"""Per metric, its primary numbers: what ``ganzoo eval`` stars and the zoo records."""
 TABLE_COLUMNS = ("modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "intra_fd_ratio", "class_kl",
                  "recall", "coverage", "elbo", "iwae", "recon_nll")
 NOTES = {
