@@ -60,7 +60,8 @@ class _Component(nn.Module):
         y = torch.as_tensor(y, dtype=torch.long)
         if y.shape != (n,):
             raise ConfigError(f"labels must have shape ({n},), got {tuple(y.shape)}")
-        capturing = y.is_cuda and torch.cuda.is_current_stream_capturing()  # (a CUDA graph cannot read values)
+        # A CUDA graph being captured or a graph being exported (ONNX) cannot read values: shapes only.
+        capturing = (y.is_cuda and torch.cuda.is_current_stream_capturing()) or torch.compiler.is_exporting()
         if n and not capturing and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
             raise ConfigError(f"labels must lie in 0..{self.num_classes - 1}")
         return y
@@ -123,12 +124,17 @@ class Generator(_Component):
         option this generator (``who``, by default its class name) does not take, or a bad value."""
         return check_options(options, self.sampling_options, who or type(self).__name__)
 
+    code_layout: Optional["LatentCodes"] = None
+    """InfoGAN-style codes at the head of z (:class:`LatentCodes`), or None (the default: no codes). A
+    generator that declares them gets :meth:`latent_codes` from them, and ``ganzoo traverse --code`` and
+    the ``codes`` metric work on it."""
+
     def latent_codes(self, z: torch.Tensor) -> Optional[torch.Tensor]:
         """The part of ``z`` that a discriminator's ``q`` output predicts (InfoGAN's codes c), or None
-        (the default: no codes): categorical codes first, one-hot
+        (no codes): categorical codes first, one-hot
         (:func:`ganzoo.objectives.terms.categorical_codes`), then continuous ones. The training step hands
-        it to the loss terms as ``step.codes``."""
-        return None
+        it to the loss terms as ``step.codes``. The default reads them with :attr:`code_layout`."""
+        return None if self.code_layout is None else self.code_layout.codes(z)
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
@@ -190,6 +196,90 @@ def discriminator_output(out) -> DiscriminatorOutput:
     return out if isinstance(out, DiscriminatorOutput) else DiscriminatorOutput(out)
 
 
+@dataclass(frozen=True)
+class LatentCodes:
+    """Where an InfoGAN-style generator's codes sit in its latent z ~ N(0, I): its first columns, code by
+    code. A categorical code of k ``categories`` takes the next k columns and is the one-hot of their argmax
+    (uniform over the k categories, :func:`ganzoo.objectives.terms.categorical_codes`); each of the
+    ``continuous`` codes then takes one column as it is (c ~ N(0, 1)); the columns after ``width`` are
+    noise. Codes are numbered 0, 1, ...: the categorical ones first. Set it as a generator's
+    :attr:`Generator.code_layout`; its discriminator predicts the same layout in ``q``
+    (:class:`ganzoo.objectives.terms.InfoLoss` with ``categories=layout.categories``)."""
+
+    categories: tuple = ()
+    continuous: int = 0
+
+    def __post_init__(self):
+        cats = tuple(self.categories) if isinstance(self.categories, (list, tuple)) else None
+        if cats is None or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 2 for k in cats):
+            raise ConfigError(f"categorical codes are numbers of categories, whole numbers >= 2; not {self.categories!r}")
+        if isinstance(self.continuous, bool) or not isinstance(self.continuous, int) or self.continuous < 0:
+            raise ConfigError(f"the number of continuous codes must be a whole number >= 0, not {self.continuous!r}")
+        if not cats and not self.continuous:
+            raise ConfigError("a code layout needs at least one code (a categorical or a continuous one)")
+        object.__setattr__(self, "categories", cats)
+
+    @property
+    def width(self) -> int:
+        """The columns the codes take, in z and in c = :meth:`codes` (and in D's ``q``)."""
+        return sum(self.categories) + self.continuous
+
+    def __len__(self) -> int:
+        return len(self.categories) + self.continuous
+
+    def categories_of(self, index: int) -> int:
+        """The number of categories of code ``index``, 0 for a continuous code."""
+        self._check(index)
+        return self.categories[index] if index < len(self.categories) else 0
+
+    def describe(self, index: int) -> str:
+        k = self.categories_of(index)
+        return f"categorical, {k} values" if k else "continuous"
+
+    def codes(self, z: torch.Tensor) -> torch.Tensor:
+        """c of ``z``: (N, width), each categorical code one-hot, then the continuous ones."""
+        from .objectives.terms import categorical_codes
+
+        n = sum(self.categories)
+        return torch.cat([categorical_codes(z, self.categories), z[:, n:self.width]], 1)
+
+    def inputs(self, z: torch.Tensor) -> torch.Tensor:
+        """What a generator's network takes: ``z`` with its code columns replaced by c (same shape)."""
+        return torch.cat([self.codes(z), z[:, self.width:]], 1)
+
+    def values(self, z: torch.Tensor, index: int) -> torch.Tensor:
+        """The value of code ``index`` for each row of ``z``: the category (long) or the real number."""
+        start, k = self._columns(index)
+        return z[:, start:start + k].argmax(1) if k else z[:, start]
+
+    def set(self, z: torch.Tensor, index: int, value) -> torch.Tensor:
+        """A copy of ``z`` whose code ``index`` is ``value`` in every row (one value each: a tensor of N):
+        a category in 0..k-1 for a categorical code (its columns become that one-hot), a real number for a
+        continuous one. The other columns are unchanged."""
+        start, k = self._columns(index)
+        z = z.clone()
+        value = torch.as_tensor(value, device=z.device)
+        if k:
+            if value.dtype.is_floating_point or int(value.min()) < 0 or int(value.max()) >= k:
+                raise ConfigError(f"code {index} has categories 0..{k - 1}, not {value.tolist()!r}")
+            z[:, start:start + k] = torch.nn.functional.one_hot(value.long().expand(z.shape[0]), k).to(z.dtype)
+        else:
+            z[:, start] = value.to(z.dtype)
+        return z
+
+    def _check(self, index) -> None:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self):
+            raise ConfigError(f"code {index!r} does not exist; the codes are 0..{len(self) - 1}")
+
+    def _columns(self, index: int) -> tuple[int, int]:
+        """(first column of code ``index`` in z, its number of categories or 0)."""
+        self._check(index)
+        cats = self.categories
+        if index < len(cats):
+            return sum(cats[:index]), cats[index]
+        return sum(cats) + index - len(cats), 0
+
+
 class Discriminator(_Component):
     """``forward(x, y=None) -> scores`` of shape (N,), or a :class:`DiscriminatorOutput`.
 
@@ -213,7 +303,13 @@ class Discriminator(_Component):
 class Decoder(Generator):
     """A Generator for Bernoulli data in [0, 1] (autoencoders, VAEs): implement ``logits(z, y=None)``,
     the pre-activation of each output; ``forward(z, y)`` is ``sigmoid(logits(z, y))``, the mean of
-    the observation model. The default ``output_range`` is (0, 1)."""
+    the observation model. The default ``output_range`` is (0, 1).
+
+    ``loss_terms``: auxiliary loss terms of phase ``"ae"`` this decoder calls for (a VQ-VAE's commitment
+    loss, say); the autoencoding step adds them after the objective's loss and its own terms and the
+    encoder's (see docs/training.md, "Order of application")."""
+
+    loss_terms = ()
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
                  output_range: Optional[tuple[float, float]] = (0.0, 1.0)):
@@ -227,9 +323,13 @@ class Decoder(Generator):
 
 
 class Encoder(_Component):
-    """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``)."""
+    """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``).
+
+    ``loss_terms``: auxiliary loss terms of phase ``"ae"`` this encoder calls for; the autoencoding step
+    adds them after the objective's loss and terms (see docs/training.md, "Order of application")."""
 
     variational = False
+    loss_terms = ()
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0):
         super().__init__(sample_shape, num_classes)
@@ -240,4 +340,4 @@ class Encoder(_Component):
 
 
 __all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "discriminator_output",
-           "truncated_normal"]
+           "truncated_normal", "LatentCodes"]

@@ -98,7 +98,7 @@ def test_lazy_options_are_checked(tmp_path):
         _trainer(tmp_path, r1_every=16)
     with pytest.raises(ConfigError, match=r"^--pl-every must be an integer, not 2.5"):
         _trainer(tmp_path, pl=1.0, pl_every=2.5)
-    with pytest.raises(ConfigError, match=r"^--r1-every must be in \(0.0"):
+    with pytest.raises(ConfigError, match=r"^--r1-every must be in \(0, 1000000\], not 0"):
         _trainer(tmp_path, r1=1.0, r1_every=0)
     t = _trainer(tmp_path).setup()
     from ganzoo.training.steps import AdversarialStep

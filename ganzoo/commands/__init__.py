@@ -1,5 +1,11 @@
 """Built-in CLI commands; each module imports only click at top level (``ganzoo --help`` stays fast)."""
 
+import click
+
+from ..config import MAX_SEED
+
+SEED = click.IntRange(0, MAX_SEED)   # every command's --seed
+
 
 def key_values(pairs, flag: str) -> dict:
     """``["latent_dim=2", "arch=conv"]`` -> ``{"latent_dim": 2, "arch": "conv"}`` (JSON values; a bare
@@ -39,3 +45,19 @@ def sampling_from(truncation, pairs) -> dict:
     if truncation is not None:
         options["truncation"] = truncation
     return options
+
+
+def label_index(m, model, label: str) -> int:
+    """``--label`` of model ``m`` (named ``model``): a class name it stores (its data's labels), else an index
+    0..C-1; anything else is a ConfigError naming the classes."""
+    from ..errors import ConfigError
+
+    names = [str(x) for x in (m.meta.get("labels") or [])]
+    if label in names:
+        return names.index(label)
+    if label.strip().lstrip("-").isdigit() and 0 <= int(label) < m.num_classes:
+        return int(label)
+    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    known = f"its classes are {shown} (or their indices 0..{m.num_classes - 1})" if names else \
+        f"use an index 0..{m.num_classes - 1}"
+    raise ConfigError(f"--label {label!r} is not a class of {model}; {known}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import sampling_flags
+from . import SEED, label_index, sampling_flags
 
 
 @click.command("sample")
@@ -16,7 +16,7 @@ from . import sampling_flags
               "multiple of its classes).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="FILE.png (image grid, or scatter for 2-D data) or FILE.npy (float32 array).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same samples).")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (same seed, same samples).")
 @click.option("--label", default=None, help="Class for a class-conditional model: a stored class name (e.g. a "
               "folder: data's subfolder name) or its index; without it, every class, one row each. For a "
               "self-conditioned model a cluster (without it: drawn from the clusters' shares).")
@@ -46,6 +46,9 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
     """
     from ..errors import ConfigError
 
+    if not interpolate and click.get_current_context().get_parameter_source("steps") != \
+            click.core.ParameterSource.DEFAULT:
+        raise ConfigError("--steps sets the points of each --interpolate walk; add --interpolate or drop --steps")
     out = Path(output)
     if out.suffix.lower() not in (".png", ".npy"):
         raise ConfigError(f"output {output!r} must end in .png or .npy")
@@ -67,8 +70,10 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
     if label is not None and m.num_classes == 0:
         raise ConfigError(f"{model} is not class-conditional; drop --label")
     if label is not None:
-        label = _label_index(m, model, label)
+        label = label_index(m, model, label)
     if interpolate:
+        images.check_memory(m, n * steps, what=f"sample: {n:,} walks of {steps} steps", picture=out.suffix.lower() == ".png",
+                            advice="ask for fewer walks (-n) or fewer --steps")
         x = _walks(m, n, steps, seed, label)
         if out.suffix.lower() == ".npy":
             images.save_npy(x.reshape(n, steps, *m.sample_shape).numpy(), out)
@@ -80,6 +85,9 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
         return
     if out.suffix.lower() == ".png" and not images.drawable(m):
         raise ConfigError(f"{model} makes {list(m.sample_shape)} vectors; write them to a .npy file")
+    count = images.picture_count(m, n, y=label)
+    images.check_memory(m, count, what=f"sample: {count:,} samples", advice="ask for fewer samples (-n)",
+                        picture=out.suffix.lower() == ".png")
     x, per = images.picture_samples(m, n, seed=seed, y=label)
     total = len(x)
     if out.suffix.lower() == ".npy":
@@ -91,23 +99,9 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
         click.echo(f"wrote {n} sample{'' if n == 1 else 's'} to {out}")
         return
     layout = "one row per class" if m.is_image and out.suffix.lower() == ".png" else "in class order"
-    rounded = "" if total == n else f"; -n {n} rounded up to a multiple of {m.num_classes} classes"
+    given = click.get_current_context().get_parameter_source("n") != click.core.ParameterSource.DEFAULT
+    rounded = "" if total == n or not given else f"; -n {n} rounded up to a multiple of {m.num_classes} classes"
     click.echo(f"wrote {total} samples ({per} per class, {layout}{rounded}) to {out}")
-
-
-def _label_index(m, model, label: str) -> int:
-    """``--label``: a class name the model stores (its data's labels), else an index 0..C-1."""
-    from ..errors import ConfigError
-
-    names = [str(x) for x in (m.meta.get("labels") or [])]
-    if label in names:
-        return names.index(label)
-    if label.strip().lstrip("-").isdigit() and 0 <= int(label) < m.num_classes:
-        return int(label)
-    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
-    known = f"its classes are {shown} (or their indices 0..{m.num_classes - 1})" if names else \
-        f"use an index 0..{m.num_classes - 1}"
-    raise ConfigError(f"--label {label!r} is not a class of {model}; {known}")
 
 
 def _walks(m, n, steps, seed, label):

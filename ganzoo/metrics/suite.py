@@ -181,6 +181,13 @@ def classes_present(probs: torch.Tensor, floor: float = CLASS_FLOOR) -> int:
     return int((counts >= floor * len(probs)).sum())
 
 
+def conditional_on_classes(model, data) -> bool:
+    """Whether ``model`` is class-conditional on ``data``'s classes (not self-conditioned on k-means clusters):
+    what the ``intra`` metric (per-class Fréchet distance) needs."""
+    return bool(model.num_classes) and model.label_prior is None and data.y is not None \
+        and getattr(data, "label_source", "classes") == "classes" and model.num_classes == data.num_classes
+
+
 # -- factories ---------------------------------------------------------------------------------
 def modes_metric(model, data, *, n=None, seed=0, threshold: float = 3.0):
     from .mixture import mode_stats
@@ -304,7 +311,9 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
     if hasattr(data, "centres") and model.sample_shape == tuple(data.sample_shape):
         names.append("modes")
     if data.is_image and model.is_image and has_judge(data.name):
-        names += ["judge", "prdc"]
+        names += ["judge", "prdc"] + (["intra"] if conditional_on_classes(model, data) else [])
+    if model.is_image and data.is_image and getattr(model.generator, "code_layout", None) is not None:
+        names.append("codes")   # latent codes (InfoGAN): what each does to the images
     if model.kind == "vae" and model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
         names.append("elbo")
     if model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
@@ -322,7 +331,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     the returned dict."""
     from ganzoo.data import load_dataset
     from ganzoo.plugins import get_registry
-    from ganzoo.registry import resolve
+    from ganzoo.registry import a_kind, resolve
 
     model_ref = None
     if not isinstance(model, torch.nn.Module):
@@ -348,6 +357,10 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
                           f"--data {name}:DIR (data=\"{name}:DIR\" in Python)") from None
     if n is not None and (isinstance(n, bool) or int(n) < 2):
         raise ConfigError(f"n must be at least 2, not {n!r}")
+    if n is not None:
+        from ganzoo.limits import check_output_memory
+
+        check_output_memory(int(n), model.sample_shape, what=f"eval: {int(n):,} samples", advice="ask for fewer (-n)")
     options = options or {}
     reg = get_registry()
     kind = model.kind
@@ -360,7 +373,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     else:
         names = default_metrics(model, data, options)
         if not names:
-            raise ConfigError(f"no built-in metric applies to a {kind} making {list(model.sample_shape)} samples on "
+            raise ConfigError(f"no built-in metric applies to {a_kind(kind)} making {list(model.sample_shape)} samples on "
                               f"{data.name!r} (mixtures get 'modes', digits/mnist images the judge, VAEs 'elbo'); "
                               "name one with --metric")
     results = {}

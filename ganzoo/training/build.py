@@ -79,11 +79,26 @@ def build_model(c, vspec, data, base_model=None, saved=None):
         raise ConfigError(f"variant {vspec.name!r} cannot be built with this config for samples of shape "
                           f"{list(data.sample_shape)} from {c.data}: {first_line(exc)}") from None
     if base_model is not None:
-        model.load_state_dict(base_model.state_dict())
+        start_from(model, base_model, where=getattr(c, "init", None) or "the model to start from")
     if tuple(model.sample_shape) != tuple(data.sample_shape):
         raise ConfigError(f"variant {vspec.name!r} makes samples of shape {list(model.sample_shape)} but "
                           f"{c.data} has {list(data.sample_shape)}")
     return model
+
+
+def start_from(model, base, *, where: str) -> None:
+    """Copy each of ``base``'s components into ``model``, strictly (every tensor, the same shapes; a
+    :class:`~ganzoo.errors.WeightsError` names the first that differs). ``model``'s components that ``base``
+    lacks keep their fresh initialisation (a zoo model ships no discriminator)."""
+    from ..weights import check_tensors
+
+    for name, comp in base.components.items():
+        if name not in model.components:
+            raise ConfigError(f"{where}: has a {name}, which variant {model.variant!r} does not build")
+        theirs = comp.state_dict()
+        check_tensors(f"{where} ({name})", model.components[name].state_dict(),
+                      {k: list(v.shape) for k, v in theirs.items()})
+        model.components[name].load_state_dict(theirs, strict=True)
 
 
 def memory_format(model, data, device, c):

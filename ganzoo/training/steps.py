@@ -7,8 +7,9 @@ computed once); the objective supplies the losses (:func:`~ganzoo.objectives.ste
 ``d_loss_step``/``g_loss_step`` or the 0.1 methods) and its extras (weight clipping in
 ``after_discriminator_step``). Each loss is the objective's, then the auxiliary terms
 (:mod:`ganzoo.objectives.terms`) of that phase in order: the objective's ``terms``, the discriminator's
-``loss_terms``, the run options' regularisers (``--r1``, ``--r2``, ``--gp`` in D's steps, ``--pl`` in G's) --
-:meth:`AdversarialStep.loss` is the one place a loss is assembled.
+``loss_terms``, the generator's ``loss_terms``, the run options' regularisers (``--r1``, ``--r2``, ``--gp`` in
+D's steps, ``--pl`` in G's) -- :meth:`AdversarialStep.loss` is the one place a loss is assembled. A lazy term
+(``every`` = N) runs at every N-th loss of its phase with N times its weight (:meth:`AdversarialStep.schedule`).
 
 *Reusing the fake batch.* With ``K == 1`` the generator step reuses the batch G(z) made for the
 discriminator step (``reuse_fake``, the default then), exactly as the pytorch/examples DCGAN loop does: G is
@@ -18,7 +19,9 @@ generator forward. Goodfellow's paper draws fresh noise for the G step (``--fres
 labels (:meth:`Batches.draw_labels`) or reuses the D step's. D's weights get no gradients in the G step.
 
 **Autoencoding / variational** (``"ae"``, ``"vae"``, :class:`AutoencodingStep`): one optimiser step on
-``objective.loss(model, x, y)`` over encoder and decoder together.
+``objective.loss(model, x, y)`` over encoder and decoder together, plus the auxiliary terms of phase ``"ae"``
+(the objective's ``terms``, the encoder's and the decoder's ``loss_terms``, in that order; each gets one
+:class:`~ganzoo.objectives.step.AutoencodingInputs`) -- :class:`AutoencoderLoss` assembles that loss.
 
 A step is called with ``next_batch`` (a function returning the next real ``(x, y)``) and returns its
 statistics as a dict of 0-dim tensors on the device (no host synchronisation): the first entries are the
@@ -32,7 +35,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..objectives.regularisers import regularisers
-from ..objectives.step import StepInputs, loss_functions
+from ..objectives.step import AutoencodingInputs, StepInputs, loss_functions
 from .augment import Augmented
 
 
@@ -168,6 +171,13 @@ class AdversarialStep:
                 stats[key] = val.float().mean()
         return stats
 
+    def standing_pass(self, modules, n: int) -> None:
+        """One forward of the averaged generator (``modules["generator"]``, :mod:`.ema`) on what G sees in a
+        step: its training latents (drawn by it) and, for a conditional model, drawn labels (for its BatchNorm
+        statistics)."""
+        G = modules["generator"]
+        G(G.sample_latent(n, device=self.device, training=True), self.batches.draw_labels(n))
+
     @staticmethod
     def panels(names) -> dict:
         """The curves plot's panels: title -> the statistics drawn in it."""
@@ -177,23 +187,60 @@ class AdversarialStep:
 
 
 class AutoencoderLoss(nn.Module):
-    """Encoder + decoder as one module whose forward is the objective's loss (so DDP sees both)."""
+    """Encoder + decoder as one module whose forward is the step's loss (so DDP sees both): the objective's
+    ``loss(self, x, y)`` -- ``self`` is the ``model`` it receives, with ``encoder`` and ``generator`` -- then
+    each auxiliary term on one :class:`~ganzoo.objectives.step.AutoencodingInputs` of the batch, whose
+    ``encoded`` is the encoder's output recorded in the objective's loss (a forward hook, only while it runs)."""
 
-    def __init__(self, encoder, generator, objective):
+    def __init__(self, encoder, generator, objective, terms=()):
         super().__init__()
         self.encoder, self.generator = encoder, generator
         self.objective = objective
+        self.terms = tuple(terms)
 
     def forward(self, x, y=None):
-        return self.objective.loss(self, x, y)
+        if not self.terms:
+            return self.objective.loss(self, x, y)
+        step = AutoencodingInputs(x, y, self.encoder, self.generator)
+        hook = self.encoder.register_forward_hook(lambda module, args, out: step.record(out))
+        try:
+            loss, stats = self.objective.loss(self, x, y)
+        finally:
+            hook.remove()
+        stats = dict(stats)
+        for term in self.terms:
+            if term.name in stats:
+                raise ConfigError(f"loss term {term.name!r}: objective {type(self.objective).__name__} already reports "
+                                  f"a statistic of that name; rename the term")
+            weighted, value = term(step)
+            loss = loss + weighted
+            stats[term.name] = value.detach()
+        return loss, stats
+
+
+def autoencoding_terms(objective, encoder, generator) -> list:
+    """The auxiliary loss terms of an autoencoding step, in order: the objective's ``terms``, the encoder's
+    ``loss_terms``, the decoder's ``loss_terms``. Each must be of phase ``"ae"``, and names must differ."""
+    terms = []
+    for who, source in (("objective", objective), ("encoder", encoder), ("decoder", generator)):
+        for term in getattr(source, "terms" if who == "objective" else "loss_terms", ()):
+            if "ae" not in tuple(getattr(term, "phases", ())):
+                raise ConfigError(f"loss term {getattr(term, 'name', term)!r} of the {who} "
+                                  f"({type(source).__name__}) has phases {tuple(getattr(term, 'phases', ()))}; "
+                                  "an autoencoding step adds only terms of phase 'ae'")
+            terms.append(term)
+    names = [term.name for term in terms]
+    if len(set(names)) < len(names):
+        raise ConfigError(f"two auxiliary loss terms share a name ({', '.join(names)}); drop one")
+    return terms
 
 
 class AutoencodingStep:
-    """One optimiser step on the objective's loss. ``step.optimizers`` is ``{"g": ...}``."""
+    """One optimiser step on the objective's loss plus the auxiliary terms (:func:`autoencoding_terms`).
+    ``step.optimizers`` is ``{"g": ...}``."""
 
     headline = None  # the progress bar shows every statistic
-    terms = ()       # no auxiliary loss terms
-    held: dict = {}
+    held: dict = {}  # no lazy terms
 
     @staticmethod
     def schedule(iteration: int) -> tuple:
@@ -201,13 +248,24 @@ class AutoencodingStep:
 
     def __init__(self, trainer):
         t = trainer
-        self.module = AutoencoderLoss(t.model.encoder, t.model.generator, t.objective)
+        enc, gen = t.model.encoder, t.model.generator
+        self.terms = autoencoding_terms(t.objective, enc, gen)
+        self.module = AutoencoderLoss(enc, gen, t.objective, self.terms)
         self.optimizers = {"g": t.make_optimizer(self.module.parameters(), t.config.g_lr)}
         self.run = t.dist.wrap(self.module, t.device)
         if t.config.compile:
             self.run = torch.compile(self.run)
         self.amp, self.after_update = t.autocast, t.after_update
+        self.batches, self.objective = t.batches, t.objective
         self.batches_per_call = 1
+
+    def standing_pass(self, modules, n: int) -> None:
+        """The objective's loss on the averaged encoder and decoder (:mod:`.ema`) for ``n`` random real
+        samples (for their BatchNorm statistics)."""
+        b = self.batches
+        idx = torch.randint(len(b.X), (n,), device=b.X.device)
+        AutoencoderLoss(modules["encoder"], modules["generator"], self.objective)(
+            b.X[idx], None if b.Y is None else b.Y[idx])
 
     def __call__(self, next_batch, iteration: int = 0) -> dict:
         x, y = next_batch()
