@@ -259,7 +259,7 @@ class Trainer:
         if self.config.lr_schedule == "linear":
             self.set_learning_rates(1.0 - self.steps_done / self.steps)
         try:
-            stats = self.iteration(next_batch or self.batches.next)
+            stats = self.iteration(next_batch or self.batches.next, self.steps_done)
         except RuntimeError as exc:
             lost = peer_lost(exc, self.dist.rank, self.steps_done + 1) if self.dist.active else None
             if lost is None:
