@@ -111,6 +111,14 @@ class VariantSpec:
             object.__setattr__(self, "default_objective", DEFAULT_OBJECTIVES[self.kind])
 
 
+KIND_NAMES = {"gan": "a GAN", "vae": "a VAE", "ae": "an autoencoder"}
+
+
+def a_kind(kind: str) -> str:
+    """A kind as a message says it: ``"a GAN"``, ``"a VAE"``, ``"an autoencoder"`` (else ``"of kind 'x'"``)."""
+    return KIND_NAMES.get(kind, f"of kind {kind!r}")
+
+
 @dataclass(frozen=True)
 class ObjectiveSpec:
     """A training objective. ``factory(**config)`` returns an objective object (the protocol is in
@@ -157,12 +165,36 @@ class MetricSpec:
     plugin: str = ""
 
 
+@dataclass(frozen=True)
+class FormatSpec:
+    """A checkpoint format other code bases write (``ganzoo import`` / ``ganzoo export --format``).
+
+    ``importer`` (an import path, or None) names an object with ``sniff(source) -> bool`` (does this
+    :class:`ganzoo.interop.Source` look like the format? cheap, never raises for a foreign source) and
+    ``plan(source, request) -> ganzoo.interop.ImportPlan`` (the variant, its config and the key map of
+    each component onto it). ``exporter`` (an import path, or None) names an object with
+    ``export(model, path, *, component) -> str`` (write ``path``; return a one-line description) and
+    ``suffix`` (the file ending it writes, e.g. ``".onnx"``). The protocol is in
+    ``docs/writing-a-plugin.md`` ("register_formats")."""
+
+    name: str
+    summary: str
+    importer: Target | None = None
+    exporter: Target | None = None
+    plugin: str = ""
+
+    def __post_init__(self):
+        if self.importer is None and self.exporter is None:
+            raise PluginError(f"format {self.name!r} has neither an importer nor an exporter")
+
+
 SECTIONS = {
     VariantSpec: "variant",
     ObjectiveSpec: "objective",
     DatasetSpec: "dataset",
     MetricSpec: "metric",
     ModelEntry: "model",
+    FormatSpec: "format",
 }
 
 
@@ -248,6 +280,9 @@ class Registry:
     def model(self, name: str) -> ModelEntry:
         return self.get("model", name)
 
+    def format(self, name: str) -> FormatSpec:
+        return self.get("format", name)
+
     def by_plugin(self, plugin: str) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for kind, table in self._items.items():
@@ -287,5 +322,5 @@ def match(names, pattern: str | None) -> list[str]:
 
 __all__ = [
     "KINDS", "KIND_NAMES", "DEFAULT_OBJECTIVES", "resolve", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
-    "ModelEntry", "weights_from", "parse_registry", "ModelRenamedWarning", "Registry", "match",
+    "FormatSpec", "ModelEntry", "weights_from", "parse_registry", "ModelRenamedWarning", "Registry", "match",
 ]

@@ -8,8 +8,9 @@
 
 For each NAME it runs ``ganzoo train ... --out runs/zoo/NAME`` and ``ganzoo eval runs/zoo/NAME
 --json`` (the exact commands are in RECIPES and in the model card), draws the sample picture, renders
-the model card, copies config.json, the generator (and encoder) weights, README.md and samples.png
-into ``plugins/zoo/models/NAME`` and pins every file's sha256 in ``plugins/zoo/registry.yaml``.
+the model card, copies config.json, the generator (and encoder) weights, README.md and samples.png (and the
+recipe's "pictures": ganzoo commands run on the model, shown on the card) into ``plugins/zoo/models/NAME``
+and pins every file's sha256 in ``plugins/zoo/registry.yaml``.
 Run it from the repository root, with the checkout installed (``bash scripts/setup.sh``): it is a
 maintainer tool, kept out of the installed package. MNIST recipes read ``../shared/data/mnist`` (the
 MNIST *test* split, which is all this project's machines have; the cards say so).
@@ -311,9 +312,14 @@ def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     config["components"] = {k: v for k, v in config["components"].items() if (tmp / v["file"]).exists()}
     atomic_write_json(tmp / "config.json", config)
     sample_picture(out, tmp / "samples.png", recipe["data"])
+    for png, (args, caption) in recipe.get("pictures", {}).items():   # more pictures: ganzoo commands on the model
+        run(f"ganzoo {args.format(model=out)} -o {tmp / png}", log)
     reproduce = f"python tools/build_zoo.py {name}"
     card = render_card(config, metrics=metrics, repo_id=f"ganzoo/{name}", sample_image="samples.png",
                        train_command=train_cmd, eval_command=eval_cmd)
+    if recipe.get("pictures"):
+        card += "\n## Pictures\n" + "".join(f"\n{caption}:\n\n```bash\nganzoo {args.format(model=name)} -o {png}\n```\n\n"
+                                             f"![{png}]({png})\n" for png, (args, caption) in recipe["pictures"].items())
     if recipe.get("note"):
         card += f"\n## Note\n\n{recipe['note']}\n"
     card += f"\n## Reproduce\n\n```bash\n{reproduce}\n```\n\nRaw evaluation:\n\n```json\n" \
