@@ -181,13 +181,6 @@ def classes_present(probs: torch.Tensor, floor: float = CLASS_FLOOR) -> int:
     return int((counts >= floor * len(probs)).sum())
 
 
-def conditional_on_classes(model, data) -> bool:
-    """Whether ``model`` is class-conditional on ``data``'s classes (not self-conditioned on k-means clusters):
-    what the ``intra`` metric (per-class Fréchet distance) needs."""
-    return bool(model.num_classes) and model.label_prior is None and data.y is not None \
-        and getattr(data, "label_source", "classes") == "classes" and model.num_classes == data.num_classes
-
-
 # -- factories ---------------------------------------------------------------------------------
 def modes_metric(model, data, *, n=None, seed=0, threshold: float = 3.0):
     from .mixture import mode_stats
@@ -292,7 +285,7 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
     import os
 
     from .fid import ENV
-    from .judge import has_judge
+    from .judge import conditional_on_classes, has_judge
 
     names = []
     if model.kind == "ae":  # no prior to sample from: an autoencoder is scored on its reconstructions
