@@ -17,6 +17,8 @@ def list_models(pattern: Optional[str] = None) -> list[str]:
 
 
 def model_info(name: str) -> ModelEntry:
+    """The zoo entry (:class:`ganzoo.registry.ModelEntry`) of model ``name`` (a former name works, with a
+    :class:`ganzoo.registry.ModelRenamedWarning`); an unknown name raises ``NotFoundError``."""
     return get_registry().model(current_name(name))
 
 
@@ -35,10 +37,12 @@ def current_name(name: str) -> str:
 
 
 def list_variants(pattern: Optional[str] = None) -> list[str]:
+    """Names of the registered variants (built-in and plugins'), optionally filtered like :func:`list_models`."""
     return match(get_registry().names("variant"), pattern)
 
 
 def list_objectives(pattern: Optional[str] = None) -> list[str]:
+    """Names of the registered objectives, optionally filtered like :func:`list_models`."""
     return match(get_registry().names("objective"), pattern)
 
 

@@ -1,7 +1,7 @@
 """The built-in metrics' factories and :func:`evaluate`, which picks the metrics that apply.
 
 Every factory is ``factory(model, data, *, n=None, seed=0, **options) -> dict`` of numbers, where
-``data`` is a loaded :class:`ganzoo.data.TensorData` whose ``name`` is its ref (``"mnist:/dir"``)
+``data`` is a loaded :class:`ganzoo.data.sources.TensorData` whose ``name`` is its ref (``"mnist:/dir"``)
 and ``n=None`` means the metric's own default. Within one :func:`evaluate` call, generated samples,
 the real reference split and judge features are computed once and shared between metrics.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from pathlib import Path
 from typing import Optional
 
 import torch
@@ -311,22 +312,30 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     such as ``"ring8"`` / ``"mnist:DIR"``, a loaded TensorData, or None for the dataset recorded
     in the model's config), its samples drawn with the ``sampling`` options. See :mod:`ganzoo.metrics` for
     the returned dict."""
-    from ganzoo.data import load_dataset
+    from ganzoo.data import load_dataset, ref_from
     from ganzoo.plugins import get_registry
     from ganzoo.registry import a_kind, resolve
 
     model_ref = None
     if not isinstance(model, torch.nn.Module):
         from ganzoo.api import load
+        from ganzoo.errors import WeightsError, first_line
 
         model_ref = str(model)
-        model = load(model)
+        try:
+            model = load(model)
+        except WeightsError as exc:  # e.g. a generator-only folder (pull --generator-only): its metrics still apply
+            model = load(model, components=["generator"])
+            import sys
+
+            print(f"ganzoo: note: {first_line(exc)}; scoring the generator alone (metrics that need the other "
+                  "components are left out)", file=sys.stderr)
     if sampling:
         model = model.with_sampling(**model.generator.check_sampling(sampling, who=model_ref))
     model.eval()
     recorded = data_ref is None
     if recorded:
-        data_ref = model.meta.get("dataset")
+        data_ref = ref_from(model.meta.get("dataset"), model_ref if model_ref and Path(model_ref).is_dir() else None)
         if not data_ref:
             raise ConfigError("the model records no dataset; pass the data (--data ring8, --data mnist:DIR, ...)")
     try:

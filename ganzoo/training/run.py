@@ -13,7 +13,7 @@ from .trainer import Trainer
 
 def train(variant=None, objective: Optional[str] = None, *, data=None, config: Optional[dict] = None, **kwargs):
     """Train ``variant`` (a name, or a :class:`~ganzoo.model.Model` to start from) with ``objective`` on
-    ``data`` (a dataset reference such as ``"ring8"`` / ``"mnist:DIR"``, or a :class:`~ganzoo.data.TensorData`)
+    ``data`` (a dataset reference such as ``"ring8"`` / ``"mnist:DIR"``, or a :class:`~ganzoo.data.sources.TensorData`)
     into the folder ``out``; return the trained model (with ``ema``, the moving average unless
     ``export="raw"``). The keyword arguments are :class:`TrainConfig`'s fields (``out``, ``steps``,
     ``batch_size``, ``resume``, ...); any other keyword, and ``config``, is the variant's config

@@ -34,6 +34,7 @@ from typing import Optional
 
 import torch
 
+from ..data import ref_beside
 from ..errors import ConfigError, GanzooError, TrainingError, first_line
 from ..fsutil import FolderLock
 from . import checkpoint as ckpt
@@ -387,6 +388,6 @@ class Trainer:
         if last is not None:
             metrics = dict(metrics or {}, **{k: v for k, v in last.items() if k not in ("step", "event")})
         return Model(variant=m.variant, objective=m.objective, config=m.config, components=comps,
-                     objective_config=m.objective_config, dataset=m.meta.get("dataset"),
+                     objective_config=m.objective_config, dataset=ref_beside(m.meta.get("dataset"), self.out),
                      labels=m.meta.get("labels"), label_prior=m.meta.get("label_prior"), training=training,
                      metrics=metrics)
