@@ -13,7 +13,7 @@ Importing ganzoo imports neither torch nor any plugin; both load on first use.
 __version__ = "0.1.0"  # the only place the version is written: pyproject.toml reads it (dynamic)
 
 from .errors import GanzooError  # noqa: E402
-from .registry import DatasetSpec, MetricSpec, ModelEntry, ObjectiveSpec, VariantSpec  # noqa: E402
+from .registry import DatasetSpec, FormatSpec, MetricSpec, ModelEntry, ObjectiveSpec, VariantSpec  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 
 
@@ -22,6 +22,7 @@ _LAZY = {
     "create": "api", "load": "api", "evaluate": "metrics", "objective": "model", "Model": "model",
     "train": "training", "Trainer": "training", "TrainConfig": "training",
     "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces", "Decoder": "interfaces",
+    "import_model": "interop", "export_model": "interop",
 }
 
 
@@ -39,8 +40,8 @@ def __dir__():  # the lazy names too, for dir(ganzoo) and tab completion
 
 __all__ = [
     "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
-    "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "evaluate",
-    "objective", "train",
+    "FormatSpec", "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "evaluate",
+    "objective", "train", "import_model", "export_model",
     "Trainer", "TrainConfig",
     "Generator", "Discriminator", "Encoder", "Decoder", "Model",
 ]

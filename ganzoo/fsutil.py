@@ -48,6 +48,8 @@ def atomic_path(path: str | os.PathLike):
                 os.unlink(tmp)
         if is_disk_full(exc) and not _is_ganzoo(exc):
             raise disk_full_error(path, exc) from None
+        if isinstance(exc, OSError) and tmp is not None and exc.filename == str(tmp):  # name the file asked for
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None
         raise
 
 

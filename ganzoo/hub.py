@@ -78,64 +78,13 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
     user typed (shown in the ``ganzoo pull`` hint)."""
     check_repo_id(repo)
     check_revision(revision)
-    s = settings()
-    rev = revision or "main"
-    what = label or f"hf://{repo}" + (f"@{revision}" if revision else "")
-    pull = ref or (f"hf://{repo}" + (f"@{revision}" if revision else ""))
     pins = dict(pins or {})
-    storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
+    what = label or f"hf://{repo}" + (f"@{revision}" if revision else "")
     if pins:
         for fname in ["config.json"] + [f"{c}.safetensors" for c in (components or [])]:
             require_pin(pins, fname, what)
-
-    common = dict(what=what, repo=repo, s=s, pull=pull)
-    heads = {}  # file name -> the Hub's answer to HEAD (its size bounds the download)
-    if s.offline:
-        commit = None
-    elif COMMIT_RE.match(rev) and (storage / "snapshots" / rev / "config.json").exists():
-        commit = rev  # a pinned commit already in the cache: no network at all
-    else:
-        try:
-            heads["config.json"] = _resolve(rev, **common)
-            commit = heads["config.json"].commit_hash
-        except HubError as exc:
-            # The Hub is unreachable: a cached copy of the same revision is still good (and verified).
-            commit = _cached_commit(storage, rev)
-            if commit is None:
-                raise
-            import logging
-
-            logging.getLogger("ganzoo").warning("%s; using the cached copy", exc)
-            s = Settings(**{**s.__dict__, "offline": True})
-            common["s"] = s
-    if commit is not None and COMMIT_RE.match(rev) and commit != rev:
-        raise IntegrityError(f"{what}: asked for commit {rev[:12]} but the Hub served {commit[:12]}; refusing it")
-
-    def fetch(fname: str, *, bound: int, why: str, optional: bool = False) -> Optional[Path]:
-        """Download ``fname`` (at most ``bound`` bytes, which ``why`` explains) into the cache and verify it."""
-        check_file(fname, where=what)
-        target = commit or rev
-
-        def once():
-            limit = None
-            if not s.offline and not (storage / "snapshots" / target / fname).exists():
-                if fname not in heads:
-                    heads[fname] = _head(repo, fname, target, s, what)  # validates commit id and ETag first
-                limit = downloads.check_size(heads[fname].size, bound, fname=fname, why=why, what=what)
-                downloads.check_space(storage, limit, fname=fname)
-            return downloads.hf_download(repo, fname, revision=target, s=s, limit=limit, what=what)
-
-        try:
-            path = _retrying(once, revision=target, fname=fname, **common)
-        except NotFoundError:
-            if optional:
-                return None
-            raise
-        except HubError:
-            if optional and s.offline:
-                return None
-            raise
-        return verify_download(path, fname=fname, storage=storage, pin=pins.get(fname), what=what)
+    fetch, commit, rev, s = _open(repo, revision, pins=pins, what=what, ref=ref)
+    storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
 
     cfg_path = fetch("config.json", bound=MAX_CONFIG_BYTES, why="a config.json may have")
     folder = cfg_path.parent
@@ -177,6 +126,94 @@ def _read_config(path: Path, what: str):
         raise ConfigError(f"{what}: config.json is not valid JSON ({exc})") from None
     cfg = validate_model_config(raw, where=f"{what}: config.json")  # its own message: not "not valid JSON"
     return cfg, component_sizes(cfg, where=f"{what}: config.json")
+
+
+def _open(repo: str, revision: Optional[str], *, pins: dict, what: str, ref: Optional[str] = None,
+          allowed: tuple = ()):
+    """Resolve ``revision`` to a commit (or a cached copy offline) and return ``(fetch, commit, rev,
+    settings)``: ``fetch(fname, bound=, why=, optional=False)`` downloads one verified file, of at most
+    ``bound`` bytes, of that commit into the
+    HF cache and returns its path. ``allowed``: exact file names accepted beside :func:`is_allowed_file`'s."""
+    s = settings()
+    rev = revision or "main"
+    pull = ref or (f"hf://{repo}" + (f"@{revision}" if revision else ""))
+    storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
+    common = dict(what=what, repo=repo, s=s, pull=pull)
+    heads = {}  # file name -> the Hub's answer to HEAD (its size bounds the download)
+    if s.offline:
+        commit = None
+    elif COMMIT_RE.match(rev) and (storage / "snapshots" / rev / "config.json").exists():
+        commit = rev  # a pinned commit already in the cache: no network at all
+    else:
+        try:
+            heads["config.json"] = _resolve(rev, **common)
+            commit = heads["config.json"].commit_hash
+        except HubError as exc:
+            # The Hub is unreachable: a cached copy of the same revision is still good (and verified).
+            commit = _cached_commit(storage, rev)
+            if commit is None:
+                raise
+            import logging
+
+            logging.getLogger("ganzoo").warning("%s; using the cached copy", exc)
+            s = Settings(**{**s.__dict__, "offline": True})
+            common["s"] = s
+    if commit is not None and COMMIT_RE.match(rev) and commit != rev:
+        raise IntegrityError(f"{what}: asked for commit {rev[:12]} but the Hub served {commit[:12]}; refusing it")
+
+    def fetch(fname: str, *, bound: int, why: str, optional: bool = False) -> Optional[Path]:
+        """Download ``fname`` (at most ``bound`` bytes, which ``why`` explains) into the cache and verify it."""
+        if fname not in allowed:
+            check_file(fname, where=what)
+        target = commit or rev
+
+        def once():
+            limit = None
+            if not s.offline and not (storage / "snapshots" / target / fname).exists():
+                if fname not in heads:
+                    heads[fname] = _head(repo, fname, target, s, what)  # validates commit id and ETag first
+                limit = downloads.check_size(heads[fname].size, bound, fname=fname, why=why, what=what)
+                downloads.check_space(storage, limit, fname=fname)
+            return downloads.hf_download(repo, fname, revision=target, s=s, limit=limit, what=what)
+
+        try:
+            path = _retrying(once, revision=target, fname=fname, **common)
+        except NotFoundError:
+            if optional:
+                return None
+            raise
+        except HubError:
+            if optional and s.offline:
+                return None
+            raise
+        return verify_download(path, fname=fname, storage=storage, pin=pins.get(fname), what=what)
+
+    return fetch, commit, rev, s
+
+
+def download_files(repo: str, *, revision: Optional[str] = None, files=("config.json",), one_of=(),
+                   label: Optional[str] = None) -> tuple[Path, Optional[str]]:
+    """Fetch ``files`` and the first of ``one_of`` that the repo has (any repo, not only a ganzoo
+    model: ``ganzoo import hf://...``) into the HF cache; return ``(snapshot folder, commit)``. Every
+    file is verified against the Hub's ETag, as for :func:`download`."""
+    check_repo_id(repo)
+    check_revision(revision)
+    what = label or f"hf://{repo}" + (f"@{revision}" if revision else "")
+    fetch, commit, rev, s = _open(repo, revision, pins={}, what=what, allowed=tuple(one_of))
+    folder = None
+    for fname in files:
+        folder = fetch(fname, bound=MAX_CONFIG_BYTES, why="a config file may have").parent
+    for fname in one_of:
+        path = fetch(fname, optional=True, bound=weights_bound(8 * max_parameters()),
+                     why="the largest model allowed needs")
+        if path is not None:
+            folder = path.parent
+            break
+    else:
+        raise NotFoundError(f"{what}: has none of {', '.join(one_of)}")
+    if commit is not None and not COMMIT_RE.match(rev):
+        _write_ref(Path(s.cache_dir) / ("models--" + repo.replace("/", "--")), rev, commit)
+    return folder, commit
 
 
 def _write_ref(storage: Path, revision: str, commit: str) -> None:

@@ -1,5 +1,5 @@
 """Faults while writing: a full disk (ENOSPC) during a checkpoint or a model save, and kill -9 during
-export (Model.save, ``ganzoo import-legacy``, ``ganzoo sample -o``), pull and push. Afterwards every
+export (Model.save, ``ganzoo import``, ``ganzoo sample -o``), pull and push. Afterwards every
 file is complete and valid or absent (hidden temp files are never read), and a re-run succeeds."""
 
 from __future__ import annotations
@@ -259,17 +259,17 @@ def _kill_mid_write(args, tmp_path, *, match: str = "", nth: int = 1) -> Path:
 
 
 @pytest.mark.slow
-def test_kill_during_import_legacy_leaves_no_folder_and_rerun_works(tmp_path):
+def test_kill_during_import_leaves_no_folder_and_rerun_works(tmp_path):
     m = ganzoo.create("mlp", **TINY)
     torch.save({"netG": m.generator.state_dict()}, tmp_path / "old.pth")
     out = tmp_path / "imported"
-    args = ["import-legacy", str(tmp_path / "old.pth"), "--variant", "mlp", "--key", "netG",
+    args = ["import", str(tmp_path / "old.pth"), "--format", "state-dict", "--variant", "mlp", "--key", "netG",
             "--set", "g_hidden=[8]", "--set", "d_hidden=[8]", "-o", str(out)]
     partial = _kill_mid_write(args, tmp_path)
     assert partial.is_file() and out not in partial.parents  # the half-written file was in a hidden temp folder
     assert not out.exists()                                  # the destination is absent, not half there
     assert _cli(args) == 0  # a re-run succeeds (and clears the dead run's temp folder)
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "generator.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "generator.safetensors"]
     reliability.check_tree(out)
     assert not list(tmp_path.glob(".imported.*"))
     m.eval()

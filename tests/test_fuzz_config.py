@@ -26,7 +26,7 @@ json_values = st.recursive(yaml_scalars, lambda c: st.lists(c, max_size=4) | st.
 CONFIG_KEYS = {"format": str, "ganzoo_version": str, "variant": str, "objective": str, "objective_config": dict,
                "config": dict, "dataset": (str, type(None)), "latent_dim": int, "sample_shape": list,
                "num_classes": int, "output_range": (list, type(None)), "components": dict, "training": dict,
-               "metrics": dict, "labels": (list, type(None)), "label_prior": (list, type(None))}
+               "metrics": dict, "labels": (list, type(None)), "label_prior": (list, type(None)), "plugin": dict}
 
 
 def reference_config(text: str):

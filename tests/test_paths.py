@@ -267,3 +267,22 @@ def test_sample_label_draws_that_digit(tmp_path):
             pred = judge(x).argmax(1)
         rate = float((pred == label).float().mean())
         assert rate >= LABEL_RATE, f"--label {label}: only {rate:.0%} judged as {label}"
+
+
+@pytest.mark.reliability("fault")
+def test_a_run_whose_every_checkpoint_is_corrupt_says_so_and_what_to_delete(tmp_path):
+    out = tmp_path / "run"
+    base = ["mlp", "--data", "ring8", "--batch-size", "32", "--checkpoint-every", "2", "--keep", "2", "--no-progress",
+            "--set", "g_hidden=[8]", "--set", "d_hidden=[8]"]
+    assert cli("train", *base, "--out", out, "--steps", "4").code == 0
+    root = out / "checkpoints"
+    for step in ("step-00000002", "step-00000004"):
+        (root / step / ckpt.TENSORS).write_bytes(b"not the tensors")
+    assert ckpt.find_latest(root) is None
+    reliability.fault("every checkpoint corrupt")
+    want = (f"ganzoo: error: {out} holds a training run whose checkpoints are incomplete or corrupt (all 2: "
+            f"step-00000002, step-00000004), so it cannot be resumed; delete {out} to start it again, or choose "
+            "another --out")
+    for argv in (["train", "--resume", "--out", out, "--steps", "8"], ["train", *base, "--out", out, "--steps", "8"]):
+        r = cli(*argv)
+        assert r.code == 1 and r.err.strip() == want, r.err
