@@ -206,6 +206,19 @@ def test_every_sampling_command_checks_its_output_first(tmp_path, monkeypatch, a
     assert r.code == 0 and (out is None or out.is_file()), r.err
 
 
+@pytest.mark.reliability("input")
+def test_traverse_code_checks_its_grid_first(tmp_path, monkeypatch):
+    """traverse --code K (an InfoGAN-style generator): rows x the code's values, priced before it is drawn."""
+    ganzoo.create("infogan", sample_shape=[1, 8, 8], categories=[3], continuous=1, noise=2, g_hidden=8, g_width=4,
+                  d_width=4, d_hidden=8, q_hidden=4).save(tmp_path / "info")
+    monkeypatch.setenv("GANZOO_MAX_OUTPUT_MEMORY", "20000")
+    r = cli("traverse", tmp_path / "info", "--code", "0", "--rows", "4", "-o", tmp_path / "t.png")
+    reliability.refused_cli("sampling request", r, r"^ganzoo: error: traverse: 4 rows of 3 values need [\d,]+ bytes .*"
+                                                   r"over the 20,000 bytes budget; ask for fewer --rows or --steps")
+    monkeypatch.setenv("GANZOO_MAX_OUTPUT_MEMORY", "2M")
+    assert cli("traverse", tmp_path / "info", "--code", "1", "--rows", "4", "--steps", "5", "-o", tmp_path / "t.png").code == 0
+
+
 def test_check_output_memory_says_how_many_fit(monkeypatch):
     monkeypatch.setenv("GANZOO_MAX_OUTPUT_MEMORY", "1K")
     assert limits.check_output_memory(64, [4], what="x", advice="y") == 1024  # exactly the budget: allowed
