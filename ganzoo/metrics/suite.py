@@ -16,6 +16,7 @@ from typing import Optional
 import torch
 
 from ganzoo.errors import ConfigError
+from ganzoo.limits import check_output_memory
 
 FORMAT = "ganzoo-eval/1"
 MIXTURE_N = 2500          # VEEGAN/PacGAN protocol
@@ -348,9 +349,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
                           f"--data {name}:DIR (data=\"{name}:DIR\" in Python)") from None
     if n is not None and (isinstance(n, bool) or int(n) < 2):
         raise ConfigError(f"n must be at least 2, not {n!r}")
-    if n is not None:
-        from ganzoo.limits import check_output_memory
-
+    if n is not None:  # priced before anything is sampled
         check_output_memory(int(n), model.sample_shape, what=f"eval: {int(n):,} samples", advice="ask for fewer (-n)")
     options = options or {}
     reg = get_registry()
