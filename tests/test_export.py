@@ -25,12 +25,20 @@ TOLERANCE = 1e-4
 CANNOT_EXPORT: dict = {}
 
 
+#: configs beside the defaults whose graphs differ in kind: PacGAN's grouped batch axis, conditional
+#: BatchNorm, a Gaussian-mixture latent, an auxiliary classifier's second output (for variants registered)
+EXTRA = {"dcgan": [{"pack": 2, "d_norm": "spectral"}, {"num_classes": 3, "g_norm": "conditional"}],
+         "mlp": [{"mixture": 4, "latent_dim": 2, "pack": 2}],
+         "resnet": [{"num_classes": 3, "d_label": "acgan"}]}
+
+
 def builds(variant):
-    """The configs a variant is exported in: its defaults, and class-conditional where it has classes."""
+    """The configs a variant is exported in: its defaults, class-conditional where it has classes, EXTRA."""
     defaults = ganzoo.plugins.get_registry().variant(variant).defaults
     yield {}
     if "num_classes" in defaults:
         yield {"num_classes": 3}
+    yield from EXTRA.get(variant, [])
 
 
 CASES = [(v, json.dumps(c)) for v in ganzoo.list_variants() for c in builds(v)]
