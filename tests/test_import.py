@@ -161,6 +161,7 @@ def test_mixin_folder_imports_exactly(tmp_path, cls, kwargs):
     assert f"latent size 12: config.json `{first}`, agreeing with" in card and "format `hub-mixin`" in card
 
 
+@pytest.mark.reliability("input")
 def test_mixin_config_that_disagrees_or_is_ambiguous_is_refused_naming_the_keys(tmp_path):
     import reliability
 
