@@ -91,6 +91,8 @@ def import_model(source, out, *, format: Optional[str] = None, discriminator=Non
             other = sniff(src)
         except GanzooError:
             raise exc from None
+        if other == format:
+            raise
         raise WeightsError(f"{exc}; it is a {other} checkpoint, which `ganzoo import {src.ref} -o DIR` reads "
                            "without --format") from None
     model.meta["training"] = provenance(src, request, name)
