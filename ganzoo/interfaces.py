@@ -1,7 +1,9 @@
 """The typed contract every variant's components follow.
 
 * :class:`Generator` maps latent codes ``z`` (N, latent_dim) -- and, for a conditional model,
-  class labels ``y`` (N,) -- to samples of shape (N, *sample_shape) in ``output_range``.
+  class labels ``y`` (N,) -- to samples of shape (N, *sample_shape) in ``output_range``. It draws its own
+  latents (:meth:`Generator.sample_latent`, the one place a latent is drawn) and declares the sampling
+  options it understands (``sampling_options``; :mod:`ganzoo.sampling`).
 * :class:`Discriminator` maps samples to raw scores/logits of shape (N,); the objective picks the
   link function (sigmoid for the GAN losses, none for WGAN/hinge). It may instead return a
   :class:`DiscriminatorOutput` (the score plus class logits, features, an InfoGAN ``q``);
@@ -21,14 +23,15 @@ Images are (C, H, W) and generators emit them in ``output_range`` (``(-1, 1)`` f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
-from typing import Optional, Sequence
+from types import MappingProxyType
+from typing import Mapping, Optional, Sequence
 
 import torch
 from torch import nn
 
 from .errors import ConfigError
+from .sampling import TRUNCATION, RandomSource, SamplingOption, check_options, truncated_normal
 
 
 class _Component(nn.Module):
@@ -65,7 +68,21 @@ class _Component(nn.Module):
 
 
 class Generator(_Component):
-    """``forward(z, y=None) -> x``; ``sample(n, seed=..., y=...)`` draws z ~ N(0, I)."""
+    """``forward(z, y=None) -> x``. Latents belong to the generator: :meth:`sample_latent` is the one place a
+    latent is drawn -- by the training step, the training pictures, ``Model.sample``, ``ganzoo sample`` and
+    ``ganzoo eval`` -- and :meth:`generate` turns a drawn latent into samples with the user's sampling options
+    (``sampling_options`` declares which it understands).
+
+    ``loss_terms``: auxiliary loss terms this generator calls for (StyleGAN2's path length, say), added to the
+    training losses after the discriminator's (docs/training.md, "Order of application").
+
+    ``w_dim``: None, or the width of w for a generator with a mapping network z -> w (StyleGAN). Its forward
+    then also takes ``return_w=True`` and returns ``(x, ws)``, ``ws`` the (N, L, w_dim) per-layer styles that
+    made ``x`` (part of the graph): ``--pl`` measures the path length in w there."""
+
+    sampling_options: Mapping[str, SamplingOption] = MappingProxyType({"truncation": TRUNCATION})
+    loss_terms = ()
+    w_dim: Optional[int] = None
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
                  output_range: Optional[tuple[float, float]] = (-1.0, 1.0)):
@@ -76,42 +93,65 @@ class Generator(_Component):
     def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def sample_latent(self, n: int, *, seed: Optional[int] = None, device: Optional[torch.device] = None,
+    def sample_latent(self, n: int, *, seed: Optional[int] = None, device=None, training: bool = False,
                       truncation: Optional[float] = None) -> torch.Tensor:
-        """z ~ N(0, I), shape (n, latent_dim); with ``truncation=psi`` from the normal truncated to
-        [-psi, psi] (:func:`truncated_normal`, the truncation trick)."""
+        """The latent of ``n`` samples, the one place a latent is drawn: z ~ N(0, I) of shape (n, latent_dim).
+
+        ``seed``: drawn with a generator of its own (same seed, same latent, on any ``device``); None: from
+        torch's global RNG directly on ``device`` (default: the generator's), as the training step draws
+        (no host synchronisation; a CUDA graph replays it). ``training=True``: the latent of a training
+        step (a generator that mixes styles in training draws them here). Sampling options come as
+        keywords (each one of ``sampling_options``; :meth:`generate` gets them too): ``truncation=psi``
+        draws z from the normal truncated to [-psi, psi] (:func:`truncated_normal`).
+
+        An override returns a tensor with ``n`` rows that ``forward`` takes (any shape and dtype: a
+        learned prior may return code indices), drawing its random numbers from
+        ``RandomSource(seed, device, module=self)`` (:class:`ganzoo.sampling.RandomSource`)."""
+        rng = RandomSource(seed, device, module=self)
         n = sample_count(n)
-        gen = None
-        if seed is not None:
-            gen = torch.Generator(device="cpu").manual_seed(int(seed))
         if truncation is None:
-            z = torch.randn(n, self.latent_dim, generator=gen)
-        else:
-            z = truncated_normal((n, self.latent_dim), truncation, generator=gen)
-        return z.to(device or self._device())
+            return rng.randn(n, self.latent_dim)
+        return rng.truncated_normal((n, self.latent_dim), truncation)
+
+    def generate(self, z: torch.Tensor, y: Optional[torch.Tensor] = None, **options) -> torch.Tensor:
+        """Samples from a latent that :meth:`sample_latent` drew with the same sampling ``options``: by
+        default ``forward(z, y)`` (the default options act in the draw). A generator whose options act on
+        the way from the latent to the sample (a style model's truncation in w) takes them here."""
+        return self(z, y)
+
+    def check_sampling(self, options: Mapping, who: Optional[str] = None) -> dict:
+        """``options`` checked against :attr:`sampling_options` (None values dropped); a ConfigError names an
+        option this generator (``who``, by default its class name) does not take, or a bad value."""
+        return check_options(options, self.sampling_options, who or type(self).__name__)
+
+    code_layout: Optional["LatentCodes"] = None
+    """InfoGAN-style codes at the head of z (:class:`LatentCodes`), or None (the default: no codes). A
+    generator that declares them gets :meth:`latent_codes` from them, and ``ganzoo traverse --code`` and
+    the ``codes`` metric work on it."""
 
     def latent_codes(self, z: torch.Tensor) -> Optional[torch.Tensor]:
         """The part of ``z`` that a discriminator's ``q`` output predicts (InfoGAN's codes c), or None
-        (the default: no codes): categorical codes first, one-hot
+        (no codes): categorical codes first, one-hot
         (:func:`ganzoo.objectives.terms.categorical_codes`), then continuous ones. The training step hands
-        it to the loss terms as ``step.codes``."""
-        return None
+        it to the loss terms as ``step.codes``. The default reads them with :attr:`code_layout`."""
+        return None if self.code_layout is None else self.code_layout.codes(z)
 
     @torch.no_grad()
-    def sample(self, n: int, *, seed: Optional[int] = None, y=None, truncation: Optional[float] = None) -> torch.Tensor:
-        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch). Same seed, same samples,
-        on CPU. ``truncation=psi`` draws z from the normal truncated to [-psi, psi]."""
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
+        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch): ``generate(sample_latent(n,
+        seed=seed, **options), y, **options)``. Same seed, same samples. ``options``: sampling options
+        (:attr:`sampling_options`; ``truncation=psi`` for most generators)."""
         n = sample_count(n)
+        options = self.check_sampling(options)
         was_training = self.training
         self.eval()
         try:
-            kw = {} if truncation is None else {"truncation": truncation}  # (an override may predate it)
-            z = self.sample_latent(n, seed=seed, **kw)
+            z = self.sample_latent(n, seed=seed, **options)
             if y is not None:
-                y = torch.as_tensor(y, dtype=torch.long).to(z.device)
+                y = torch.as_tensor(y, dtype=torch.long).to(self._device())
                 if y.dim() == 0:
                     y = y.expand(n)
-            return self(z, y)
+            return self.generate(z, y, **options)
         finally:
             self.train(was_training)
 
@@ -156,15 +196,88 @@ def discriminator_output(out) -> DiscriminatorOutput:
     return out if isinstance(out, DiscriminatorOutput) else DiscriminatorOutput(out)
 
 
-def truncated_normal(shape, psi: float, *, generator=None, device=None) -> torch.Tensor:
-    """Samples of N(0, 1) conditioned on |z| <= psi (the truncation trick), by the inverse CDF: every
-    value lies in [-psi, psi] and the shape of the density inside is the normal's -- not ``randn() / k``."""
-    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not psi > 0 or not math.isfinite(psi):
-        raise ConfigError(f"truncation must be a number > 0, such as 0.7; not {psi!r}")
-    lo = 0.5 * math.erfc(psi / math.sqrt(2.0))          # Phi(-psi)
-    u = lo + (1.0 - 2.0 * lo) * torch.rand(shape, generator=generator, dtype=torch.float64)
-    z = math.sqrt(2.0) * torch.erfinv(2.0 * u - 1.0)
-    return z.clamp_(-psi, psi).to(torch.float32).to(device or "cpu")
+@dataclass(frozen=True)
+class LatentCodes:
+    """Where an InfoGAN-style generator's codes sit in its latent z ~ N(0, I): its first columns, code by
+    code. A categorical code of k ``categories`` takes the next k columns and is the one-hot of their argmax
+    (uniform over the k categories, :func:`ganzoo.objectives.terms.categorical_codes`); each of the
+    ``continuous`` codes then takes one column as it is (c ~ N(0, 1)); the columns after ``width`` are
+    noise. Codes are numbered 0, 1, ...: the categorical ones first. Set it as a generator's
+    :attr:`Generator.code_layout`; its discriminator predicts the same layout in ``q``
+    (:class:`ganzoo.objectives.terms.InfoLoss` with ``categories=layout.categories``)."""
+
+    categories: tuple = ()
+    continuous: int = 0
+
+    def __post_init__(self):
+        cats = tuple(self.categories) if isinstance(self.categories, (list, tuple)) else None
+        if cats is None or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 2 for k in cats):
+            raise ConfigError(f"categorical codes are numbers of categories, whole numbers >= 2; not {self.categories!r}")
+        if isinstance(self.continuous, bool) or not isinstance(self.continuous, int) or self.continuous < 0:
+            raise ConfigError(f"the number of continuous codes must be a whole number >= 0, not {self.continuous!r}")
+        if not cats and not self.continuous:
+            raise ConfigError("a code layout needs at least one code (a categorical or a continuous one)")
+        object.__setattr__(self, "categories", cats)
+
+    @property
+    def width(self) -> int:
+        """The columns the codes take, in z and in c = :meth:`codes` (and in D's ``q``)."""
+        return sum(self.categories) + self.continuous
+
+    def __len__(self) -> int:
+        return len(self.categories) + self.continuous
+
+    def categories_of(self, index: int) -> int:
+        """The number of categories of code ``index``, 0 for a continuous code."""
+        self._check(index)
+        return self.categories[index] if index < len(self.categories) else 0
+
+    def describe(self, index: int) -> str:
+        k = self.categories_of(index)
+        return f"categorical, {k} values" if k else "continuous"
+
+    def codes(self, z: torch.Tensor) -> torch.Tensor:
+        """c of ``z``: (N, width), each categorical code one-hot, then the continuous ones."""
+        from .objectives.terms import categorical_codes
+
+        n = sum(self.categories)
+        return torch.cat([categorical_codes(z, self.categories), z[:, n:self.width]], 1)
+
+    def inputs(self, z: torch.Tensor) -> torch.Tensor:
+        """What a generator's network takes: ``z`` with its code columns replaced by c (same shape)."""
+        return torch.cat([self.codes(z), z[:, self.width:]], 1)
+
+    def values(self, z: torch.Tensor, index: int) -> torch.Tensor:
+        """The value of code ``index`` for each row of ``z``: the category (long) or the real number."""
+        start, k = self._columns(index)
+        return z[:, start:start + k].argmax(1) if k else z[:, start]
+
+    def set(self, z: torch.Tensor, index: int, value) -> torch.Tensor:
+        """A copy of ``z`` whose code ``index`` is ``value`` in every row (one value each: a tensor of N):
+        a category in 0..k-1 for a categorical code (its columns become that one-hot), a real number for a
+        continuous one. The other columns are unchanged."""
+        start, k = self._columns(index)
+        z = z.clone()
+        value = torch.as_tensor(value, device=z.device)
+        if k:
+            if value.dtype.is_floating_point or int(value.min()) < 0 or int(value.max()) >= k:
+                raise ConfigError(f"code {index} has categories 0..{k - 1}, not {value.tolist()!r}")
+            z[:, start:start + k] = torch.nn.functional.one_hot(value.long().expand(z.shape[0]), k).to(z.dtype)
+        else:
+            z[:, start] = value.to(z.dtype)
+        return z
+
+    def _check(self, index) -> None:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self):
+            raise ConfigError(f"code {index!r} does not exist; the codes are 0..{len(self) - 1}")
+
+    def _columns(self, index: int) -> tuple[int, int]:
+        """(first column of code ``index`` in z, its number of categories or 0)."""
+        self._check(index)
+        cats = self.categories
+        if index < len(cats):
+            return sum(cats[:index]), cats[index]
+        return sum(cats) + index - len(cats), 0
 
 
 class Discriminator(_Component):
@@ -190,7 +303,13 @@ class Discriminator(_Component):
 class Decoder(Generator):
     """A Generator for Bernoulli data in [0, 1] (autoencoders, VAEs): implement ``logits(z, y=None)``,
     the pre-activation of each output; ``forward(z, y)`` is ``sigmoid(logits(z, y))``, the mean of
-    the observation model. The default ``output_range`` is (0, 1)."""
+    the observation model. The default ``output_range`` is (0, 1).
+
+    ``loss_terms``: auxiliary loss terms of phase ``"ae"`` this decoder calls for (a VQ-VAE's commitment
+    loss, say); the autoencoding step adds them after the objective's loss and its own terms and the
+    encoder's (see docs/training.md, "Order of application")."""
+
+    loss_terms = ()
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
                  output_range: Optional[tuple[float, float]] = (0.0, 1.0)):
@@ -204,9 +323,13 @@ class Decoder(Generator):
 
 
 class Encoder(_Component):
-    """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``)."""
+    """``forward(x) -> z`` (autoencoder) or ``(mu, logvar)`` (VAE: ``variational = True``).
+
+    ``loss_terms``: auxiliary loss terms of phase ``"ae"`` this encoder calls for; the autoencoding step
+    adds them after the objective's loss and terms (see docs/training.md, "Order of application")."""
 
     variational = False
+    loss_terms = ()
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0):
         super().__init__(sample_shape, num_classes)
@@ -217,4 +340,4 @@ class Encoder(_Component):
 
 
 __all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "discriminator_output",
-           "truncated_normal"]
+           "truncated_normal", "LatentCodes"]

@@ -347,7 +347,7 @@ def test_kill_during_pull_leaves_a_sound_cache_and_rerun_works(hub, tmp_path, mo
     # killed while the Hub holds the file half-sent and the client is downloading it into the cache
     reliability.kill_when(proc, lambda: hub.holding.is_set() and any(cache.rglob("*.incomplete")),
                           what="the download", kind="kill -9 (download held mid-file)")
-    hub.fired.remove("hold")  # the held transfer only placed the kill: one fault, counted as the kill
+    hub.placed_kill("hold")  # the held transfer only placed the kill: one fault, counted as the kill
     hub.reset()
     snap = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / sha
     assert not (snap / fname).exists()  # the file being fetched is absent, not half there
@@ -369,7 +369,7 @@ def test_kill_during_push_then_push_again(hub, tmp_path, monkeypatch, moment):
     proc = popen(["push", folder, repo], HF_TOKEN=hub.token)
     reliability.kill_when(proc, lambda: hub.stalled_now == 1, what=f"the push reaching {moment}",
                           kind="kill -9 (push held by the Hub)")
-    hub.fired.remove("stall")  # the held answer only placed the kill: one fault, counted as the kill
+    hub.placed_kill("stall")  # the held answer only placed the kill: one fault, counted as the kill
     hub.reset()  # the stalled request goes on without its client ...
     assert hub.wait_idle()  # ... and is finished before the Hub is inspected
     reliability.check_tree(folder)  # the folder is whole (README.md and samples.png only follow a finished push)

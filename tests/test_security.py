@@ -43,6 +43,10 @@ def test_import_refuses_pickled_code_without_running_it(tmp_path, command):
         assert "weights_only" not in out.stderr
         reliability.refused_cli(f"pickle ({command[0]})", out, rf"^ganzoo: error: .*{name}: refused: the checkpoint "
                                 r"holds a pickled Python object \(posix\.system\), not only tensors; ganzoo never runs")
+    (tmp_path / "junk.pth").write_bytes(b"junk")           # no checkpoint at all: said so, not a struct error
+    out = cli(command[0], str(tmp_path / "junk.pth"), *command[1:], "-o", str(tmp_path / "out"))
+    assert out.code == 1 and "junk.pth: refused: not a checkpoint of tensors" in out.err, out.err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow

@@ -51,6 +51,8 @@ def _parse(name: str, value):
 
     f = TrainConfig.__dataclass_fields__[name]
     parse = (f.metadata["cli"] or {}).get("parse")
+    if isinstance(value, str) and not value.strip():  # --out "" would write into the current folder
+        raise ConfigError(f"{f.metadata['label'] or name} is empty; give it a value or leave it out")
     if parse == "key_values":
         return key_values(value, f.metadata["cli"]["decls"][0]) or None
     if parse == "betas" and value is not None:

@@ -50,8 +50,8 @@ def list_cmd(pattern, variants, objectives, datasets, metrics, formats, as_json)
         headers = ("NAME", "VARIANT", "OBJECTIVE", "DATASET", "WEIGHTS", "SUMMARY")
     elif what == "variant":
         data = [{"name": v.name, "kind": v.kind, "objectives": reg.objectives_for(v.name),
-                 "default_objective": v.default_objective, "config": v.defaults, "summary": v.summary,
-                 "plugin": v.plugin} for v in items]
+                 "default_objective": v.default_objective, "config": v.defaults, "optimizer": v.optimizer,
+                 "summary": v.summary, "plugin": v.plugin} for v in items]
         rows = [(v.name, v.kind, ",".join(reg.objectives_for(v.name)), v.plugin, v.summary) for v in items]
         headers = ("VARIANT", "KIND", "OBJECTIVES", "PLUGIN", "SUMMARY")
     elif what == "objective":

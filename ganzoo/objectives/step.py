@@ -1,4 +1,4 @@
-"""The step contract: what an adversarial objective's losses receive.
+"""The step contract: what an adversarial objective's losses (and every auxiliary loss term) receive.
 
 Both of an adversarial step's losses get ONE :class:`StepInputs` -- the real batch ``real_x`` and its labels
 ``y``, the latent ``z`` and its ``codes``, the generated batch ``fake_x`` and its labels ``fake_y`` (and the
@@ -27,6 +27,11 @@ and ``generator_step_loss(D, fake_x, y)``, which keep working (D then hands them
 two losses, :func:`loss_functions` takes the one that the most derived class in the objective's MRO defines,
 so a subclass of :class:`~ganzoo.objectives.gan.GANObjective` that overrides the old method still gets it
 called. That function is the only place the engine tells the protocols apart.
+
+**Autoencoding steps.** An autoencoding objective's ``loss(model, x, y=None)`` gets ``model``, a module with
+``encoder`` and ``generator`` (the decoder), and computes its loss itself; the auxiliary terms of the step
+(the objective's ``terms``, then the encoder's and the decoder's ``loss_terms``: phase ``"ae"``) then each get
+one :class:`AutoencodingInputs`, whose ``encoded`` is the encoder's output from that same loss.
 """
 
 from __future__ import annotations
@@ -102,6 +107,34 @@ class StepInputs:
         """(D's scores of the real batch, of the generated batch), each (N,)."""
         real, fake = self.both()
         return real.score, fake.score
+
+
+@dataclass(eq=False)
+class AutoencodingInputs:
+    """Everything an auxiliary loss term of an autoencoding step may use (``phase == "ae"``): the batch ``x``
+    (in the decoder's range, [0, 1] for a Bernoulli decoder) and its labels ``y`` (None unless class-conditional),
+    the ``encoder`` and the ``generator`` (the decoder) being trained, and :attr:`encoded`, the encoder's output
+    on ``x`` as the objective's loss computed it."""
+
+    x: torch.Tensor
+    y: Optional[torch.Tensor]
+    encoder: Callable
+    generator: Callable
+    phase: str = "ae"
+    _out: dict = field(default_factory=dict, repr=False)
+
+    def record(self, output) -> None:
+        """Keep the encoder's first output of this step (the training step calls this from a forward hook)."""
+        self._out.setdefault("encoded", output)
+
+    @property
+    def encoded(self):
+        """The encoder's output on ``x`` -- ``z`` (N, latent_dim) or ``(mu, logvar)`` for a variational
+        encoder -- with its graph: the output of the objective's first encoder call in this loss, so a term
+        and the loss share one forward; computed here (once) if the objective did not call the encoder."""
+        if "encoded" not in self._out:
+            self._out["encoded"] = self.encoder(self.x)
+        return self._out["encoded"]
 
 
 class scores_only:

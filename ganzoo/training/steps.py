@@ -18,7 +18,9 @@ generator forward. Goodfellow's paper draws fresh noise for the G step (``--fres
 labels (:meth:`Batches.draw_labels`) or reuses the D step's. D's weights get no gradients in the G step.
 
 **Autoencoding / variational** (``"ae"``, ``"vae"``, :class:`AutoencodingStep`): one optimiser step on
-``objective.loss(model, x, y)`` over encoder and decoder together.
+``objective.loss(model, x, y)`` over encoder and decoder together, plus the auxiliary terms of phase ``"ae"``
+(the objective's ``terms``, the encoder's and the decoder's ``loss_terms``, in that order; each gets one
+:class:`~ganzoo.objectives.step.AutoencodingInputs`) -- :class:`AutoencoderLoss` assembles that loss.
 
 A step is called with ``next_batch`` (a function returning the next real ``(x, y)``) and returns its
 statistics as a dict of 0-dim tensors on the device (no host synchronisation): the first entries are the
@@ -32,7 +34,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..objectives.regularisers import regularisers
-from ..objectives.step import StepInputs, loss_functions
+from ..objectives.step import AutoencodingInputs, StepInputs, loss_functions
 from .augment import Augmented
 
 
@@ -45,7 +47,8 @@ class AdversarialStep:
         t, c = trainer, trainer.config
         self.objective, self.batches, self.amp, self.dist = t.objective, t.batches, t.autocast, t.dist
         self.k, self.M, self.reuse_fake = c.d_steps, c.batch_size, c.reuse_fake
-        self.device, self.latent_dim = t.device, t.model.generator.latent_dim
+        self.device = t.device
+        self.latent = t.model.generator.sample_latent   # the generator draws its training latents
         self.D = t.model.discriminator                   # the module (weight clipping acts on it)
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
         self.optimizers = {"g": t.make_optimizer(t.model.generator.parameters(), c.g_lr),
@@ -100,7 +103,7 @@ class AdversarialStep:
         fake = y = None
         for k in range(self.k):
             x, y = next_batch()
-            z = torch.randn(M, self.latent_dim, device=self.device)
+            z = self.latent(M, device=self.device, training=True)
             keep = self.reuse_fake and k == self.k - 1
             with self.amp():
                 if keep:
@@ -115,7 +118,7 @@ class AdversarialStep:
             obj.after_discriminator_step(self.D)
         real_x, real_y = x, y
         if not self.reuse_fake:
-            z = torch.randn(M, self.latent_dim, device=self.device)
+            z = self.latent(M, device=self.device, training=True)
             y = self.batches.draw_labels(M)
             with self.amp():
                 fake = G(z, y)
@@ -153,26 +156,65 @@ class AdversarialStep:
 
 
 class AutoencoderLoss(nn.Module):
-    """Encoder + decoder as one module whose forward is the objective's loss (so DDP sees both)."""
+    """Encoder + decoder as one module whose forward is the step's loss (so DDP sees both): the objective's
+    ``loss(self, x, y)`` -- ``self`` is the ``model`` it receives, with ``encoder`` and ``generator`` -- then
+    each auxiliary term on one :class:`~ganzoo.objectives.step.AutoencodingInputs` of the batch, whose
+    ``encoded`` is the encoder's output recorded in the objective's loss (a forward hook, only while it runs)."""
 
-    def __init__(self, encoder, generator, objective):
+    def __init__(self, encoder, generator, objective, terms=()):
         super().__init__()
         self.encoder, self.generator = encoder, generator
         self.objective = objective
+        self.terms = tuple(terms)
 
     def forward(self, x, y=None):
-        return self.objective.loss(self, x, y)
+        if not self.terms:
+            return self.objective.loss(self, x, y)
+        step = AutoencodingInputs(x, y, self.encoder, self.generator)
+        hook = self.encoder.register_forward_hook(lambda module, args, out: step.record(out))
+        try:
+            loss, stats = self.objective.loss(self, x, y)
+        finally:
+            hook.remove()
+        stats = dict(stats)
+        for term in self.terms:
+            if term.name in stats:
+                raise ConfigError(f"loss term {term.name!r}: objective {type(self.objective).__name__} already reports "
+                                  f"a statistic of that name; rename the term")
+            weighted, value = term(step)
+            loss = loss + weighted
+            stats[term.name] = value.detach()
+        return loss, stats
+
+
+def autoencoding_terms(objective, encoder, generator) -> list:
+    """The auxiliary loss terms of an autoencoding step, in order: the objective's ``terms``, the encoder's
+    ``loss_terms``, the decoder's ``loss_terms``. Each must be of phase ``"ae"``, and names must differ."""
+    terms = []
+    for who, source in (("objective", objective), ("encoder", encoder), ("decoder", generator)):
+        for term in getattr(source, "terms" if who == "objective" else "loss_terms", ()):
+            if "ae" not in tuple(getattr(term, "phases", ())):
+                raise ConfigError(f"loss term {getattr(term, 'name', term)!r} of the {who} "
+                                  f"({type(source).__name__}) has phases {tuple(getattr(term, 'phases', ()))}; "
+                                  "an autoencoding step adds only terms of phase 'ae'")
+            terms.append(term)
+    names = [term.name for term in terms]
+    if len(set(names)) < len(names):
+        raise ConfigError(f"two auxiliary loss terms share a name ({', '.join(names)}); drop one")
+    return terms
 
 
 class AutoencodingStep:
-    """One optimiser step on the objective's loss. ``step.optimizers`` is ``{"g": ...}``."""
+    """One optimiser step on the objective's loss plus the auxiliary terms (:func:`autoencoding_terms`).
+    ``step.optimizers`` is ``{"g": ...}``."""
 
     headline = None  # the progress bar shows every statistic
-    terms = ()       # no auxiliary loss terms
 
     def __init__(self, trainer):
         t = trainer
-        self.module = AutoencoderLoss(t.model.encoder, t.model.generator, t.objective)
+        enc, gen = t.model.encoder, t.model.generator
+        self.terms = autoencoding_terms(t.objective, enc, gen)
+        self.module = AutoencoderLoss(enc, gen, t.objective, self.terms)
         self.optimizers = {"g": t.make_optimizer(self.module.parameters(), t.config.g_lr)}
         self.run = t.dist.wrap(self.module, t.device)
         if t.config.compile:

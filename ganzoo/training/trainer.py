@@ -35,11 +35,12 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError, GanzooError, TrainingError, first_line
+from ..fsutil import FolderLock
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
 from .build import build_model, memory_format, pick_device
-from .config import TrainConfig, number, resolve
+from .config import TrainConfig, number, python_names, resolve
 from .cuda_graphs import CudaGraphStep, lr_on_device
 from .distributed import Distributed, peer_lost
 from .ema import EMA
@@ -64,9 +65,31 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, config: O
         model, objective = variant, objective or variant.objective
         variant_config, variant = {**variant.config, **variant_config}, variant.variant
     in_memory = None if isinstance(data, (str, type(None))) else data
-    cfg = TrainConfig(variant=variant, objective=objective, data=data if in_memory is None else None,
-                      config=variant_config or None, **run)
-    return Trainer(cfg, data=in_memory, model=model).fit()
+    try:
+        _check_keywords(variant, kwargs, keywords)
+        cfg = TrainConfig(variant=variant, objective=objective, data=data if in_memory is None else None,
+                          config=variant_config or None, **run)
+        return Trainer(cfg, data=in_memory, model=model).fit()
+    except ConfigError as exc:  # say it in Python's words: steps, not --steps
+        raise type(exc)(python_names(str(exc))) from None
+
+
+def _check_keywords(variant, kwargs: dict, keywords) -> None:
+    """A keyword that is neither a run option nor a config key of the variant: one line naming both lists."""
+    import difflib
+
+    from ..plugins import get_registry
+
+    reg = get_registry()
+    if not isinstance(variant, str) or not reg.has("variant", variant):
+        return
+    known = set(reg.variant(variant).defaults)
+    for key in kwargs:
+        if key not in keywords and key not in known:
+            close = difflib.get_close_matches(key, list(keywords) + sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise ConfigError(f"train: unknown keyword {key!r}{hint} Run options: {', '.join(keywords)}; "
+                              f"variant {variant!r}'s config keys: {', '.join(sorted(known))}")
 
 
 def _is_terminal(stream) -> bool:
@@ -93,10 +116,12 @@ class Trainer:
         if data is not None and c.data is None:
             c = dataclasses.replace(c, data=getattr(data, "name", None) or "<TensorData>")
         self._data, self._base_model, self.resume_from, self._saved_config = data, model, None, None
+        self.lock = FolderLock(self.out if self.dist.rank == 0 else None).check()  # one writer: fit() takes it
         if c.resume:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
             if self.resume_from is None:
-                raise ConfigError(f"--resume: no checkpoint in {self.ckpt_root}; run without --resume to start")
+                raise self._no_checkpoint() or ConfigError(f"--resume: no checkpoint in {self.ckpt_root}; run "
+                                                            "without --resume to start")
             bad = ckpt.skipped_newer(self.ckpt_root, self.resume_from)
             if bad and self.dist.rank == 0:
                 print(f"ganzoo: note: checkpoint {bad[0]} is incomplete or corrupt; resuming from the previous "
@@ -109,8 +134,8 @@ class Trainer:
         else:
             if self.ckpt_root.is_dir() and any(ckpt.NAME.match(p.name) for p in self.ckpt_root.iterdir()) \
                     or (self.out / "config.json").exists():
-                raise ConfigError(f"{self.out} already holds a training run; pass --resume to continue it "
-                                  "or choose another --out")
+                raise self._no_checkpoint() or ConfigError(f"{self.out} already holds a training run; pass "
+                                                            "--resume to continue it or choose another --out")
             if c.init is not None:
                 c = self._start_from(c)
             if c.variant is None:
@@ -127,6 +152,19 @@ class Trainer:
                        number("--checkpoint-every", c.checkpoint_every, integer=True))
         self.is_main = self.dist.is_main
         self._ready, self._stop = False, False
+
+    def _no_checkpoint(self) -> Optional[ConfigError]:
+        """The error for a run folder whose checkpoints are all unusable (None if one is usable or none exist)."""
+        if ckpt.find_latest(self.ckpt_root) is not None:
+            return None
+        steps = sorted(p.name for p in self.ckpt_root.iterdir() if ckpt.NAME.match(p.name)) \
+            if self.ckpt_root.is_dir() else []
+        if not steps:
+            return None
+        which = steps[0] if len(steps) == 1 else f"all {len(steps)}: {', '.join(steps)}"
+        return ConfigError(f"{self.out} holds a training run whose checkpoints are incomplete or corrupt "
+                           f"({which}), so it cannot be resumed; delete {self.out} to start it again, or choose "
+                           "another --out")
 
     def _start_from(self, c: TrainConfig) -> TrainConfig:
         """``--init MODEL``: load the model to start from; the run takes its variant, objective and config
@@ -278,14 +316,15 @@ class Trainer:
     def fit(self):
         """Train to ``steps``: log, draw, checkpoint; return the exported model in eval mode."""
         try:
-            self.setup()
-            return self._fit()
+            self.lock.acquire()  # the run folder's one writer (ganzoo.fsutil.FolderLock) until the end
+            return self.setup()._fit()
         except RuntimeError as exc:
             lost = peer_lost(exc, self.dist.rank, self.steps_done) if self.dist.active else None
             if lost is None:
                 raise
             raise lost from None
         finally:
+            self.lock.release()  # (and the folder it made, if nothing else was written into it)
             self.dist.close()
 
     def _fit(self):
