@@ -15,7 +15,8 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.interfaces import discriminator_output
+from ganzoo.interfaces import Generator, discriminator_output
+from ganzoo.sampling import SamplingOption
 from helpers import cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -83,7 +84,16 @@ def test_every_variant_exports_each_component_to_onnx(tmp_path, variant, config)
                 ganzoo.export_model(model, path, component=component)
             continue
         ganzoo.export_model(model, path, component=component)
-        pack = getattr(model.components[component], "pack", 1) if component == "discriminator" else 1
+        comp = model.components[component]
+        if component == "generator" and type(comp).generate is not Generator.generate \
+                and "truncation" in comp.sampling_options:  # a style model: truncation fixed in the graph
+            ganzoo.export_model(model, tmp_path / "psi.onnx", sampling={"truncation": 0.7})
+            feeds = feeds_for(model, component, 3)
+            _, got = onnx_run(tmp_path / "psi.onnx", feeds)
+            with torch.no_grad():
+                want = comp.generate(*feeds.values(), truncation=0.7)
+            assert np.abs(got[0] - want.numpy()).max() <= TOLERANCE, (variant, "truncation 0.7")
+        pack = getattr(comp, "pack", 1) if component == "discriminator" else 1
         for n in (pack, 5 * pack):  # batch sizes the export never saw
             feeds = feeds_for(model, component, n)
             session, got = onnx_run(path, feeds)
@@ -122,6 +132,51 @@ def test_onnx_contract_inputs_outputs_metadata(tmp_path):
 def save(model, tmp_path):
     model.save(tmp_path / "m")
     return tmp_path / "m"
+
+
+class ToyStyleG(ganzoo.Generator):
+    """A mapping network z -> w and a synthesis w -> x, truncated in w like StyleGAN:
+    w = w_avg + psi (w - w_avg), declared as its truncation option and applied in generate."""
+
+    sampling_options = {"truncation": SamplingOption("w = w_avg + psi (w - w_avg)", low=0.0, low_open=True)}
+
+    def __init__(self):
+        super().__init__(4, [6], output_range=None)
+        self.mapping = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.LeakyReLU(0.2), torch.nn.Linear(8, 8))
+        self.synthesis = torch.nn.Linear(8, 6)
+        self.register_buffer("w_avg", torch.randn(8))
+
+    def forward(self, z, y=None):
+        return self.generate(z, y)
+
+    def generate(self, z, y=None, truncation=None, **options):
+        w = self.mapping(z)
+        if truncation is not None:
+            w = self.w_avg + truncation * (w - self.w_avg)
+        return self.synthesis(w)
+
+
+def test_a_style_models_truncation_is_fixed_in_the_graph_and_recorded(tmp_path):
+    """Options that act between latent and sample (truncation in w) are exported as a documented fixed psi;
+    a generator that truncates its draw of z says the graph's z is the caller's to draw."""
+    model = ganzoo.Model(variant="toy-style", objective="non-saturating", config={},
+                         components={"generator": ToyStyleG()}).eval()
+    text = ganzoo.export_model(model, tmp_path / "psi.onnx", sampling={"truncation": 0.5})
+    assert "(opset 18, truncation 0.5 fixed): z (N, 4) float32 -> x (N, 6)" in text
+    z = torch.randn(5, 4)
+    _, got = onnx_run(tmp_path / "psi.onnx", {"z": z})
+    with torch.no_grad():
+        want, plain = model.generator.generate(z, truncation=0.5), model.generator(z)
+    assert np.abs(got[0] - want.numpy()).max() <= TOLERANCE and np.abs(got[0] - plain.numpy()).max() > 1e-3
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "psi.onnx")).metadata_props}
+    assert json.loads(meta["ganzoo.sampling"]) == {"truncation": 0.5}
+    with pytest.raises(ganzoo.errors.ConfigError, match="truncation"):
+        ganzoo.export_model(model, tmp_path / "bad.onnx", sampling={"truncation": -1})
+    plain_model = save(ganzoo.create("mlp"), tmp_path)
+    code, _, err = cli("export", plain_model, "--truncation", "0.7", "-o", tmp_path / "G.onnx")
+    assert code == 1 and "mlp's generator applies truncation where it draws z (sample_latent), before the " \
+                          "graph's input z: draw z that way yourself" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "psi.onnx"]
 
 
 def test_a_missing_onnx_install_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
