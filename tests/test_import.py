@@ -398,3 +398,18 @@ def test_a_third_party_format_plugs_in_without_editing_ganzoo(tmp_path, monkeypa
         import sys
 
         sys.modules.pop("tp_format", None)
+
+
+def test_an_imported_model_pushes_and_loads_back_with_its_card(tmp_path, hub, monkeypatch):
+    examples_checkpoints(tmp_path, nz=8, ngf=4, ndf=4, nc=1)
+    folder = ganzoo.import_model(tmp_path / "netG_epoch_24.pth", tmp_path / "m")
+    monkeypatch.setenv("HF_TOKEN", hub.token)
+    code, _, err = cli("push", folder, "me/imported-dcgan")
+    assert code == 0, err
+    monkeypatch.delenv("HF_TOKEN")
+    back = ganzoo.load("hf://me/imported-dcgan")
+    z = torch.randn(3, 8)
+    with torch.no_grad():
+        assert torch.equal(back.generator(z), ganzoo.load(folder).generator(z))
+    card = hub.repos["me/imported-dcgan"].commits[hub.repos["me/imported-dcgan"].branches["main"]]["files"]["README.md"]
+    assert b"## Source" in card[0] and b"format `pytorch-examples`" in card[0]
