@@ -83,6 +83,7 @@ def _dims_grid(m, model, dims, steps, label):
     """The VAE manifold picture: ``steps`` x ``steps`` samples over two latent dimensions (the others at 0)."""
     import torch
 
+    from .. import images
     from ..errors import ConfigError
     from ..model import to_unit
 
