@@ -286,17 +286,6 @@ def recon_metric(model, data, *, n=None, seed=0):
     return {"n": len(idx), "recon_nll": float(bce.mean()), "recon_mse": float(mse.mean())}
 
 
-def fid_metric(model, data, *, n=None, seed=0, inception: Optional[str] = None):
-    from .fid import fid, load_inception
-
-    load_inception(inception)  # fail fast with the one-line message
-    if not data.is_image or not model.is_image:
-        raise ConfigError("metric 'fid' needs image data and an image model")
-    _, b, _ = real_halves(data)
-    n = int(n or min(len(b), FID_N))
-    return {"n": n, "n_real": int(min(len(b), n)), "fid": fid(b[:n], generate(model, n, seed), path=inception)}
-
-
 # -- choosing and running ----------------------------------------------------------------------
 def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
     """What ``evaluate`` runs when no metric is named ('fid' only with Inception weights given)."""

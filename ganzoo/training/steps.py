@@ -144,8 +144,9 @@ class AdversarialStep:
 
     def standing_pass(self, modules, n: int) -> None:
         """One forward of the averaged generator (``modules["generator"]``, :mod:`.ema`) on what G sees in a
-        step: z ~ N(0, I) and, for a conditional model, drawn labels (for its BatchNorm statistics)."""
-        modules["generator"](torch.randn(n, self.latent_dim, device=self.device), self.batches.draw_labels(n))
+        step: its training latents and, for a conditional model, drawn labels (for its BatchNorm statistics)."""
+        G = modules["generator"]
+        G(G.sample_latent(n, device=self.device, training=True), self.batches.draw_labels(n))
 
     @staticmethod
     def panels(names) -> dict:
