@@ -51,7 +51,7 @@ def import_cmd(source, out, fmt, discriminator, key, variant, objective, setting
 @click.option("--format", "fmt", default="onnx", show_default=True, help="onnx, pytorch-examples, or a plugin's "
               "(ganzoo list --formats).")
 @click.option("--component", default="generator", show_default=True,
-              type=click.Choice(["generator", "discriminator", "encoder"]), help="Which network to export.")
+              help="Which network to export: generator, discriminator, encoder (or another component the model has).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write (G.onnx, netG.pth).")
 @sampling_flags
 def export_cmd(model, fmt, component, output, truncation, sample_opts):

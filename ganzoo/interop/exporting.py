@@ -15,14 +15,12 @@ from ..errors import ConfigError, PluginError
 from ..plugins import get_registry
 from .importing import format_object
 
-COMPONENTS = ("generator", "discriminator", "encoder")
-
 
 def export_model(model, out, *, format: str = "onnx", component: str = "generator",
                  sampling: Optional[dict] = None) -> str:
     from ..api import load
     from ..fsutil import atomic_path
-    from ..model import Model
+    from ..model import COMPONENTS, Model
 
     if component not in COMPONENTS:
         raise ConfigError(f"unknown component {component!r}; use {', '.join(COMPONENTS)}")

@@ -33,6 +33,7 @@ from ganzoo.errors import ConfigError, IncompatibleError, first_line
 from ganzoo.interfaces import Generator, discriminator_output
 
 OPSET = 18
+TRACED = ("generator", "discriminator", "encoder")  # components with one forward pass: the graph
 TOLERANCE = 1e-4
 INSTALL = "pip install 'ganzoo[onnx]'"
 
@@ -91,6 +92,10 @@ class Onnx:
     suffix = ".onnx"
 
     def export(self, model, path, *, component: str = "generator") -> str:
+        if component not in TRACED:
+            raise IncompatibleError(f"ONNX export traces one forward pass of a {', '.join(TRACED[:-1])} or "
+                                    f"{TRACED[-1]}; {model.variant}'s {component} has none to trace (a prior draws "
+                                    "its latents step by step): export the generator, and draw its z in Python")
         _require()
         if any(t.device.type != "cpu" for t in model.state_dict().values()):
             model = copy.deepcopy(model).cpu()  # a graph does not depend on the device it was traced on
