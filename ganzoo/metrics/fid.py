@@ -80,9 +80,12 @@ def fid(real01: torch.Tensor, fake01: torch.Tensor, *, path: Optional[str] = Non
     return frechet_distance(inception_features(net, real01), inception_features(net, fake01))
 
 
+FID_N = 2000   # samples (and held-out real images) the fid metric compares by default
+
+
 def fid_metric(model, data, *, n=None, seed=0, inception: Optional[str] = None):
     """The ``fid`` metric: FID of ``n`` samples against as many held-out real images (needs Inception weights)."""
-    from .suite import FID_N, generate, real_halves
+    from .draws import generate, real_halves
 
     load_inception(inception)  # fail fast with the one-line message
     if not data.is_image or not model.is_image:

@@ -18,7 +18,8 @@ from ganzoo.errors import ConfigError
 
 from .features import frechet_distance
 from .judge import conditional_on_classes
-from .suite import JUDGE_DRAWS, _judge_outputs, _real_indices, balanced_labels
+from .draws import _judge_outputs, _real_indices, balanced_labels
+from .suite import JUDGE_DRAWS
 
 
 def intra_metric(model, data, *, n=None, seed=0, draws: int = JUDGE_DRAWS):
