@@ -172,8 +172,14 @@ class Model(nn.Module):
         if g.code_layout is None:
             raise ConfigError(f"the {self.variant} generator declares no latent codes (code_layout)")
         k = g.code_layout.categories_of(code)
-        values = torch.arange(k) if k else torch.linspace(-float(span), float(span), int(steps))
-        z = g.sample_latent(sample_count(rows), seed=seed).repeat_interleave(len(values), 0)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise ConfigError(f"steps must be a whole number >= 2, not {steps!r}")
+        if isinstance(span, bool) or not isinstance(span, (int, float)) or not 0 < span < float("inf"):
+            raise ConfigError(f"span must be a number > 0, not {span!r}")
+        if sample_count(rows) < 1:
+            raise ConfigError("rows must be at least 1")
+        values = torch.arange(k) if k else torch.linspace(-float(span), float(span), steps)
+        z = g.sample_latent(rows, seed=seed).repeat_interleave(len(values), 0)
         z = g.code_layout.set(z, code, values.repeat(rows).to(z.device))
         if y is None and self.num_classes:
             y = self.draw_labels(rows, None if seed is None else seed + 1)

@@ -94,6 +94,8 @@ for _ds in ("ring8", "grid25"):
 # each training image, as the class-conditional DCGAN sees its class; sampled, a model draws its cluster
 # from the clusters' shares.
 MNIST_SELFCOND = "-b 64 --lr-schedule linear --conditional --data-opt clusters=50"
+CPU_NOTE = ("Trained on this project's shared 2-core CPU machine (one thread, through its job queue; no GPU), seed 0, "
+            "not picked.")
 RESNET_MNIST = ("-b 64 --lr-schedule linear --ema 0.999 --conditional --set latent_dim=64 --set g_width=32 "
                 "--set d_width=16 --set d_extra=1")
 
@@ -218,6 +220,7 @@ RECIPES.update({
         "variant": "resnet", "objective": "hinge", "data": MNIST,
         "train": f"--steps 15000 {RESNET_MNIST} --d-lr 4e-4",
         "summary": "Class-conditional ResNet GAN (SNGAN: conditional BatchNorm G, projection D, hinge loss) on MNIST",
+        "note": CPU_NOTE,
     },
     # SAGAN: the same trunk with self-attention on the 14x14 maps of G and D and spectral norm in G too. G's
     # learning rate is 2e-4, not the variant's TTUR 1e-4: on this project's MNIST GANs G at 1e-4 (with D at 4e-4)
@@ -227,6 +230,10 @@ RECIPES.update({
         "train": f"--steps 15000 {RESNET_MNIST} --g-lr 2e-4",
         "summary": "Class-conditional SAGAN (self-attention at 14x14 in G and D, spectral norm in both) on MNIST: "
                    "ganzoo attention NAME -o attn.png",
+        "pictures": {"attention.png": ("attention {model} -n 4 --points 4",
+                                       "Where the generator looks: each row a sample with 4 query positions, then the "
+                                       "attention map of each query over the 14x14 maps (brightest where it draws most)")},
+        "note": CPU_NOTE,
     },
     # ACGAN (Odena et al. 2017) on the DCGAN of mnist-cdcgan-rahinge (spectral-norm D, D lr 4e-4, betas (0, 0.9),
     # R1 0.1): D's score ignores the label and an auxiliary classifier on its features carries it (--set
@@ -236,6 +243,7 @@ RECIPES.update({
         "train": "--steps 40000 -b 64 --lr-schedule linear --ema 0.999 --conditional --set g_width=32 --set d_width=32 "
                  "--set latent_dim=64 --set d_norm=spectral --set d_label=acgan --d-lr 4e-4 --betas 0,0.9 --r1 0.1",
         "summary": "ACGAN on MNIST: DCGAN with an auxiliary classifier in D (d_label=acgan), hinge loss",
+        "note": CPU_NOTE,
     },
     "mnist-vae-2d": {
         "variant": "vae", "objective": "elbo", "data": MNIST,

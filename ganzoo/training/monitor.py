@@ -129,7 +129,7 @@ class Monitor:
         """Samples of the (EMA) generator at this step, the mixture evaluation, and the curves."""
         from .. import images
         from ..data.sources import Mixture
-        from ..metrics.suite import eval_labels
+        from ..metrics.draws import eval_labels
         from ..model import to_unit
 
         t, step = trainer, trainer.steps_done
