@@ -20,6 +20,7 @@ CAPABILITIES = {  # what Model.capabilities may hold, and what each means
     "conditional": "takes class labels (num_classes > 0)",
     "discriminate": "scores samples: a discriminator",
 }
+"""What ``Model.capabilities`` may hold, and what each means (``MetricSpec.needs`` names them too)."""
 NEEDS = {  # the components a capability needs, as loaded by load_for
     "sample": ("generator",),
     "encode": ("encoder",),

@@ -21,7 +21,6 @@ from .errors import IncompatibleError, NotFoundError, PluginError, did_you_mean
 Target = Union[str, Callable[..., Any]]
 
 
-
 @dataclass(frozen=True)
 class KindSpec:
     """A kind of model: how its variants train, and what pairs with what.
@@ -66,10 +65,13 @@ BUILTIN_KINDS = (
     KindSpec("ae", "autoencoding", f"{_STEPS}:AutoencodingStep", ("generator", "encoder"), "reconstruction",
              tag="autoencoder", phrase="an autoencoder"),
 )
-# The built-in kinds' names, adjectives and default objectives (``Registry.items("kind")``: every registered kind)
+"""The built-in kinds (gan, vae, ae), registered by ganzoo's objectives plugin; a plugin adds more with ``register_kinds``."""
 KINDS = tuple(k.name for k in BUILTIN_KINDS)
+"""The built-in kinds' names: adversarial, variational, autoencoding (``Registry.items("kind")``: every registered kind)."""
 KIND_NAMES = {k.name: k.summary for k in BUILTIN_KINDS}
+"""Each built-in kind's adjective, for messages."""
 DEFAULT_OBJECTIVES = {k.name: k.default_objective for k in BUILTIN_KINDS}
+"""The objective a variant of each built-in kind trains with when it names none (``KindSpec.default_objective``)."""
 _PHRASES = {k.name: k.phrase for k in BUILTIN_KINDS}
 
 
@@ -180,14 +182,17 @@ class ObjectiveSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A data source. ``factory(arg, **options)`` returns a :class:`ganzoo.data.TensorData`;
-    ``arg`` is what follows the colon in ``name:arg`` (a path for ``mnist:DIR``)."""
+    """A data source. ``factory(arg, **options)`` returns a :class:`ganzoo.data.sources.TensorData`;
+    ``arg`` is what follows the colon in ``name:arg`` (a path for ``mnist:DIR``). ``hub_dataset``: the public
+    Hugging Face Hub dataset this source reads a copy of (``"ylecun/mnist"``), which model cards list as their
+    dataset; None for generated data or a user's own folder."""
 
     name: str
     summary: str
     factory: Target
     needs_argument: bool = False
     plugin: str = ""
+    hub_dataset: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ class MatchStep:
         self.optimizers = {"g": trainer.make_optimizer(self.G.parameters(), trainer.config.g_lr)}
         self.after_update, self.batches_per_call = trainer.after_update, 1
 
-    def __call__(self, next_batch):
+    def __call__(self, next_batch, iteration=0):
         x, _ = next_batch()
         MatchStep.CALLS.append(len(x))
         loss, stats = self.objective.loss(self.G(self.G.sample_latent(len(x), device=self.device)), x)

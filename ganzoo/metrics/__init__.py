@@ -95,7 +95,7 @@ def register_metrics(register):
     register(MetricSpec("codes", "latent codes (InfoGAN): a categorical code's accuracy (majority judge class of each "
                         "value), continuous codes' effect on width and slant", "ganzoo.metrics.codes:code_metric",
                         needs=sample))
-    register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric",
+    register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", "ganzoo.metrics.fid:fid_metric",
                         needs=sample))
     register(MetricSpec("linear-probe", "encoders: held-out accuracy of a logistic regression on the features, and on "
                         "raw pixels", "ganzoo.metrics.probe:linear_probe_metric", needs=("encode",)))
