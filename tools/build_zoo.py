@@ -269,6 +269,25 @@ RECIPES.update({
         "probe": "",
         "summary": "Autoencoder on MNIST (first 8,000 test images); its encoder gives 16-d features",
     },
+    # issue 47: the label into encoder and decoder (encoder_labels, on by default with --conditional). No
+    # linear probe: its encoder is given the class it would be probed for.
+    "mnist-cvae": {
+        "variant": "vae", "objective": "elbo", "data": MNIST,
+        "train": "--steps 6000 -b 128 --data-opt subset=0:8000 --conditional --set hidden=[256,128] --set latent_dim=16",
+        "eval": "--data-opt subset=8000:",
+        "pictures": {"three.png": ("sample {model} --label 3 -n 32", "Class 3 only (`--label 3`)")},
+        "summary": "Conditional VAE (Sohn et al. 2015) on MNIST: q(z | x, y), p(x | z, y); ganzoo sample --label K",
+    },
+    # issue 47: beta = 4 (Higgins et al. 2017) with a 10-d latent; the card's raw evaluation has the KL per dimension
+    "mnist-betavae": {
+        "variant": "vae", "objective": "beta-vae", "data": MNIST,
+        "train": "--steps 6000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=10",
+        "eval": "--data-opt subset=8000:",
+        "probe": "",
+        "pictures": {"traverse.png": ("traverse {model} --each --span 3 --steps 9",
+                                      "Each latent dimension alone from -3 to 3, the others at 0 (one row each)")},
+        "summary": "beta-VAE (beta = 4) on MNIST with a 10-d latent: the KL per dimension, one row per factor",
+    },
 })
 
 def commands(name: str, out: Path) -> tuple[str, str]:
