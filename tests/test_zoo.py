@@ -32,6 +32,7 @@ def test_the_zoo_has_the_promised_models():
     want |= {"ring8-mlp-pacgan2", "grid25-mlp-pacgan2", "ring8-mlp-selfcond", "grid25-mlp-selfcond"}
     want |= {"digits-dcgan-nonsat", "digits-vae", "digits-ae", "mnist-mlp-selfcond", "mnist-dcgan-selfcond",
              "mnist-cdcgan-hinge", "mnist-cdcgan-rahinge", "mnist-vae-2d", "mnist-vae-16d", "mnist-ae"}
+    want |= {"mnist-cvae", "mnist-betavae"}   # issue 47
     missing = sorted(want - set(ENTRIES))
     assert not missing, f"not in the zoo yet: {missing}"
 
@@ -148,7 +149,7 @@ def test_pictures_from_zoo_models(tmp_path):
     assert bad.returncode == 1 and "does not make images" in bad.stderr
 
 
-@pytest.mark.parametrize("name", ["mnist-cdcgan-hinge", "mnist-cdcgan-rahinge"])
+@pytest.mark.parametrize("name", ["mnist-cdcgan-hinge", "mnist-cdcgan-rahinge", "mnist-cvae"])
 def test_conditional_zoo_model_follows_the_label(name, mnist_dir):
     """NAME --label k draws digits that the MNIST judge reads as k."""
     from ganzoo.metrics.judge import load_judge
@@ -197,3 +198,49 @@ def test_self_conditioned_zoo_model_samples_every_digit_without_labels(name, mni
     assert float((p * (p * 10).log()).sum()) <= 0.05      # class KL to uniform, the issue's bar
     out = cli("sample", name, "-n", "16", "-o", str(tmp_path / "s.png"))   # no --label needed
     assert out.returncode == 0, out.stderr
+
+
+# -- issue 47: every zoo model with an encoder has its probe on its card, and the card's numbers re-measure ---------
+ENCODERS = [n for n in ENTRIES if "encoder.safetensors" in get_registry().model(n).source.get("files", {})]
+
+
+def _probe_fit(name):
+    """The --probe-fit of NAME's card command (build_zoo's recipe), or the metric's default share."""
+    import re
+
+    card = (Path(get_registry().model(name).source["path"]) / "README.md").read_text()
+    m = re.search(r"--metric linear-probe(?: --probe-fit (\S+))? --json", card)
+    assert m, f"{name}: no linear-probe command on its card"
+    return int(m.group(1)) if m.group(1) else 0.8
+
+
+@pytest.mark.parametrize("name", ENCODERS)
+def test_every_unconditional_encoder_has_its_probe_on_its_card(name):
+    model = ganzoo.load(name, components=["encoder"])
+    metrics = get_registry().model(name).metrics
+    if model.encoder.conditional:   # the probe would read the class the encoder is given
+        assert "probe_accuracy" not in metrics
+        return
+    assert {"probe_accuracy", "probe_pixels"} <= set(metrics), f"{name}: no probe numbers on its card"
+    _probe_fit(name)
+
+
+@pytest.mark.parametrize("name", [n for n in ENCODERS if n.startswith("digits")])
+def test_the_digits_encoders_probe_as_their_cards_say(name):
+    entry = get_registry().model(name)
+    got = ganzoo.evaluate(name, data="digits", metrics=["linear-probe"],
+                          options={"linear-probe": {"fit": _probe_fit(name)}})["metrics"]["linear-probe"]
+    one = 1.5 / got["n_test"]   # deterministic here; another CPU's float64 sums may move one borderline item
+    assert got["probe_accuracy"] == pytest.approx(entry.metrics["probe_accuracy"], abs=one)
+    assert got["probe_pixels"] == pytest.approx(entry.metrics["probe_pixels"], abs=one)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in ENCODERS if n.startswith("mnist")])
+def test_the_mnist_encoders_probe_as_their_cards_say(name, mnist_dir):
+    entry = get_registry().model(name)
+    if "probe_accuracy" not in entry.metrics:
+        pytest.skip(f"{name}'s encoder is conditional: no probe")
+    got = ganzoo.evaluate(name, data=f"mnist:{mnist_dir}", metrics=["linear-probe"],
+                          options={"linear-probe": {"fit": _probe_fit(name)}})["metrics"]["linear-probe"]
+    assert got["probe_accuracy"] == pytest.approx(entry.metrics["probe_accuracy"], abs=1.5 / got["n_test"])
