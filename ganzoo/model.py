@@ -165,10 +165,9 @@ class Model(nn.Module):
         """Samples in which only latent code ``code`` varies, (rows, values, *sample_shape), images in [0, 1],
         for a generator that declares codes (:attr:`Generator.code_layout`). Row r is one draw of z (seed
         ``seed``): its other codes and noise stay fixed along the row, while column j sets code ``code`` to
-        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to
-        span of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class for a
-        class-conditional model, or one per row (default: :meth:`draw_labels`, one per row). The model's
-        sampling options (:meth:`with_sampling`) apply as in :meth:`sample`."""
+        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to span
+        of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class, or one per row (default:
+        :meth:`draw_labels`, one per row). The sampling options (:meth:`with_sampling`) apply as in :meth:`sample`."""
         g = self.generator
         if g.code_layout is None:
             raise ConfigError(f"the {self.variant} generator declares no latent codes (code_layout)")
