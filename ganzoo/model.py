@@ -165,9 +165,9 @@ class Model(nn.Module):
         """Samples in which only latent code ``code`` varies, (rows, values, *sample_shape), images in [0, 1],
         for a generator that declares codes (:attr:`Generator.code_layout`). Row r is one draw of z (seed
         ``seed``): its other codes and noise stay fixed along the row, while column j sets code ``code`` to
-        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to
-        span of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class for a
-        class-conditional model, or one per row (default: :meth:`draw_labels`, one per row)."""
+        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to span
+        of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class, or one per row (default:
+        :meth:`draw_labels`, one per row). The sampling options (:meth:`with_sampling`) apply as in :meth:`sample`."""
         g = self.generator
         if g.code_layout is None:
             raise ConfigError(f"the {self.variant} generator declares no latent codes (code_layout)")
@@ -179,7 +179,7 @@ class Model(nn.Module):
         if sample_count(rows) < 1:
             raise ConfigError("rows must be at least 1")
         values = torch.arange(k) if k else torch.linspace(-float(span), float(span), steps)
-        z = g.sample_latent(rows, seed=seed).repeat_interleave(len(values), 0)
+        z = g.sample_latent(rows, seed=seed, **self.sampling).repeat_interleave(len(values), 0)
         z = g.code_layout.set(z, code, values.repeat(rows).to(z.device))
         if y is None and self.num_classes:
             y = self.draw_labels(rows, None if seed is None else seed + 1)
@@ -189,7 +189,7 @@ class Model(nn.Module):
         was = g.training
         g.eval()
         try:
-            x = g(z, None if y is None else y.to(z.device))
+            x = g.generate(z, None if y is None else y.to(z.device), **self.sampling)
         finally:
             g.train(was)
         return to_unit(x, g.output_range).view(rows, len(values), *self.sample_shape)

@@ -33,6 +33,7 @@ def test_the_zoo_has_the_promised_models():
     want |= {"digits-dcgan-nonsat", "digits-vae", "digits-ae", "mnist-mlp-selfcond", "mnist-dcgan-selfcond",
              "mnist-cdcgan-hinge", "mnist-cdcgan-rahinge", "mnist-vae-2d", "mnist-vae-16d", "mnist-ae"}
     want |= {"mnist-resnet-hinge", "mnist-sagan", "mnist-acgan"}   # issue 46
+    want |= {"mnist-infogan"}   # issue 47
     missing = sorted(want - set(ENTRIES))
     assert not missing, f"not in the zoo yet: {missing}"
 
@@ -211,3 +212,23 @@ def test_issue_46_models_measure_as_their_cards_say(name, meets, mnist_dir):
     assert bar == meets, m["judge"]
     card = (Path(entry.source["path"]) / "README.md").read_text()
     assert ("Meets issue 46's bar" in card) == meets and ("a failure example" in entry.summary) == (name == "mnist-sagan")
+
+
+@pytest.mark.slow
+def test_infogans_categorical_code_picks_the_digit(mnist_dir, tmp_path):
+    """mnist-infogan (issue 47): each value of its 10-way code, mapped to the judge class most of its samples
+    get, names a different digit per value and the digit of about 85% of samples (the issue asks >= 90%, the
+    paper reports about 95%: the card says it is missed); its continuous codes change the digits' slant and width
+    along the traversal rows (rank correlations 1.0 and 0.67 on the card). Measured afresh: the numbers are the
+    card's."""
+    from ganzoo.metrics import evaluate
+
+    entry = get_registry().model("mnist-infogan")
+    m = evaluate("mnist-infogan", f"mnist:{mnist_dir}", metrics=["codes"])["metrics"]["codes"]
+    assert m["code_accuracy"] >= 0.80 and m["code_classes"] == 10, m
+    assert m["code_accuracy"] == pytest.approx(entry.metrics["code_accuracy"], abs=1e-3)
+    style = {k: abs(v) for k, v in m.items() if k.endswith(("_width", "_slant"))}
+    assert max(style["code1_slant"], style["code2_slant"]) >= 0.8, m
+    assert max(style["code1_width"], style["code2_width"]) >= 0.6, m
+    out = cli("traverse", "mnist-infogan", "--code", "0", "--rows", "3", "-o", str(tmp_path / "c.png"))
+    assert out.returncode == 0 and "3x10 traversal of code 0 (categorical, 10 values)" in out.stdout, out.stderr
