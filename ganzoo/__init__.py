@@ -22,6 +22,7 @@ _LAZY = {
     "create": "api", "load": "api", "evaluate": "metrics", "objective": "model", "Model": "model",
     "train": "training", "Trainer": "training", "TrainConfig": "training",
     "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces", "Decoder": "interfaces",
+    "Prior": "interfaces",
 }
 
 
@@ -42,5 +43,5 @@ __all__ = [
     "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "evaluate",
     "objective", "train",
     "Trainer", "TrainConfig",
-    "Generator", "Discriminator", "Encoder", "Decoder", "Model",
+    "Generator", "Discriminator", "Encoder", "Decoder", "Prior", "Model",
 ]

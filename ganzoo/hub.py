@@ -130,14 +130,14 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
 
     cfg_path = fetch("config.json")
     folder = cfg_path.parent
-    from .config import validate_model_config
+    from .config import components_to_load, validate_model_config
 
     try:
         raw = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{what}: config.json is not valid JSON ({exc})") from None
     cfg = validate_model_config(raw, where=f"{what}: config.json")  # its own message: not "not valid JSON"
-    wanted = list(components) if components is not None else list(cfg.get("components", {}))
+    wanted = components_to_load(components, list(cfg.get("components", {})))
     for name in wanted:
         info = cfg.get("components", {}).get(name)
         if info is None:

@@ -10,6 +10,9 @@
 * :class:`Decoder` is the generator of an autoencoder or VAE: ``logits(z, y=None)`` gives the
   pre-activation of a Bernoulli observation model and ``forward`` = sigmoid(logits), in [0, 1].
   The autoencoding objectives (``elbo``, ``reconstruction``) need one.
+* :class:`Prior` is a learned distribution over a generator's latent (a VQ-VAE's PixelCNN over its codes),
+  fitted in a second training stage; attached to the generator, it is what :meth:`Generator.sample_latent`
+  draws from instead of N(0, I).
 
 Every component checks its labels with :meth:`check_labels` (a conditional component needs ``y``
 of shape (N,) in ``0..num_classes-1``; an unconditional one refuses labels), which raises
@@ -75,14 +78,35 @@ class Generator(_Component):
     def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
+    @property
+    def prior(self) -> Optional["Prior"]:
+        """The learned :class:`Prior` this generator's latents are drawn from (:meth:`attach_prior`), or None:
+        z ~ N(0, I)."""
+        return self.__dict__.get("_prior")
+
+    def attach_prior(self, prior: Optional["Prior"]) -> None:
+        """Draw this generator's latents from ``prior`` (None: from N(0, I) again). The prior stays its own
+        component: it is not a submodule, so the generator's weights never include it. :class:`ganzoo.Model`
+        attaches its ``prior`` component when it has one."""
+        if prior is not None and prior.latent_dim != self.latent_dim:
+            raise ConfigError(f"a prior over latents of size {prior.latent_dim} cannot draw this generator's "
+                              f"latents of size {self.latent_dim}")
+        self.__dict__["_prior"] = prior
+
     def sample_latent(self, n: int, *, seed: Optional[int] = None, device: Optional[torch.device] = None,
                       truncation: Optional[float] = None) -> torch.Tensor:
         """z ~ N(0, I), shape (n, latent_dim); with ``truncation=psi`` from the normal truncated to
-        [-psi, psi] (:func:`truncated_normal`, the truncation trick)."""
+        [-psi, psi] (:func:`truncated_normal`, the truncation trick). With a :attr:`prior` attached, z is the
+        prior's draw (:meth:`Prior.sample_latent`), seeded the same way."""
         n = sample_count(n)
         gen = None
         if seed is not None:
             gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        if self.prior is not None:
+            if truncation is not None:
+                raise ConfigError("this model draws its latents from a learned prior, which has no truncation; "
+                                  "drop truncation")
+            return self.prior.sample_latent(self, n, rng=gen).to(device or self._device())
         if truncation is None:
             z = torch.randn(n, self.latent_dim, generator=gen)
         else:
@@ -225,5 +249,28 @@ class Encoder(_Component):
         raise NotImplementedError
 
 
-__all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "discriminator_output",
-           "truncated_normal"]
+class Prior(_Component):
+    """A learned distribution over a generator's latent z, fitted after the autoencoder in its own training stage
+    (``ganzoo train --stage prior --init DIR``) and saved as its own component, ``prior.safetensors``.
+
+    ``Prior.__init__(latent_dim, sample_shape, num_classes=0)``: ``latent_dim`` is the generator's.
+    ``loss(model, x, y=None) -> (loss, stats)``: what the prior stage minimises on a real batch ``x`` (labels
+    ``y`` for a conditional prior), typically the negative log-likelihood of the latents that the model's
+    encoder gives ``x``; ``model`` has ``encoder`` and ``generator``, frozen (eval mode, no gradients), as an
+    autoencoding objective's ``model`` has them. ``sample_latent(generator, n, *, rng=None) -> z``: ``n``
+    latents (n, latent_dim) for ``generator`` (the one it is attached to), drawn with the CPU
+    ``torch.Generator`` ``rng`` (None: torch's global one), so the same seed gives the same latents."""
+
+    def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0):
+        super().__init__(sample_shape, num_classes)
+        self.latent_dim = int(latent_dim)
+
+    def loss(self, model, x: torch.Tensor, y: Optional[torch.Tensor] = None):  # pragma: no cover
+        raise NotImplementedError
+
+    def sample_latent(self, generator: Generator, n: int, *, rng: Optional[torch.Generator] = None):  # pragma: no cover
+        raise NotImplementedError
+
+
+__all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "Prior",
+           "discriminator_output", "truncated_normal"]

@@ -16,12 +16,12 @@ from torch import nn
 from . import config as cfgmod
 from .errors import ConfigError, PluginError, WeightsError, first_line
 from .fsutil import atomic_write_json
-from .interfaces import Discriminator, Encoder, Generator, sample_count
+from .interfaces import Discriminator, Encoder, Generator, Prior, sample_count
 from .plugins import get_registry
 from .registry import resolve
 
-COMPONENTS = ("generator", "discriminator", "encoder")
-COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder}
+COMPONENTS = cfgmod.COMPONENT_NAMES
+COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder, "prior": Prior}
 META_KEYS = ("dataset", "labels", "label_prior", "training", "metrics")
 
 
@@ -37,6 +37,11 @@ class Model(nn.Module):
         self.objective_config = dict(objective_config or {})
         self.meta = {k: meta.get(k) for k in META_KEYS if meta.get(k) is not None}
         self.components = nn.ModuleDict(components)
+        self._attach_prior()
+
+    def _attach_prior(self) -> None:
+        """The generator draws its latents from the ``prior`` component when the model has one."""
+        self.generator.attach_prior(self.prior)
 
     # -- components ------------------------------------------------------------------------
     @property
@@ -51,11 +56,18 @@ class Model(nn.Module):
     def encoder(self) -> Optional[Encoder]:
         return self.components["encoder"] if "encoder" in self.components else None
 
+    @property
+    def prior(self) -> Optional[Prior]:
+        """The learned prior over the generator's latent (a second training stage's), or None: N(0, I)."""
+        return self.components["prior"] if "prior" in self.components else None
+
     def keep_only(self, names: Iterable[str]) -> "Model":
         names = set(names)
         for name in list(self.components):
             if name not in names:
                 del self.components[name]
+        if "generator" in self.components:
+            self._attach_prior()
         return self
 
     # -- the contract, forwarded -------------------------------------------------------------
@@ -266,12 +278,13 @@ def from_config(cfg: dict) -> Model:
 
 
 def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=None) -> Model:
-    """Load a model folder strictly: config.json plus the requested components' weights."""
+    """Load a model folder strictly: config.json plus the requested components' weights (the generator
+    with its prior, when the folder has one: :func:`ganzoo.config.components_to_load`)."""
     folder = Path(folder)
     cfg = read_config(folder)
     model = from_config(cfg)
     available = list(cfg.get("components", {}))
-    wanted = list(components) if components is not None else available
+    wanted = cfgmod.components_to_load(components, available)
     for name in wanted:
         if name not in model.components:
             raise ConfigError(f"variant {model.variant!r} has no component {name!r}")

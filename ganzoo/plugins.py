@@ -36,6 +36,7 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.dcgan",
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
+    "ganzoo_plugins.vqvae",
     "ganzoo_plugins.zoo",
 )
 

@@ -214,12 +214,21 @@ RECIPES.update({
     },
 })
 
-def commands(name: str, out: Path) -> tuple[str, str]:
+def commands(name: str, out: Path) -> tuple[list[str], list[str]]:
+    """(the training commands, the evaluation commands) of recipe ``name`` writing to ``out``. A recipe with a
+    ``prior`` trains in two stages: the model into ``out``-first, then ``--stage prior`` from it into ``out``.
+    ``evals`` (several evaluations, their metrics merged) or ``eval``: the options of ``ganzoo eval``."""
     r = RECIPES[name]
-    train = (f"ganzoo train {r['variant']} --objective {r['objective']} --data {r['data']} --out {out} {r['train']} "
-             f"--seed {r.get('seed', 0)}")
-    ev = f"ganzoo eval {out} --data {r['data']} {r.get('eval', '')}".strip() + " --json"
-    return train, ev
+    seed = r.get("seed", 0)
+    first = out.with_name(f"{out.name}-first") if r.get("prior") else out
+    train = [f"ganzoo train {r['variant']} --objective {r['objective']} --data {r['data']} --out {first} {r['train']} "
+             f"--seed {seed}"]
+    if r.get("prior"):
+        train.append(f"ganzoo train --stage prior --init {first} --data {r['data']} --out {out} {r['prior']} "
+                     f"--seed {seed}")
+    evals = [f"ganzoo eval {out} --data {r['data']} {opts}".strip() + " --json"
+             for opts in r.get("evals") or [r.get("eval", "")]]
+    return train, evals
 
 
 def run(cmd: str, log: Path) -> str:
@@ -257,17 +266,24 @@ def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     out = Path("runs/zoo") / name
     log = Path("runs/zoo") / f"{name}.log"
     out.parent.mkdir(parents=True, exist_ok=True)
-    train_cmd, eval_cmd = commands(name, out)
-    if retrain and out.exists():
-        shutil.rmtree(out)
+    train_cmds, eval_cmds = commands(name, out)
+    if retrain:
+        for folder in (out, out.with_name(f"{out.name}-first")):
+            shutil.rmtree(folder, ignore_errors=True)
     if rescore and not (out / "config.json").exists():   # the bundled weights stand in for the run
         if not (MODELS / name / "config.json").exists():
             raise SystemExit(f"{name}: no bundled copy in {MODELS / name} to re-score")
         shutil.rmtree(out, ignore_errors=True)
         shutil.copytree(MODELS / name, out)
     if not (out / "config.json").exists():
-        run(train_cmd, log)
-    result = json.loads(run(eval_cmd, log))
+        for cmd in train_cmds:   # a first stage already trained (its folder has config.json) is not trained again
+            first = Path(shlex.split(cmd)[shlex.split(cmd).index("--out") + 1])
+            if first == out or not (first / "config.json").exists():
+                run(cmd, log)
+    result = None
+    for cmd in eval_cmds:
+        part = json.loads(run(cmd, log))
+        result = part if result is None else {**result, "metrics": {**result["metrics"], **part["metrics"]}}
     metrics = primary_metrics(result)
     config = json.loads((out / "config.json").read_text())
     config["metrics"] = metrics
@@ -276,7 +292,7 @@ def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     atomic_write_json(tmp / "config.json", config)
-    for comp in ("generator", "encoder"):
+    for comp in ("generator", "encoder", "prior"):
         if comp in config["components"]:
             shutil.copyfile(out / f"{comp}.safetensors", tmp / f"{comp}.safetensors")
     config["components"] = {k: v for k, v in config["components"].items() if (tmp / v["file"]).exists()}
@@ -284,7 +300,7 @@ def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     sample_picture(out, tmp / "samples.png", recipe["data"])
     reproduce = f"python tools/build_zoo.py {name}"
     card = render_card(config, metrics=metrics, repo_id=f"ganzoo/{name}", sample_image="samples.png",
-                       train_command=train_cmd, eval_command=eval_cmd)
+                       train_command="\n".join(train_cmds), eval_command="\n".join(eval_cmds))
     if recipe.get("note"):
         card += f"\n## Note\n\n{recipe['note']}\n"
     card += f"\n## Reproduce\n\n```bash\n{reproduce}\n```\n\nRaw evaluation:\n\n```json\n" \
@@ -296,7 +312,7 @@ def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     entry = {"name": name, "variant": recipe["variant"], "objective": recipe["objective"],
              "dataset": recipe["data"].split(":")[0], "summary": recipe["summary"], "metrics": metrics,
              "bundled": name, "files": files, "hub": {"repo": f"ganzoo/{name}"},
-             "recipe": f"{reproduce}  # ganzoo {config.get('ganzoo_version')}: {train_cmd}"}
+             "recipe": f"{reproduce}  # ganzoo {config.get('ganzoo_version')}: {' && '.join(train_cmds)}"}
     update_registry(entry)
     print(f"{name}: {metrics}", flush=True)
     return entry
@@ -356,7 +372,7 @@ def main(argv=None) -> None:
         return
     if a.list:
         for name in RECIPES:
-            print(name, "\n  " + "\n  ".join(commands(name, Path("runs/zoo") / name)))
+            print(name, "\n  " + "\n  ".join(sum(commands(name, Path("runs/zoo") / name), [])))
         return
     if a.retrain and a.rescore:
         raise SystemExit("--retrain trains again and --rescore never trains: pass one of them")

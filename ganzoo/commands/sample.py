@@ -23,7 +23,8 @@ import click
 def sample_cmd(model, n, output, seed, label, interpolate, steps):
     """Sample a model (zoo name, hf://org/repo[@rev] or folder) to FILE.png or FILE.npy.
 
-    Only the generator is loaded (and downloaded). Images are scaled to [0, 1];
+    Only the generator (with its learned prior, when the model has one) is loaded (and
+    downloaded). Images are scaled to [0, 1];
     vectors are written as generated.
 
     A class-conditional model sampled without --label draws every class equally, class
@@ -52,7 +53,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     from ..api import load
 
     m = load(model, components=["generator"])
-    if m.kind == "ae":
+    if m.kind == "ae" and m.prior is None:
         raise ConfigError(f"{model} is a plain autoencoder: it has no prior to draw codes from (decoding N(0, I) "
                           f"makes blobs); show its reconstructions with `ganzoo reconstruct {model} --data DATA`, "
                           "or train a VAE to sample")

@@ -146,9 +146,8 @@ class Monitor:
                 pts = G(z, None if ym is None else ym.to(dev)).float().cpu()
                 self.log({"step": step, "event": "eval", **mixture_eval(pts, t.data.centres, t.data.std)})
                 img = images.scatter(pts[:1000], t.data.centres, title=f"step {step}")
-            elif t.model.is_image:
-                z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
-                x = G(z.to(dev), y).float()
+            elif t.model.is_image:   # the generator's own latent draw: N(0, I), or its learned prior's
+                x = G(G.sample_latent(n, seed=seed, device=dev), y).float()
                 img = images.grid(to_unit(x, G.output_range).cpu(), nrow=per)
             else:
                 img = None

@@ -44,7 +44,7 @@ from .cuda_graphs import CudaGraphStep, lr_on_device
 from .distributed import Distributed, peer_lost
 from .ema import EMA
 from .monitor import Monitor
-from .steps import STEPS
+from .steps import STAGE_STEPS, STEPS
 
 
 def train(variant=None, objective: Optional[str] = None, *, data=None, config: Optional[dict] = None, **kwargs):
@@ -111,6 +111,9 @@ class Trainer:
                     or (self.out / "config.json").exists():
                 raise ConfigError(f"{self.out} already holds a training run; pass --resume to continue it "
                                   "or choose another --out")
+            if c.stage is not None and c.init is None:
+                raise ConfigError(f"--stage {c.stage} trains a later stage of a model: pass --init MODEL, the "
+                                  "model folder of its first stage (or a zoo name)")
             if c.init is not None:
                 c = self._start_from(c)
             if c.variant is None:
@@ -159,6 +162,7 @@ class Trainer:
         self.dist.join(dev)
         self.data = load_data(c, self._data)
         self.model = build_model(c, self.vspec, self.data, self._base_model, saved=self._saved_config)
+        self._stage_components()
         self.objective = self.model.make_objective()
         fresh = [n for n in self.model.components if n not in self._base_model.components] \
             if self._base_model is not None and self.resume_from is None else []
@@ -181,7 +185,7 @@ class Trainer:
         self.sample_every = self._every[0] or max(1, min(500, self.steps // 4 or 1))
         self.checkpoint_every = self._every[1] or max(1, min(1000, self.steps // 2 or 1))
         self.ema = EMA(G, c.ema) if c.ema else None
-        step = STEPS[self.kind](self)
+        step = (STAGE_STEPS[c.stage] if c.stage else STEPS[self.kind])(self)
         self.optimizers = step.optimizers
         self.iteration = CudaGraphStep(step, dev) if c.cuda_graphs else step
         self.monitor = Monitor(self.out, dist=self.dist, step=step, is_main=self.is_main)
@@ -197,6 +201,15 @@ class Trainer:
         self.model.train()
         self._ready = True
         return self
+
+    def _stage_components(self) -> None:
+        """A first stage (no ``--stage``) trains the model without its prior, which a later ``--stage prior``
+        fits to the trained autoencoder: the run's model has no prior, and the folder it writes none."""
+        if self.config.stage is None:
+            self.model.keep_only([name for name in self.model.components if name != "prior"])
+        elif self.config.stage not in self.model.components:
+            raise ConfigError(f"--stage {self.config.stage}: variant {self.vspec.name!r} has no {self.config.stage} "
+                              f"component to train (it builds {', '.join(self.model.components)})")
 
     def make_optimizer(self, params, lr: float):
         """The run's optimiser (adam or rmsprop, the objective's choice) over the trainable ``params``."""
