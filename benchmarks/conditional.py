@@ -101,6 +101,7 @@ class _Scored:
     """What the judge metric reads from a model: a generator, its shape and labels."""
 
     label_prior = None
+    sampling: dict = {}   # no sampling options
 
     def __init__(self, generator):
         self.generator = generator

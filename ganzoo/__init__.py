@@ -13,7 +13,7 @@ Importing ganzoo imports neither torch nor any plugin; both load on first use.
 __version__ = "0.1.0"  # the only place the version is written: pyproject.toml reads it (dynamic)
 
 from .errors import GanzooError  # noqa: E402
-from .registry import DatasetSpec, MetricSpec, ModelEntry, ObjectiveSpec, VariantSpec  # noqa: E402
+from .registry import DatasetSpec, FormatSpec, MetricSpec, ModelEntry, ObjectiveSpec, VariantSpec  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 
 
@@ -23,6 +23,7 @@ _LAZY = {
     "train": "training", "Trainer": "training", "TrainConfig": "training",
     "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces", "Decoder": "interfaces",
     "Prior": "interfaces",
+    "import_model": "interop", "export_model": "interop",
 }
 
 
@@ -40,8 +41,8 @@ def __dir__():  # the lazy names too, for dir(ganzoo) and tab completion
 
 __all__ = [
     "__version__", "GanzooError", "hookimpl", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
-    "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "evaluate",
-    "objective", "train",
+    "FormatSpec", "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "evaluate",
+    "objective", "train", "import_model", "export_model",
     "Trainer", "TrainConfig",
     "Generator", "Discriminator", "Encoder", "Decoder", "Prior", "Model",
 ]

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .config import COMPONENT_NAMES, components_to_load
-from .errors import ConfigError, NotFoundError, did_you_mean
+from .errors import ConfigError, NotFoundError, WeightsError, did_you_mean
 from .pins import verify_files
 from .plugins import get_registry
-from .registry import ModelEntry, match
+from .registry import ModelEntry, a_kind, match
 
 
 def list_models(pattern: Optional[str] = None) -> list[str]:
@@ -52,6 +52,9 @@ def create(variant: str, objective: Optional[str] = None, **config):
 
 def resolve_folder(ref, *, components: Optional[Iterable[str]] = None) -> Path:
     """Turn a registry name, ``hf://org/repo[@rev]`` or a folder into a verified local folder."""
+    if isinstance(ref, str) and not ref.strip():
+        raise ConfigError("no model given (an empty name); pass a zoo name (ganzoo list), a model folder or "
+                          "hf://org/repo")
     if isinstance(ref, Path) or (isinstance(ref, str) and (ref.startswith((".", "/", "~")) or Path(ref).is_dir())):
         path = Path(ref).expanduser()
         if not path.is_dir():
@@ -79,7 +82,7 @@ def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = Non
     has = {"gan": ("generator", "discriminator"), "vae": ("generator", "encoder"), "ae": ("generator", "encoder")}
     for c in components or ():
         if kind in has and c not in has[kind]:  # e.g. a GAN's encoder: not a missing pin, a wrong request
-            raise ConfigError(f"model {entry.name!r} has no {c}: it is a {kind.upper() if kind == 'gan' else kind} "
+            raise ConfigError(f"model {entry.name!r} has no {c}: it is {a_kind(kind)} "
                               f"({entry.variant}) and ships {', '.join(_all_components(src))}")
     wanted = ["config.json"] + [f"{c}.safetensors" for c in components_to_load(components, _all_components(src))]
     if src.get("path") and Path(src["path"]).is_dir():
@@ -110,5 +113,13 @@ def load(ref, *, components: Optional[Iterable[str]] = None, device=None):
             raise ConfigError(f"unknown component {bad[0]!r}; use {', '.join(COMPONENT_NAMES[:-1])} or "
                               f"{COMPONENT_NAMES[-1]}")
     folder = resolve_folder(ref, components=components)
-    return load_folder(folder, components=components, device=device)
+    try:
+        return load_folder(folder, components=components, device=device)
+    except WeightsError as exc:  # a downloaded file refused: out of the Hub cache, so a retry starts clean
+        from .downloads import discard, in_cache
+        from .hub_http import settings
+
+        if getattr(exc, "file", None) is not None and in_cache(exc.file, settings().cache_dir):
+            discard(exc.file)
+        raise
 

@@ -32,8 +32,10 @@ def _yaml_str(value) -> str:
 
 def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Optional[str] = None,
                 sample_image: Optional[str] = "samples.png", train_command: Optional[str] = None,
-                eval_command: Optional[str] = None, license: str = "apache-2.0") -> str:
-    """Markdown with YAML front matter for a model whose ``config.json`` is ``config``."""
+                eval_command: Optional[str] = None, license: str = "apache-2.0",
+                provenance: Optional[list] = None) -> str:
+    """Markdown with YAML front matter for a model whose ``config.json`` is ``config``; ``provenance``:
+    markdown lines of a "Source" section (where an imported model's weights came from)."""
     variant = str(config.get("variant", "unknown"))
     objective = str(config.get("objective", "unknown"))
     dataset = config.get("dataset")
@@ -100,9 +102,10 @@ def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Option
         "# config['config'] holds the constructor arguments of the generator; the tensors are a plain state dict.",
         "```",
         "",
-        "## Training",
-        "",
     ]
+    if provenance:
+        body += ["## Source", "", *provenance, ""]
+    body += ["## Training", ""]
     if training:
         body += [f"- {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in sorted(training.items())]
     else:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -19,7 +20,9 @@ BUILTIN_COMMANDS = {
     "sample": "ganzoo.commands.sample:sample_cmd",
     "eval": "ganzoo.commands.eval:eval_cmd",
     "train": "ganzoo.commands.train:train_cmd",
-    "import-legacy": "ganzoo.commands.legacy:legacy_cmd",
+    "import": "ganzoo.commands.interop:import_cmd",
+    "export": "ganzoo.commands.interop:export_cmd",
+    "import-legacy": "ganzoo.commands.interop:legacy_cmd",
     "traverse": "ganzoo.commands.pictures:traverse_cmd",
     "reconstruct": "ganzoo.commands.pictures:reconstruct_cmd",
     "push": "ganzoo.commands.hub:push_cmd",
@@ -58,7 +61,7 @@ class LazyGroup(click.Group):
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
             from .errors import did_you_mean
 
-            raise click.UsageError(did_you_mean(name, self.list_commands(ctx), "command") + " See ganzoo --help.")
+            raise click.UsageError(did_you_mean(name, self.list_commands(ctx), "command") + "; see ganzoo --help")
         return super().resolve_command(ctx, args)
 
 
@@ -90,6 +93,12 @@ def cli(ctx, debug):
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+
+
+# file-system errors a path on the command line causes (not a bug in ganzoo): one line, exit 1
+USER_ERRNOS = {getattr(errno, name) for name in ("ENOENT", "EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR",
+                                                 "EEXIST", "ENAMETOOLONG", "ELOOP", "EXDEV", "ENOTEMPTY")
+               if hasattr(errno, name)}
 
 
 def _debug_requested(argv) -> bool:
@@ -148,6 +157,11 @@ def main(argv=None) -> None:
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             click.echo(f"ganzoo: error: {where}disk full ({exc.strerror or exc}); free some space and try again",
                        err=True)
+            sys.exit(1)
+        if isinstance(exc, OSError) and exc.errno in USER_ERRNOS:  # a path the user gave that cannot be used
+            where = f"{str(exc.filename)[:200]}: " if getattr(exc, "filename", None) else ""
+            click.echo(f"ganzoo: error: {where}{exc.strerror}; check the path (and that its folder exists and "
+                       "is writable)", err=True)
             sys.exit(1)
         from .errors import first_line
 

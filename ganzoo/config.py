@@ -11,6 +11,7 @@ FORMAT = "ganzoo/1"
 
 
 MAX_NUMBER = 1e6         # no float option beyond +-this
+MAX_SEED = 2**32 - 1     # seeds: 0..this (numpy's range; derived seeds such as seed + 1 stay in torch's)
 
 
 def check_value(what: str, value, default, *, least: int = 0, most: int | None = MAX_INT):
@@ -91,7 +92,7 @@ MODEL_KEYS = {
     "format": str, "ganzoo_version": str, "variant": str, "objective": str, "objective_config": dict,
     "config": dict, "dataset": (str, type(None)), "latent_dim": int, "sample_shape": list,
     "num_classes": int, "output_range": (list, type(None)), "components": dict, "training": dict,
-    "metrics": dict, "labels": (list, type(None)), "label_prior": (list, type(None)),
+    "metrics": dict, "labels": (list, type(None)), "label_prior": (list, type(None)), "plugin": dict,
 }
 REQUIRED_KEYS = ("format", "variant", "objective", "config")
 

@@ -22,6 +22,15 @@ class ConfigError(GanzooError, ValueError):
     """A config, registry entry or argument is invalid."""
 
 
+class TooLargeError(ConfigError):
+    """A file or request asks for more than a documented limit (:mod:`ganzoo.limits`): a model's parameters,
+    a command's output memory, a download's size. ``need`` and ``limit`` hold the two numbers."""
+
+    def __init__(self, message: str, *, need: int | None = None, limit: int | None = None):
+        super().__init__(message)
+        self.need, self.limit = need, limit
+
+
 class IncompatibleError(ConfigError):
     """A variant and an objective (or dataset) that cannot work together."""
 

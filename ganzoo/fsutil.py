@@ -36,8 +36,9 @@ def atomic_path(path: str | os.PathLike):
     tmp = None
     try:
         tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
-        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # permissions follow the umask
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         yield Path(tmp)
+        follow_umask(tmp)  # whatever wrote it (safetensors writes 0600)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -47,7 +48,28 @@ def atomic_path(path: str | os.PathLike):
                 os.unlink(tmp)
         if is_disk_full(exc) and not _is_ganzoo(exc):
             raise disk_full_error(path, exc) from None
+        if isinstance(exc, OSError) and tmp is not None and exc.filename == str(tmp):  # name the file asked for
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None
         raise
+
+
+def umask() -> int:
+    """The process's umask (read from /proc where it can be, so no other thread ever sees it changed)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(path, mode: int = 0o666) -> None:
+    """Give ``path`` the permissions a new file gets (``mode`` less the umask), whoever created it."""
+    os.chmod(path, mode & ~umask())
 
 
 def _is_ganzoo(exc) -> bool:
@@ -120,3 +142,89 @@ def sha256_file(path) -> str:
     import hashlib
 
     return file_digest(path, hashlib.sha256())
+
+
+# -- one writer per folder -----------------------------------------------------------------------------
+LOCK_NAME = ".ganzoo-lock"
+
+
+class FolderLock:
+    """An advisory lock (``fcntl.flock``) on ``FOLDER/.ganzoo-lock``, held by the one process that writes the
+    folder (a training run). The kernel drops it when the process ends, however it ends (``kill -9``
+    too), so a folder is never left locked. The lock file holds the holder's pid, for the refusal;
+    it is removed on :meth:`release`. Without ``fcntl`` (Windows) it does nothing."""
+
+    def __init__(self, folder, *, what: str = "training run", advice: str = "choose another --out"):
+        """``folder`` None: a lock that does nothing (a data-parallel rank that does not write)."""
+        self.folder = None if folder is None else Path(folder)
+        self.path = None if folder is None else self.folder / LOCK_NAME
+        self.what, self.advice, self.fd, self.made = what, advice, None, False
+
+    def _busy(self, fd: int):
+        from .errors import ConfigError
+
+        try:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").split()
+        except OSError:
+            holder = []
+        pid = f"pid {holder[0]}" if holder and holder[0].isdigit() else "its pid unknown"
+        return ConfigError(f"{self.folder} is being written by another {self.what} ({pid}); wait for it to end, "
+                           f"or {self.advice}")
+
+    def check(self) -> "FolderLock":
+        """Refuse (:class:`~ganzoo.errors.ConfigError`, naming the holder's pid) when another process holds
+        the lock; writes nothing."""
+        try:
+            import fcntl
+            fd = os.open(self.path, os.O_RDONLY)
+        except (ImportError, OSError, TypeError):
+            return self  # no lock file (or no fcntl, or no folder): nobody holds it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise self._busy(fd) from None
+        finally:
+            os.close(fd)
+        return self
+
+    def acquire(self) -> "FolderLock":
+        """Take the lock (creating the folder), or refuse as :meth:`check` does."""
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        if self.folder is None:
+            return self
+        self.made = not self.folder.exists()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        while self.fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                err = self._busy(fd)
+                os.close(fd)
+                raise err from None
+            try:  # the file we locked may have been released and removed meanwhile: then lock the new one
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+            self.fd = fd
+        return self
+
+    def release(self) -> None:
+        """Drop the lock and its file; a folder that :meth:`acquire` made and nothing else was written into
+        goes too."""
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)  # (while still held: whoever opens the name next makes a new file)
+            os.close(self.fd)
+            self.fd = None
+            if self.made:
+                with contextlib.suppress(OSError):
+                    self.folder.rmdir()  # only if empty

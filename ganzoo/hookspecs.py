@@ -50,5 +50,12 @@ def register_models(register):
 
 
 @hookspec
+def register_formats(register):
+    """Register checkpoint formats of other code bases: ``register(ganzoo.FormatSpec(...))``, with an
+    importer (a sniff test on the source and a key map onto a variant; ``ganzoo import``) and/or an
+    exporter (``ganzoo export --format``)."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands to the ``ganzoo`` command group: ``@cli.command() ...``."""

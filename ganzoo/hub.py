@@ -22,14 +22,20 @@ import re
 from pathlib import Path
 from typing import Iterable, Optional
 
+from . import downloads
+from .config import components_to_load
 from .errors import ConfigError, HubError, IntegrityError, NotFoundError
 from .hub_http import Settings, _map_error, _retrying, settings
+from .limits import max_parameters, weights_bound
 from .pins import COMMIT_RE, check_metadata, require_pin, verify_download
 
 REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 PLAIN_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]{0,127}$")
 UPLOAD_PATTERNS = ["config.json", "*.safetensors", "README.md", "*.png"]
+MAX_CONFIG_BYTES = 1_000_000          # what read_config reads
+MAX_CARD_BYTES = 1024**2
+MAX_PICTURE_BYTES = 32 * 1024**2
 
 
 # -- names --------------------------------------------------------------------------------------
@@ -73,24 +79,76 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
     user typed (shown in the ``ganzoo pull`` hint)."""
     check_repo_id(repo)
     check_revision(revision)
-    s = settings()
-    rev = revision or "main"
-    what = label or f"hf://{repo}" + (f"@{revision}" if revision else "")
-    pull = ref or (f"hf://{repo}" + (f"@{revision}" if revision else ""))
     pins = dict(pins or {})
-    storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
+    what = label or f"hf://{repo}" + (f"@{revision}" if revision else "")
     if pins:
         for fname in ["config.json"] + [f"{c}.safetensors" for c in (components or [])]:
             require_pin(pins, fname, what)
+    fetch, commit, rev, s = _open(repo, revision, pins=pins, what=what, ref=ref)
+    storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
 
+    cfg_path = fetch("config.json", bound=MAX_CONFIG_BYTES, why="a config.json may have")
+    folder = cfg_path.parent
+    with downloads.discarded_if_refused(cfg_path, storage):  # a refused config.json leaves the cache
+        cfg, sizes = _read_config(cfg_path, what)
+    wanted = components_to_load(components, list(cfg.get("components", {})))   # the generator brings its prior
+    for name in wanted:
+        info = cfg.get("components", {}).get(name)
+        if info is None:
+            continue  # load_folder names the missing component
+        fname = check_file(info["file"], where=what)
+        if not fname.endswith(".safetensors"):
+            raise HubError(f"{what}: component {name!r} names {fname!r}, not a .safetensors file")
+        if pins:
+            require_pin(pins, fname, what)
+        if sizes is not None and name in sizes:
+            fetch(fname, bound=weights_bound(sizes[name]), why=f"the {name} that config.json describes needs")
+        else:
+            fetch(fname, bound=weights_bound(8 * max_parameters()), why="the largest model allowed needs")
+    fetch("README.md", optional=True, bound=MAX_CARD_BYTES, why="a model card may have")
+    if commit is not None and not COMMIT_RE.match(rev):
+        _write_ref(storage, rev, commit)  # so HF_HUB_OFFLINE=1 finds this revision by name
+    if extras and not s.offline:
+        for fname in list_files(repo, revision=commit or rev, _s=s, _what=what):
+            if fname.endswith(".png"):
+                fetch(fname, optional=True, bound=MAX_PICTURE_BYTES, why="a picture may have")
+    return folder
+
+
+def _read_config(path: Path, what: str):
+    """(config, component sizes) of a downloaded config.json: checked, and its model priced on the meta
+    device (:func:`ganzoo.model.component_sizes`) before any weights are downloaded."""
+    from .config import validate_model_config
+    from .model import component_sizes
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what}: config.json is not valid JSON ({exc})") from None
+    cfg = validate_model_config(raw, where=f"{what}: config.json")  # its own message: not "not valid JSON"
+    return cfg, component_sizes(cfg, where=f"{what}: config.json")
+
+
+def _open(repo: str, revision: Optional[str], *, pins: dict, what: str, ref: Optional[str] = None,
+          allowed: tuple = ()):
+    """Resolve ``revision`` to a commit (or a cached copy offline) and return ``(fetch, commit, rev,
+    settings)``: ``fetch(fname, bound=, why=, optional=False)`` downloads one verified file, of at most
+    ``bound`` bytes, of that commit into the
+    HF cache and returns its path. ``allowed``: exact file names accepted beside :func:`is_allowed_file`'s."""
+    s = settings()
+    rev = revision or "main"
+    pull = ref or (f"hf://{repo}" + (f"@{revision}" if revision else ""))
+    storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
     common = dict(what=what, repo=repo, s=s, pull=pull)
+    heads = {}  # file name -> the Hub's answer to HEAD (its size bounds the download)
     if s.offline:
         commit = None
     elif COMMIT_RE.match(rev) and (storage / "snapshots" / rev / "config.json").exists():
         commit = rev  # a pinned commit already in the cache: no network at all
     else:
         try:
-            commit = _resolve(rev, **common)
+            heads["config.json"] = _resolve(rev, **common)
+            commit = heads["config.json"].commit_hash
         except HubError as exc:
             # The Hub is unreachable: a cached copy of the same revision is still good (and verified).
             commit = _cached_commit(storage, rev)
@@ -104,17 +162,20 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
     if commit is not None and COMMIT_RE.match(rev) and commit != rev:
         raise IntegrityError(f"{what}: asked for commit {rev[:12]} but the Hub served {commit[:12]}; refusing it")
 
-    def fetch(fname: str, *, optional: bool = False) -> Optional[Path]:
-        from huggingface_hub import hf_hub_download
-
-        check_file(fname, where=what)
+    def fetch(fname: str, *, bound: int, why: str, optional: bool = False) -> Optional[Path]:
+        """Download ``fname`` (at most ``bound`` bytes, which ``why`` explains) into the cache and verify it."""
+        if fname not in allowed:
+            check_file(fname, where=what)
         target = commit or rev
 
         def once():
-            if not s.offline and fname != "config.json" and not (storage / "snapshots" / target / fname).exists():
-                _head(repo, fname, target, s, what)  # validates commit id and ETag first
-            return hf_hub_download(repo, fname, revision=target, cache_dir=s.cache_dir, endpoint=s.endpoint,
-                                   token=s.token, local_files_only=s.offline, etag_timeout=s.timeout)
+            limit = None
+            if not s.offline and not (storage / "snapshots" / target / fname).exists():
+                if fname not in heads:
+                    heads[fname] = _head(repo, fname, target, s, what)  # validates commit id and ETag first
+                limit = downloads.check_size(heads[fname].size, bound, fname=fname, why=why, what=what)
+                downloads.check_space(storage, limit, fname=fname)
+            return downloads.hf_download(repo, fname, revision=target, s=s, limit=limit, what=what)
 
         try:
             path = _retrying(once, revision=target, fname=fname, **common)
@@ -128,34 +189,32 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
             raise
         return verify_download(path, fname=fname, storage=storage, pin=pins.get(fname), what=what)
 
-    cfg_path = fetch("config.json")
-    folder = cfg_path.parent
-    from .config import components_to_load, validate_model_config
+    return fetch, commit, rev, s
 
-    try:
-        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{what}: config.json is not valid JSON ({exc})") from None
-    cfg = validate_model_config(raw, where=f"{what}: config.json")  # its own message: not "not valid JSON"
-    wanted = components_to_load(components, list(cfg.get("components", {})))
-    for name in wanted:
-        info = cfg.get("components", {}).get(name)
-        if info is None:
-            continue  # load_folder names the missing component
-        fname = check_file(info["file"], where=what)
-        if not fname.endswith(".safetensors"):
-            raise HubError(f"{what}: component {name!r} names {fname!r}, not a .safetensors file")
-        if pins:
-            require_pin(pins, fname, what)
-        fetch(fname)
-    fetch("README.md", optional=True)
+
+def download_files(repo: str, *, revision: Optional[str] = None, files=("config.json",), one_of=(),
+                   label: Optional[str] = None) -> tuple[Path, Optional[str]]:
+    """Fetch ``files`` and the first of ``one_of`` that the repo has (any repo, not only a ganzoo
+    model: ``ganzoo import hf://...``) into the HF cache; return ``(snapshot folder, commit)``. Every
+    file is verified against the Hub's ETag, as for :func:`download`."""
+    check_repo_id(repo)
+    check_revision(revision)
+    what = label or f"hf://{repo}" + (f"@{revision}" if revision else "")
+    fetch, commit, rev, s = _open(repo, revision, pins={}, what=what, allowed=tuple(one_of))
+    folder = None
+    for fname in files:
+        folder = fetch(fname, bound=MAX_CONFIG_BYTES, why="a config file may have").parent
+    for fname in one_of:
+        path = fetch(fname, optional=True, bound=weights_bound(8 * max_parameters()),
+                     why="the largest model allowed needs")
+        if path is not None:
+            folder = path.parent
+            break
+    else:
+        raise NotFoundError(f"{what}: has none of {', '.join(one_of)}")
     if commit is not None and not COMMIT_RE.match(rev):
-        _write_ref(storage, rev, commit)  # so HF_HUB_OFFLINE=1 finds this revision by name
-    if extras and not s.offline:
-        for fname in list_files(repo, revision=commit or rev, _s=s, _what=what):
-            if fname.endswith(".png"):
-                fetch(fname, optional=True)
-    return folder
+        _write_ref(Path(s.cache_dir) / ("models--" + repo.replace("/", "--")), rev, commit)
+    return folder, commit
 
 
 def _write_ref(storage: Path, revision: str, commit: str) -> None:
@@ -182,11 +241,11 @@ def _head(repo: str, fname: str, revision: str, s: Settings, what: str):
     return meta
 
 
-def _resolve(revision: str, *, repo: str, what: str, s: Settings, pull: str) -> str:
-    """The commit a revision points to (HEAD of config.json), with bounded retries."""
-    meta = _retrying(lambda: _head(repo, "config.json", revision, s, what), what=what, repo=repo,
+def _resolve(revision: str, *, repo: str, what: str, s: Settings, pull: str):
+    """The Hub's answer to HEAD of config.json at a revision (its ``commit_hash``: the commit the revision
+    points to; its ``size``), with bounded retries."""
+    return _retrying(lambda: _head(repo, "config.json", revision, s, what), what=what, repo=repo,
                      revision=revision, fname="config.json", s=s, pull=pull)
-    return meta.commit_hash
 
 
 def _cached_commit(storage: Path, revision: str) -> Optional[str]:
@@ -251,12 +310,11 @@ def push(folder, repo_id: str, *, private: bool = False, revision: Optional[str]
     common = dict(what=what, repo=repo_id, s=s, pull=None)
     with tempfile.TemporaryDirectory(prefix="ganzoo-push-") as tmp:
         stage = Path(tmp)
-        for p in sorted(folder.iterdir()):  # what is uploaded: the folder's files, linked (or copied)
-            if p.is_file() and any(p.match(pat) for pat in UPLOAD_PATTERNS):
-                try:
-                    os.link(p, stage / p.name)
-                except OSError:
-                    shutil.copyfile(p, stage / p.name)
+        for p in upload_files(folder, cfg):  # what is uploaded: the folder's own files, linked (or copied)
+            try:
+                os.link(os.path.realpath(p), stage / p.name)
+            except OSError:
+                shutil.copyfile(os.path.realpath(p), stage / p.name)
         made = []
         sample_image = "samples.png" if (stage / "samples.png").is_file() else None
         if not (folder / "samples.png").exists():
@@ -284,6 +342,29 @@ def push(folder, repo_id: str, *, private: bool = False, revision: Optional[str]
             if not (folder / name).exists():
                 atomic_write_bytes(folder / name, (stage / name).read_bytes())
     return info.oid
+
+
+def upload_files(folder: Path, cfg: dict) -> list[Path]:
+    """The files a push sends: ``config.json``, the weights files it names, ``README.md`` and the top-level
+    ``*.png`` pictures -- each a regular file inside ``folder`` (a symlink may point only at one), and each
+    picture a PNG. Anything else that would be sent is refused in one line naming it."""
+    root = Path(os.path.realpath(folder))
+    named = {"config.json", "README.md", *(c["file"] for c in cfg.get("components", {}).values())}
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.name not in named and not (p.suffix == ".png" and is_allowed_file(p.name)):
+            continue
+        real = Path(os.path.realpath(p))
+        if root not in real.parents or not real.is_file():
+            where = f"a link to {real}, outside the folder" if root not in real.parents else "not a regular file"
+            raise ConfigError(f"{p}: {where}; push sends only the folder's own files: replace it with a copy or "
+                              "remove it")
+        if p.suffix == ".png":
+            with open(real, "rb") as fh:
+                if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+                    raise ConfigError(f"{p}: not a PNG image; push sends *.png files as pictures: remove or rename it")
+        out.append(p)
+    return out
 
 
 def _write_samples(model, path: Path) -> Optional[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .errors import ConfigError, HubError, IntegrityError, NotFoundError, first_line
+from .errors import ConfigError, GanzooError, HubError, NotFoundError, first_line
 
 TRANSIENT_STATUS = (408, 429, 500, 502, 503, 504)
 
@@ -91,7 +91,12 @@ def _map_error(exc: BaseException, *, what: str, repo: str, revision: str, fname
                                         LocalEntryNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError,
                                         RevisionNotFoundError)
 
+    from .fsutil import disk_full_error, is_disk_full
+
     status = getattr(getattr(exc, "response", None), "status_code", None)
+    if is_disk_full(exc):  # the same line as every other write that meets a full disk
+        storage = Path(s.cache_dir) / ("models--" + repo.replace("/", "--"))
+        return disk_full_error(storage, exc, f"{fname} was not downloaded")
     if isinstance(exc, (OfflineModeIsEnabled, LocalEntryNotFoundError)) and s.offline:
         return HubError(_offline_line(what, pull))
     if isinstance(exc, GatedRepoError):
@@ -135,7 +140,7 @@ def _retrying(fn, *, s: Settings, what: str, repo: str, revision: str, fname: st
     for attempt in range(1, s.retries + 1):
         try:
             return fn()
-        except (ConfigError, IntegrityError, HubError, NotFoundError):
+        except GanzooError:  # already one line (a refusal, a full disk, a size over its bound)
             raise
         except Exception as exc:  # noqa: BLE001 - mapped to one line below
             if _is_transient(exc) and attempt < s.retries:

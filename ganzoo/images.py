@@ -28,6 +28,24 @@ def grid(x01, nrow: int | None = None, pad: int = 2, scale: int | None = None):
     return img
 
 
+def grid_bytes(shape, pad: int = 2, scale: int | None = None) -> int:
+    """Bytes :func:`grid` holds per image of ``shape`` (C, H, W): its float canvas, the 8-bit picture and
+    the upscaled picture -- what a picture of N images costs is N times this."""
+    c, h, w = (int(s) for s in shape)
+    scale = scale or max(1, 128 // max(h, w))
+    cell = (h + pad) * (w + pad) * c
+    return cell * (4 + 1 + scale * scale)
+
+
+def check_memory(model, count: int, *, what: str, advice: str, picture: bool = True) -> int:
+    """:func:`ganzoo.limits.check_output_memory` for ``count`` samples of ``model`` and, with ``picture``,
+    the grid drawn of them (images): refused before any is made when over the output memory budget."""
+    from .limits import check_output_memory
+
+    extra = grid_bytes(model.sample_shape) if picture and model.is_image else 0
+    return check_output_memory(count, model.sample_shape, what=what, advice=advice, extra_per_item=extra)
+
+
 def grid_rows(rows, ncol: int, pad: int = 2):
     """A grid whose rows are the given batches (each (k, C, H, W) in [0, 1], k <= ``ncol``); a short
     row is filled with blank (white) cells, so the next batch starts a new row."""
@@ -72,10 +90,23 @@ def picture_samples(model, n: int | None = None, *, seed: int = 0, y=None):
     of :func:`class_rows`: ``n`` rounded UP to a multiple of the class count, 10 per class for images
     when ``n`` is not given), so an image grid ``grid(x, nrow=per)`` has one row per class. Otherwise
     ``per`` is None and ``x`` holds exactly ``n`` samples."""
-    if y is None and model.num_classes and model.label_prior is None:
-        labels, per = class_rows(model.num_classes, n if n or model.is_image else 1000)
+    rows = _class_rows_of(model, n, y)
+    if rows is not None:
+        labels, per = rows
         return model.sample_unit(len(labels), seed=seed, y=labels), per
     return model.sample_unit(n or (64 if model.is_image else 1000), seed=seed, y=y), None
+
+
+def picture_count(model, n: int | None = None, *, y=None) -> int:
+    """How many samples :func:`picture_samples` draws for ``n`` (rounded up to whole class rows)."""
+    rows = _class_rows_of(model, n, y)
+    return len(rows[0]) if rows is not None else (n or (64 if model.is_image else 1000))
+
+
+def _class_rows_of(model, n, y):
+    if y is None and model.num_classes and model.label_prior is None:
+        return class_rows(model.num_classes, n if n or model.is_image else 1000)
+    return None
 
 
 def class_rows(num_classes: int, n: int | None = None):

@@ -1,7 +1,9 @@
 """The typed contract every variant's components follow.
 
 * :class:`Generator` maps latent codes ``z`` (N, latent_dim) -- and, for a conditional model,
-  class labels ``y`` (N,) -- to samples of shape (N, *sample_shape) in ``output_range``.
+  class labels ``y`` (N,) -- to samples of shape (N, *sample_shape) in ``output_range``. It draws its own
+  latents (:meth:`Generator.sample_latent`, the one place a latent is drawn) and declares the sampling
+  options it understands (``sampling_options``; :mod:`ganzoo.sampling`).
 * :class:`Discriminator` maps samples to raw scores/logits of shape (N,); the objective picks the
   link function (sigmoid for the GAN losses, none for WGAN/hinge). It may instead return a
   :class:`DiscriminatorOutput` (the score plus class logits, features, an InfoGAN ``q``);
@@ -12,7 +14,7 @@
   The autoencoding objectives (``elbo``, ``reconstruction``) need one.
 * :class:`Prior` is a learned distribution over a generator's latent (a VQ-VAE's PixelCNN over its codes),
   fitted in a second training stage; attached to the generator, it is what :meth:`Generator.sample_latent`
-  draws from instead of N(0, I).
+  draws from instead of N(0, I), with its own sampling options.
 
 Every component checks its labels with :meth:`check_labels` (a conditional component needs ``y``
 of shape (N,) in ``0..num_classes-1``; an unconditional one refuses labels), which raises
@@ -24,14 +26,15 @@ Images are (C, H, W) and generators emit them in ``output_range`` (``(-1, 1)`` f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
-from typing import Optional, Sequence
+from types import MappingProxyType
+from typing import Mapping, Optional, Sequence
 
 import torch
 from torch import nn
 
 from .errors import ConfigError
+from .sampling import TRUNCATION, RandomSource, SamplingOption, check_options, truncated_normal
 
 
 class _Component(nn.Module):
@@ -60,14 +63,29 @@ class _Component(nn.Module):
         y = torch.as_tensor(y, dtype=torch.long)
         if y.shape != (n,):
             raise ConfigError(f"labels must have shape ({n},), got {tuple(y.shape)}")
-        capturing = y.is_cuda and torch.cuda.is_current_stream_capturing()  # (a CUDA graph cannot read values)
+        # A CUDA graph being captured or a graph being exported (ONNX) cannot read values: shapes only.
+        capturing = (y.is_cuda and torch.cuda.is_current_stream_capturing()) or torch.compiler.is_exporting()
         if n and not capturing and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
             raise ConfigError(f"labels must lie in 0..{self.num_classes - 1}")
         return y
 
 
 class Generator(_Component):
-    """``forward(z, y=None) -> x``; ``sample(n, seed=..., y=...)`` draws z ~ N(0, I)."""
+    """``forward(z, y=None) -> x``. Latents belong to the generator: :meth:`sample_latent` is the one place a
+    latent is drawn -- by the training step, the training pictures, ``Model.sample``, ``ganzoo sample`` and
+    ``ganzoo eval`` -- and :meth:`generate` turns a drawn latent into samples with the user's sampling options
+    (``sampling_options`` declares which it understands).
+
+    ``loss_terms``: auxiliary loss terms this generator calls for (StyleGAN2's path length, say), added to the
+    training losses after the discriminator's (docs/training.md, "Order of application").
+
+    ``w_dim``: None, or the width of w for a generator with a mapping network z -> w (StyleGAN). Its forward
+    then also takes ``return_w=True`` and returns ``(x, ws)``, ``ws`` the (N, L, w_dim) per-layer styles that
+    made ``x`` (part of the graph): ``--pl`` measures the path length in w there."""
+
+    sampling_options: Mapping[str, SamplingOption] = MappingProxyType({"truncation": TRUNCATION})
+    loss_terms = ()
+    w_dim: Optional[int] = None
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0,
                  output_range: Optional[tuple[float, float]] = (-1.0, 1.0)):
@@ -85,56 +103,85 @@ class Generator(_Component):
         return self.__dict__.get("_prior")
 
     def attach_prior(self, prior: Optional["Prior"]) -> None:
-        """Draw this generator's latents from ``prior`` (None: from N(0, I) again). The prior stays its own
-        component: it is not a submodule, so the generator's weights never include it. :class:`ganzoo.Model`
-        attaches its ``prior`` component when it has one."""
+        """Draw this generator's latents from ``prior`` (None: from N(0, I) again); the prior's
+        ``sampling_options`` then are the generator's. The prior stays its own component: it is not a
+        submodule, so the generator's weights never include it. :class:`ganzoo.Model` attaches its ``prior``."""
         if prior is not None and prior.latent_dim != self.latent_dim:
             raise ConfigError(f"a prior over latents of size {prior.latent_dim} cannot draw this generator's "
                               f"latents of size {self.latent_dim}")
         self.__dict__["_prior"] = prior
+        if prior is None:
+            self.__dict__.pop("sampling_options", None)
+        else:   # (an instance attribute over the class's declaration)
+            self.__dict__["sampling_options"] = prior.sampling_options
 
-    def sample_latent(self, n: int, *, seed: Optional[int] = None, device: Optional[torch.device] = None,
-                      truncation: Optional[float] = None) -> torch.Tensor:
-        """z ~ N(0, I), shape (n, latent_dim); with ``truncation=psi`` from the normal truncated to
-        [-psi, psi] (:func:`truncated_normal`, the truncation trick). With a :attr:`prior` attached, z is the
-        prior's draw (:meth:`Prior.sample_latent`), seeded the same way."""
+    def sample_latent(self, n: int, *, seed: Optional[int] = None, device=None, training: bool = False,
+                      truncation: Optional[float] = None, **options) -> torch.Tensor:
+        """The latent of ``n`` samples, the one place a latent is drawn: z ~ N(0, I) of shape (n, latent_dim).
+
+        ``seed``: drawn with a generator of its own (same seed, same latent, on any ``device``); None: from
+        torch's global RNG directly on ``device`` (default: the generator's), as the training step draws
+        (no host synchronisation; a CUDA graph replays it). ``training=True``: the latent of a training
+        step (a generator that mixes styles in training draws them here). Sampling options come as
+        keywords (each one of ``sampling_options``; :meth:`generate` gets them too): ``truncation=psi``
+        draws z from the normal truncated to [-psi, psi] (:func:`truncated_normal`).
+
+        An override returns a tensor with ``n`` rows that ``forward`` takes (any shape and dtype: a
+        learned prior may return code indices), drawing its random numbers from
+        ``RandomSource(seed, device, module=self)`` (:class:`ganzoo.sampling.RandomSource`).
+
+        With a :attr:`prior` attached, the latent is the prior's draw, ``prior.sample_latent(self, n,
+        rng=RandomSource(...), **options)`` with the prior's sampling options."""
+        rng = RandomSource(seed, device, module=self)
         n = sample_count(n)
-        gen = None
-        if seed is not None:
-            gen = torch.Generator(device="cpu").manual_seed(int(seed))
         if self.prior is not None:
-            if truncation is not None:
-                raise ConfigError("this model draws its latents from a learned prior, which has no truncation; "
-                                  "drop truncation")
-            return self.prior.sample_latent(self, n, rng=gen).to(device or self._device())
+            options = self.check_sampling({**options, "truncation": truncation})
+            return self.prior.sample_latent(self, n, rng=rng, **options)
+        if options:
+            raise ConfigError(f"{type(self).__name__} takes no sampling option {sorted(options)[0]!r}")
         if truncation is None:
-            z = torch.randn(n, self.latent_dim, generator=gen)
-        else:
-            z = truncated_normal((n, self.latent_dim), truncation, generator=gen)
-        return z.to(device or self._device())
+            return rng.randn(n, self.latent_dim)
+        return rng.truncated_normal((n, self.latent_dim), truncation)
+
+    def generate(self, z: torch.Tensor, y: Optional[torch.Tensor] = None, **options) -> torch.Tensor:
+        """Samples from a latent that :meth:`sample_latent` drew with the same sampling ``options``: by
+        default ``forward(z, y)`` (the default options act in the draw). A generator whose options act on
+        the way from the latent to the sample (a style model's truncation in w) takes them here."""
+        return self(z, y)
+
+    def check_sampling(self, options: Mapping, who: Optional[str] = None) -> dict:
+        """``options`` checked against :attr:`sampling_options` (None values dropped); a ConfigError names an
+        option this generator (``who``, by default its class name) does not take, or a bad value."""
+        return check_options(options, self.sampling_options, who or type(self).__name__)
+
+    code_layout: Optional["LatentCodes"] = None
+    """InfoGAN-style codes at the head of z (:class:`LatentCodes`), or None (the default: no codes). A
+    generator that declares them gets :meth:`latent_codes` from them, and ``ganzoo traverse --code`` and
+    the ``codes`` metric work on it."""
 
     def latent_codes(self, z: torch.Tensor) -> Optional[torch.Tensor]:
         """The part of ``z`` that a discriminator's ``q`` output predicts (InfoGAN's codes c), or None
-        (the default: no codes): categorical codes first, one-hot
+        (no codes): categorical codes first, one-hot
         (:func:`ganzoo.objectives.terms.categorical_codes`), then continuous ones. The training step hands
-        it to the loss terms as ``step.codes``."""
-        return None
+        it to the loss terms as ``step.codes``. The default reads them with :attr:`code_layout`."""
+        return None if self.code_layout is None else self.code_layout.codes(z)
 
     @torch.no_grad()
-    def sample(self, n: int, *, seed: Optional[int] = None, y=None, truncation: Optional[float] = None) -> torch.Tensor:
-        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch). Same seed, same samples,
-        on CPU. ``truncation=psi`` draws z from the normal truncated to [-psi, psi]."""
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
+        """Draw ``n`` samples (eval mode, no grad; ``n == 0``: an empty batch): ``generate(sample_latent(n,
+        seed=seed, **options), y, **options)``. Same seed, same samples. ``options``: sampling options
+        (:attr:`sampling_options`; ``truncation=psi`` for most generators)."""
         n = sample_count(n)
+        options = self.check_sampling(options)
         was_training = self.training
         self.eval()
         try:
-            kw = {} if truncation is None else {"truncation": truncation}  # (an override may predate it)
-            z = self.sample_latent(n, seed=seed, **kw)
+            z = self.sample_latent(n, seed=seed, **options)
             if y is not None:
-                y = torch.as_tensor(y, dtype=torch.long).to(z.device)
+                y = torch.as_tensor(y, dtype=torch.long).to(self._device())
                 if y.dim() == 0:
                     y = y.expand(n)
-            return self(z, y)
+            return self.generate(z, y, **options)
         finally:
             self.train(was_training)
 
@@ -179,15 +226,88 @@ def discriminator_output(out) -> DiscriminatorOutput:
     return out if isinstance(out, DiscriminatorOutput) else DiscriminatorOutput(out)
 
 
-def truncated_normal(shape, psi: float, *, generator=None, device=None) -> torch.Tensor:
-    """Samples of N(0, 1) conditioned on |z| <= psi (the truncation trick), by the inverse CDF: every
-    value lies in [-psi, psi] and the shape of the density inside is the normal's -- not ``randn() / k``."""
-    if isinstance(psi, bool) or not isinstance(psi, (int, float)) or not psi > 0 or not math.isfinite(psi):
-        raise ConfigError(f"truncation must be a number > 0, such as 0.7; not {psi!r}")
-    lo = 0.5 * math.erfc(psi / math.sqrt(2.0))          # Phi(-psi)
-    u = lo + (1.0 - 2.0 * lo) * torch.rand(shape, generator=generator, dtype=torch.float64)
-    z = math.sqrt(2.0) * torch.erfinv(2.0 * u - 1.0)
-    return z.clamp_(-psi, psi).to(torch.float32).to(device or "cpu")
+@dataclass(frozen=True)
+class LatentCodes:
+    """Where an InfoGAN-style generator's codes sit in its latent z ~ N(0, I): its first columns, code by
+    code. A categorical code of k ``categories`` takes the next k columns and is the one-hot of their argmax
+    (uniform over the k categories, :func:`ganzoo.objectives.terms.categorical_codes`); each of the
+    ``continuous`` codes then takes one column as it is (c ~ N(0, 1)); the columns after ``width`` are
+    noise. Codes are numbered 0, 1, ...: the categorical ones first. Set it as a generator's
+    :attr:`Generator.code_layout`; its discriminator predicts the same layout in ``q``
+    (:class:`ganzoo.objectives.terms.InfoLoss` with ``categories=layout.categories``)."""
+
+    categories: tuple = ()
+    continuous: int = 0
+
+    def __post_init__(self):
+        cats = tuple(self.categories) if isinstance(self.categories, (list, tuple)) else None
+        if cats is None or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 2 for k in cats):
+            raise ConfigError(f"categorical codes are numbers of categories, whole numbers >= 2; not {self.categories!r}")
+        if isinstance(self.continuous, bool) or not isinstance(self.continuous, int) or self.continuous < 0:
+            raise ConfigError(f"the number of continuous codes must be a whole number >= 0, not {self.continuous!r}")
+        if not cats and not self.continuous:
+            raise ConfigError("a code layout needs at least one code (a categorical or a continuous one)")
+        object.__setattr__(self, "categories", cats)
+
+    @property
+    def width(self) -> int:
+        """The columns the codes take, in z and in c = :meth:`codes` (and in D's ``q``)."""
+        return sum(self.categories) + self.continuous
+
+    def __len__(self) -> int:
+        return len(self.categories) + self.continuous
+
+    def categories_of(self, index: int) -> int:
+        """The number of categories of code ``index``, 0 for a continuous code."""
+        self._check(index)
+        return self.categories[index] if index < len(self.categories) else 0
+
+    def describe(self, index: int) -> str:
+        k = self.categories_of(index)
+        return f"categorical, {k} values" if k else "continuous"
+
+    def codes(self, z: torch.Tensor) -> torch.Tensor:
+        """c of ``z``: (N, width), each categorical code one-hot, then the continuous ones."""
+        from .objectives.terms import categorical_codes
+
+        n = sum(self.categories)
+        return torch.cat([categorical_codes(z, self.categories), z[:, n:self.width]], 1)
+
+    def inputs(self, z: torch.Tensor) -> torch.Tensor:
+        """What a generator's network takes: ``z`` with its code columns replaced by c (same shape)."""
+        return torch.cat([self.codes(z), z[:, self.width:]], 1)
+
+    def values(self, z: torch.Tensor, index: int) -> torch.Tensor:
+        """The value of code ``index`` for each row of ``z``: the category (long) or the real number."""
+        start, k = self._columns(index)
+        return z[:, start:start + k].argmax(1) if k else z[:, start]
+
+    def set(self, z: torch.Tensor, index: int, value) -> torch.Tensor:
+        """A copy of ``z`` whose code ``index`` is ``value`` in every row (one value each: a tensor of N):
+        a category in 0..k-1 for a categorical code (its columns become that one-hot), a real number for a
+        continuous one. The other columns are unchanged."""
+        start, k = self._columns(index)
+        z = z.clone()
+        value = torch.as_tensor(value, device=z.device)
+        if k:
+            if value.dtype.is_floating_point or int(value.min()) < 0 or int(value.max()) >= k:
+                raise ConfigError(f"code {index} has categories 0..{k - 1}, not {value.tolist()!r}")
+            z[:, start:start + k] = torch.nn.functional.one_hot(value.long().expand(z.shape[0]), k).to(z.dtype)
+        else:
+            z[:, start] = value.to(z.dtype)
+        return z
+
+    def _check(self, index) -> None:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self):
+            raise ConfigError(f"code {index!r} does not exist; the codes are 0..{len(self) - 1}")
+
+    def _columns(self, index: int) -> tuple[int, int]:
+        """(first column of code ``index`` in z, its number of categories or 0)."""
+        self._check(index)
+        cats = self.categories
+        if index < len(cats):
+            return sum(cats[:index]), cats[index]
+        return sum(cats) + index - len(cats), 0
 
 
 class Discriminator(_Component):
@@ -257,9 +377,12 @@ class Prior(_Component):
     ``loss(model, x, y=None) -> (loss, stats)``: what the prior stage minimises on a real batch ``x`` (labels
     ``y`` for a conditional prior), typically the negative log-likelihood of the latents that the model's
     encoder gives ``x``; ``model`` has ``encoder`` and ``generator``, frozen (eval mode, no gradients), as an
-    autoencoding objective's ``model`` has them. ``sample_latent(generator, n, *, rng=None) -> z``: ``n``
-    latents (n, latent_dim) for ``generator`` (the one it is attached to), drawn with the CPU
-    ``torch.Generator`` ``rng`` (None: torch's global one), so the same seed gives the same latents."""
+    autoencoding objective's ``model`` has them.
+    ``sample_latent(generator, n, *, rng, **options) -> z``: ``n`` latents that ``generator`` (the one it is
+    attached to) takes, drawn from ``rng``, the draw's :class:`ganzoo.sampling.RandomSource` (same seed, same
+    latents); ``options`` are its ``sampling_options`` (none by default), which replace the generator's."""
+
+    sampling_options: Mapping[str, SamplingOption] = MappingProxyType({})
 
     def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0):
         super().__init__(sample_shape, num_classes)
@@ -268,9 +391,9 @@ class Prior(_Component):
     def loss(self, model, x: torch.Tensor, y: Optional[torch.Tensor] = None):  # pragma: no cover
         raise NotImplementedError
 
-    def sample_latent(self, generator: Generator, n: int, *, rng: Optional[torch.Generator] = None):  # pragma: no cover
+    def sample_latent(self, generator: Generator, n: int, *, rng: RandomSource, **options):  # pragma: no cover
         raise NotImplementedError
 
 
-__all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "Prior",
-           "discriminator_output", "truncated_normal"]
+__all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "Prior", "discriminator_output",
+           "truncated_normal", "LatentCodes"]

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from . import config as cfgmod
-from .errors import ConfigError, PluginError, WeightsError, first_line
+from . import limits
+from .errors import ConfigError, GanzooError, PluginError, TooLargeError, WeightsError, first_line
 from .fsutil import atomic_write_json
 from .interfaces import Discriminator, Encoder, Generator, Prior, sample_count
 from .plugins import get_registry
@@ -37,6 +38,7 @@ class Model(nn.Module):
         self.objective_config = dict(objective_config or {})
         self.meta = {k: meta.get(k) for k in META_KEYS if meta.get(k) is not None}
         self.components = nn.ModuleDict(components)
+        self.sampling: dict = {}   # the sampling options sample() uses by default (with_sampling)
         self._attach_prior()
 
     def _attach_prior(self) -> None:
@@ -120,20 +122,59 @@ class Model(nn.Module):
         gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
         return torch.multinomial(prior, n, replacement=True, generator=gen)
 
-    def sample(self, n: int, *, seed: Optional[int] = None, y=None, truncation: Optional[float] = None) -> torch.Tensor:
+    def sample(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
         """``n`` samples, seeded; ``y``: a label (or one per sample) for a class-conditional model,
         by default the labels of :meth:`draw_labels` (equal counts of each class, taken in turn);
-        ``truncation=psi``: z from the normal truncated to [-psi, psi] (the truncation trick).
-        ``n == 0`` gives an empty batch."""
+        ``options``: sampling options the generator declares (``generator.sampling_options``), over the
+        model's defaults (:meth:`with_sampling`), e.g. ``truncation=0.7``. ``n == 0`` gives an empty batch."""
         n = sample_count(n)
         if y is None and self.num_classes:
             y = self.draw_labels(n, None if seed is None else seed + 1)
-        kw = {} if truncation is None else {"truncation": truncation}
-        return self.generator.sample(n, seed=seed, y=y, **kw)
+        return self.generator.sample(n, seed=seed, y=y, **{**self.sampling, **options})
 
-    def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None) -> torch.Tensor:
+    def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
         """Samples with images mapped to [0, 1] (vectors as generated)."""
-        return to_unit(self.sample(n, seed=seed, y=y), self.generator.output_range)
+        return to_unit(self.sample(n, seed=seed, y=y, **options), self.generator.output_range)
+
+    def with_sampling(self, **options) -> "Model":
+        """This model (the same components) with sampling options that everything sampling through it uses
+        by default: :meth:`sample`, ``ganzoo.evaluate``, the pictures (``ganzoo sample --truncation 0.7``
+        is ``ganzoo.load(name).with_sampling(truncation=0.7)``). The options are checked here: a ConfigError
+        names one the generator does not take (``generator.sampling_options``) or a bad value."""
+        checked = self.generator.check_sampling(options)
+        view = Model(variant=self.variant, objective=self.objective, config=self.config,
+                     components=dict(self.components.items()), objective_config=self.objective_config, **self.meta)
+        view.sampling = {**self.sampling, **checked}
+        return view.train(self.training)
+
+    @torch.no_grad()
+    def traverse_code(self, code: int, *, rows: int = 10, steps: int = 15, span: float = 2.0,
+                      seed: Optional[int] = 0, y=None) -> torch.Tensor:
+        """Samples in which only latent code ``code`` varies, (rows, values, *sample_shape), images in [0, 1],
+        for a generator that declares codes (:attr:`Generator.code_layout`). Row r is one draw of z (seed
+        ``seed``): its other codes and noise stay fixed along the row, while column j sets code ``code`` to
+        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to
+        span of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class for a
+        class-conditional model, or one per row (default: :meth:`draw_labels`, one per row)."""
+        g = self.generator
+        if g.code_layout is None:
+            raise ConfigError(f"the {self.variant} generator declares no latent codes (code_layout)")
+        k = g.code_layout.categories_of(code)
+        values = torch.arange(k) if k else torch.linspace(-float(span), float(span), int(steps))
+        z = g.sample_latent(sample_count(rows), seed=seed).repeat_interleave(len(values), 0)
+        z = g.code_layout.set(z, code, values.repeat(rows).to(z.device))
+        if y is None and self.num_classes:
+            y = self.draw_labels(rows, None if seed is None else seed + 1)
+        if y is not None:
+            y = torch.as_tensor(y, dtype=torch.long)
+            y = (y.expand(rows) if y.dim() == 0 else y).repeat_interleave(len(values))
+        was = g.training
+        g.eval()
+        try:
+            x = g(z, None if y is None else y.to(z.device))
+        finally:
+            g.train(was)
+        return to_unit(x, g.output_range).view(rows, len(values), *self.sample_shape)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -149,12 +190,15 @@ class Model(nn.Module):
     # -- serialisation ------------------------------------------------------------------------
     def to_config(self) -> dict:
         from . import __version__
+        from .plugins import provider
 
         g = self.generator
+        reg = get_registry()
         out = {
             "format": cfgmod.FORMAT,
             "ganzoo_version": __version__,
             "variant": self.variant,
+            "plugin": provider(reg.variant(self.variant).plugin),
             "objective": self.objective,
             "objective_config": self.objective_config,
             "config": self.config,
@@ -233,8 +277,13 @@ def create(variant: str, objective: Optional[str] = None, *, objective_config: O
         auto = resolve(spec.resolve_config)
         stands_for = auto({**cfg, **{k: v for k, v in defaults.items() if v == "auto"}})
         cfg = cfgmod.validate(auto(dict(cfg)), stands_for, where=f"variant {variant!r}")  # a value given: its type
-    try:
-        comps = resolve(spec.build)(**cfg)
+    build = resolve(spec.build)
+    limits.max_parameters()  # (a bad GANZOO_MAX_PARAMETERS is its own error, not the variant's)
+    try:  # priced on the meta device first: a config asking for too much is refused before any allocation
+        price = limits.price(build, cfg, what=f"variant {variant!r} with this config")
+        comps = build(**cfg) if price is not None else limits.guarded(build, cfg, what=f"variant {variant!r}")
+    except TooLargeError:
+        raise
     except ConfigError as exc:  # a variant's own check (ganzoo.layers, check_labels, ...): say which variant
         shape = f" for samples of shape {list(cfg['sample_shape'])}" if isinstance(cfg.get("sample_shape"), list) else ""
         raise type(exc)(f"variant {variant!r} cannot be built with this config{shape}: {first_line(exc)}") from None
@@ -269,12 +318,40 @@ def read_config(folder) -> dict:
     return cfgmod.validate_model_config(cfg, where=str(path))
 
 
-def from_config(cfg: dict) -> Model:
-    """The (untrained) model a saved config describes; keys it lacks take the variant's ``former_defaults``."""
+def from_config(cfg: dict, *, where: str = "config.json") -> Model:
+    """The (untrained) model a saved config describes; keys it lacks take the variant's ``former_defaults``.
+    A model over the parameter limit (:mod:`ganzoo.limits`) is refused naming ``where``, before it is built."""
     meta = {k: cfg.get(k) for k in META_KEYS}
-    config = {**get_registry().variant(cfg["variant"]).former_defaults, **cfg["config"]}
-    return create(cfg["variant"], cfg["objective"], objective_config=cfg.get("objective_config") or {},
-                  **meta, **config)
+    reg = get_registry()
+    plugin = cfg.get("plugin") or {}
+    if not reg.has("variant", cfg["variant"]) and plugin.get("distribution") not in (None, "ganzoo"):
+        from .errors import NotFoundError
+
+        raise NotFoundError(f"unknown variant {cfg['variant']!r}: this model was saved with plugin "
+                            f"{str(plugin.get('name'))!r} from the distribution {plugin['distribution']} "
+                            f"{plugin.get('version', '')}, which is not installed here (or failed to load: "
+                            f"ganzoo plugins); pip install {plugin['distribution']}")
+    config = {**reg.variant(cfg["variant"]).former_defaults, **cfg["config"]}
+    try:
+        return create(cfg["variant"], cfg["objective"], objective_config=cfg.get("objective_config") or {},
+                      **meta, **config)
+    except TooLargeError as exc:  # the file that asked for it, first
+        raise TooLargeError(f"{where}: {exc}", need=exc.need, limit=exc.limit) from None
+
+
+def component_sizes(cfg: dict, *, where: str) -> Optional[dict]:
+    """Bytes of each component's weights in the model a saved config describes, counted on the meta device
+    (nothing allocated): ``{"generator": 1296, ...}``; refused over the parameter limit naming ``where``.
+    None when the variant cannot be built on the meta device."""
+    try:
+        with limits.on_meta():
+            model = from_config(cfg, where=where)
+    except GanzooError:  # too large, or a config the variant refuses: said before anything is downloaded
+        raise
+    except Exception:  # noqa: BLE001 - not priceable here; load_folder prices (or guards) the real build
+        return None
+    return {name: sum(t.numel() * t.element_size() for t in m.state_dict().values())
+            for name, m in model.components.items()}
 
 
 def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=None) -> Model:
@@ -282,9 +359,11 @@ def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=No
     with its prior, when the folder has one: :func:`ganzoo.config.components_to_load`)."""
     folder = Path(folder)
     cfg = read_config(folder)
-    model = from_config(cfg)
+    model = from_config(cfg, where=str(folder / "config.json"))
     available = list(cfg.get("components", {}))
     wanted = cfgmod.components_to_load(components, available)
+    if not wanted:  # (an empty model is no model: nothing would sample)
+        raise WeightsError(f"{folder / 'config.json'}: names no weights files (its components are empty)")
     for name in wanted:
         if name not in model.components:
             raise ConfigError(f"variant {model.variant!r} has no component {name!r}")
@@ -293,7 +372,12 @@ def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=No
     from .weights import load_into
 
     for name in wanted:
-        load_into(model.components[name], folder / cfg["components"][name]["file"], what=name)
+        path = folder / cfg["components"][name]["file"]
+        try:
+            load_into(model.components[name], path, what=name)
+        except WeightsError as exc:
+            exc.file = path  # the file refused (ganzoo.load removes it from the Hub cache)
+            raise
     model.keep_only(wanted)
     model.eval()
     if device is not None:

@@ -52,7 +52,8 @@ def git_blob_sha1(path: Path) -> str:
     return file_digest(path, h)
 
 
-def _discard(pointer: Path, blob: Path) -> None:
+def discard_pair(pointer: Path, blob: Path) -> None:
+    """Delete a cache snapshot link and its blob (whichever exist)."""
     for p in (pointer, blob):
         try:
             if p.is_symlink() or p.exists():
@@ -70,7 +71,7 @@ def verify_download(pointer, *, fname: str, storage: Path, pin: Optional[str], w
     blob = Path(os.path.realpath(pointer))
     root = Path(os.path.realpath(storage))
     if root not in blob.parents or root not in Path(os.path.realpath(pointer.parent)).parents:
-        _discard(pointer, blob)
+        discard_pair(pointer, blob)
         raise IntegrityError(f"{what}: {fname} resolved outside the Hub cache; refusing to load it")
     etag = blob.name if ETAG_RE.match(blob.name) else None
     digest = sha256_file(blob)
@@ -82,7 +83,7 @@ def verify_download(pointer, *, fname: str, storage: Path, pin: Optional[str], w
     elif etag is not None and len(etag) == 40 and git_blob_sha1(blob) != etag:
         problem = f"does not match the git object id {etag[:12]}... the Hub announced (corrupt download?)"
     if problem:
-        _discard(pointer, blob)
+        discard_pair(pointer, blob)
         raise IntegrityError(f"{what}: {fname} {problem}; refusing to load it (removed from the cache)")
     return pointer
 

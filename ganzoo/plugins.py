@@ -34,10 +34,14 @@ DEFAULT_PLUGINS = (
     "ganzoo.metrics",
     "ganzoo_plugins.mlp",
     "ganzoo_plugins.dcgan",
+    "ganzoo_plugins.resnet",
+    "ganzoo_plugins.sagan",
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
     "ganzoo_plugins.vqvae",
+    "ganzoo_plugins.infogan",
     "ganzoo_plugins.zoo",
+    "ganzoo_plugins.formats",
 )
 
 REGISTER_HOOKS = (
@@ -46,6 +50,7 @@ REGISTER_HOOKS = (
     "register_datasets",
     "register_metrics",
     "register_models",
+    "register_formats",
 )
 
 
@@ -161,18 +166,42 @@ def plugin_infos() -> list[PluginInfo]:
     return list(_get().plugins.values())
 
 
+def provider(plugin: str) -> dict:
+    """Who provides the loaded plugin named ``plugin``: ``{"name", "distribution", "version"}`` (a built-in's
+    distribution is ``ganzoo``); what a model's config.json records, so that a folder trained with a plugin
+    that is not installed can say which distribution to install."""
+    from . import __version__
+
+    info = _get().plugins.get(plugin)
+    if info is None or info.source == "builtin":
+        return {"name": plugin, "distribution": "ganzoo", "version": __version__}
+    return {"name": info.name, "distribution": info.source, "version": info.version}
+
+
 def register_commands(cli) -> None:
-    """Let plugins add CLI commands; a plugin whose hook raises is reported, not fatal."""
+    """Let plugins add CLI commands; a plugin whose hook raises is reported, not fatal, and a command named
+    like a built-in one (which would be unreachable) is refused by name."""
     state = _get()
+    builtin = set(getattr(cli, "lazy", {}))
     for impl in state.pm.hook.register_commands.get_hookimpls():
         info = state.plugins[impl.plugin_name]
         if info.error:
             continue
+        before = dict(cli.commands)
         try:
             impl.function(cli=cli)
         except Exception as exc:
             info.error = f"register_commands failed: {type(exc).__name__}: {exc}"
             _warn(f"plugin {info.name!r} ({info.source}) is disabled: {info.error}")
+            continue
+        for name in sorted(set(cli.commands) - set(before)) + [n for n in before if cli.commands[n] is not before[n]]:
+            if name in builtin or name in before:
+                if name in before:
+                    cli.commands[name] = before[name]
+                else:
+                    del cli.commands[name]
+                _warn(f"plugin {info.name!r} ({info.source}): command {name!r} is already "
+                      f"{'a built-in command' if name in builtin else 'taken'}; it is ignored (rename it)")
 
 
 def reset() -> None:

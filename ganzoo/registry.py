@@ -30,6 +30,29 @@ def _check_kind(what: str, name: str, kind: str) -> None:
         raise PluginError(f"{what} {name!r}: kind must be one of {', '.join(KINDS)} "
                           f"({', '.join(KIND_NAMES.values())}), not {kind!r}")
 
+OPTIMIZER_KEYS = ("name", "lr", "g_lr", "d_lr", "betas")
+
+
+def _check_optimizer(what: str, opt) -> None:
+    """A spec's optimiser defaults: known keys, learning rates in (0, 10], two betas in [0, 1)."""
+    if not isinstance(opt, dict):
+        raise PluginError(f"{what}: optimizer must be a dict, not {type(opt).__name__}")
+    for key, value in opt.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if key not in OPTIMIZER_KEYS:
+            bad = f"unknown key {key!r} (known: {', '.join(OPTIMIZER_KEYS)})"
+        elif key == "name":
+            bad = "" if isinstance(value, str) else f"name must be a string, not {value!r}"
+        elif key == "betas":
+            ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in value)
+            bad = "" if ok else f"betas must be two numbers in [0, 1), not {value!r}"
+        else:
+            bad = "" if number and 0 < value <= 10 else f"{key} must be a number in (0, 10], not {value!r}"
+        if bad:
+            raise PluginError(f"{what}: optimizer {bad}")
+
+
 def resolve(target: Target) -> Callable[..., Any]:
     """Import ``"package.module:attribute"`` (or return a callable as it is)."""
     if callable(target):
@@ -63,6 +86,11 @@ class VariantSpec:
     ``former_defaults``: for a config key added after models were saved, the value that builds what
     the variant built before the key existed; a saved ``config.json`` that lacks the key is loaded
     with it (not the default).
+    ``optimizer``: the optimiser settings the architecture was published with, any of ``lr``, ``g_lr``,
+    ``d_lr``, ``betas`` and ``name`` (SAGAN's two time-scale rule: ``{"g_lr": 1e-4, "d_lr": 4e-4, "betas":
+    [0.0, 0.9]}``). They replace the objective's defaults (:attr:`ObjectiveSpec.optimizer`) key by key when
+    the two name the same optimiser (``adam`` when unnamed) -- ``wgan`` keeps its RMSprop and learning
+    rate -- and the run options (``--lr``, ``--g-lr``, ``--d-lr``, ``--betas``) replace both.
     """
 
     name: str
@@ -74,11 +102,21 @@ class VariantSpec:
     plugin: str = ""
     resolve_config: Target | None = None
     former_defaults: dict = field(default_factory=dict)
+    optimizer: dict = field(default_factory=dict)
 
     def __post_init__(self):
         _check_kind("variant", self.name, self.kind)
+        _check_optimizer(f"variant {self.name!r}", self.optimizer)
         if self.default_objective is None:
             object.__setattr__(self, "default_objective", DEFAULT_OBJECTIVES[self.kind])
+
+
+KIND_NAMES = {"gan": "a GAN", "vae": "a VAE", "ae": "an autoencoder"}
+
+
+def a_kind(kind: str) -> str:
+    """A kind as a message says it: ``"a GAN"``, ``"a VAE"``, ``"an autoencoder"`` (else ``"of kind 'x'"``)."""
+    return KIND_NAMES.get(kind, f"of kind {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -130,12 +168,36 @@ class MetricSpec:
     primary: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FormatSpec:
+    """A checkpoint format other code bases write (``ganzoo import`` / ``ganzoo export --format``).
+
+    ``importer`` (an import path, or None) names an object with ``sniff(source) -> bool`` (does this
+    :class:`ganzoo.interop.Source` look like the format? cheap, never raises for a foreign source) and
+    ``plan(source, request) -> ganzoo.interop.ImportPlan`` (the variant, its config and the key map of
+    each component onto it). ``exporter`` (an import path, or None) names an object with
+    ``export(model, path, *, component) -> str`` (write ``path``; return a one-line description) and
+    ``suffix`` (the file ending it writes, e.g. ``".onnx"``). The protocol is in
+    ``docs/writing-a-plugin.md`` ("register_formats")."""
+
+    name: str
+    summary: str
+    importer: Target | None = None
+    exporter: Target | None = None
+    plugin: str = ""
+
+    def __post_init__(self):
+        if self.importer is None and self.exporter is None:
+            raise PluginError(f"format {self.name!r} has neither an importer nor an exporter")
+
+
 SECTIONS = {
     VariantSpec: "variant",
     ObjectiveSpec: "objective",
     DatasetSpec: "dataset",
     MetricSpec: "metric",
     ModelEntry: "model",
+    FormatSpec: "format",
 }
 
 
@@ -221,6 +283,9 @@ class Registry:
     def model(self, name: str) -> ModelEntry:
         return self.get("model", name)
 
+    def format(self, name: str) -> FormatSpec:
+        return self.get("format", name)
+
     def by_plugin(self, plugin: str) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for kind, table in self._items.items():
@@ -260,5 +325,5 @@ def match(names, pattern: str | None) -> list[str]:
 
 __all__ = [
     "KINDS", "KIND_NAMES", "DEFAULT_OBJECTIVES", "resolve", "VariantSpec", "ObjectiveSpec", "DatasetSpec", "MetricSpec",
-    "ModelEntry", "weights_from", "parse_registry", "ModelRenamedWarning", "Registry", "match",
+    "FormatSpec", "ModelEntry", "weights_from", "parse_registry", "ModelRenamedWarning", "Registry", "match",
 ]

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
+from .fsutil import follow_umask
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 MAX_NAME = 40
@@ -125,6 +126,8 @@ def new_plugin(name: str, dest=None, *, check_taken: bool = True) -> Path:
     ``dest`` must not exist or be an empty folder. Raises :class:`ConfigError` (one line) on a bad
     name or an occupied destination."""
     values = names_for(name)
+    if dest is not None and not str(dest).strip():
+        raise ConfigError("DIR is empty; name the folder to write the plugin into (default: ./ganzoo-NAME)")
     dest = Path(dest) if dest is not None else default_dest(name)
     dest = Path(os.path.abspath(dest))
     if dest.exists():
@@ -138,26 +141,31 @@ def new_plugin(name: str, dest=None, *, check_taken: bool = True) -> Path:
     template = resources.files("ganzoo") / "templates" / TEMPLATE
     if not template.is_dir():
         raise ConfigError("ganzoo's plugin template is missing from this installation; reinstall ganzoo")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    except OSError as exc:
+        raise ConfigError(f"cannot create {dest} ({exc.strerror or exc}); choose a DIR in a folder you can "
+                          "write to") from None
+    moved = []
     try:
         written = _copy_tree(template, tmp, values)
         if not written:
             raise ConfigError("ganzoo's plugin template is empty; reinstall ganzoo")
-        os.chmod(tmp, 0o777 & ~_umask())
-        if dest.exists():  # an empty folder: replace it
-            dest.rmdir()
-        os.replace(tmp, dest)
+        follow_umask(tmp, 0o777)
+        if dest.exists():  # an empty folder (perhaps the current one): fill it, keep the folder itself
+            for entry in sorted(tmp.iterdir()):
+                os.replace(entry, dest / entry.name)
+                moved.append(dest / entry.name)
+            tmp.rmdir()
+        else:
+            os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for entry in moved:
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
         raise
     return dest
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = ["new_plugin", "check_name", "names_for", "default_dest"]

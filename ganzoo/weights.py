@@ -109,13 +109,32 @@ def load_into(module: nn.Module, path, *, what: str = "weights") -> None:
     module.load_state_dict(tensors, strict=True)
 
 
+def _legacy_refusal(exc: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, without torch's advice to unpickle it anyway."""
+    import pickle
+    import re
+
+    text = str(exc)
+    found = re.search(r"(?:Unsupported global: |unsupported )GLOBAL ([\w.]+)", text)
+    how = "save a plain state dict, torch.save(model.state_dict(), PATH), where the model's code lives, and import that"
+    if found:
+        return f"it pickles code or objects ({found.group(1)}), which ganzoo never unpickles; {how}"
+    if "Weights only load failed" in text or isinstance(exc, pickle.UnpicklingError):
+        return f"its pickle holds more than tensors and plain containers, which ganzoo never unpickles; {how}"
+    return f"not a PyTorch checkpoint (a .pt/.pth file written by torch.save): torch.load cannot read it"
+
+
 def import_legacy(path, module: nn.Module, *, key: str | None = None) -> None:
     """Import a legacy ``.pt``/``.pth`` state dict -- explicitly, and never by unpickling code:
     ``torch.load(weights_only=True)`` refuses anything but tensors and plain containers."""
+    import warnings
+
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # torch's advice (weights_only=False) is not for a CLI to give
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path}: refused to import legacy checkpoint: {first_line(exc)}") from None
+        raise WeightsError(f"{path}: refused to import legacy checkpoint: {_legacy_refusal(exc)}") from None
     if key is not None:
         if not isinstance(obj, dict) or key not in obj:
             raise WeightsError(f"{path}: no entry {key!r} in the checkpoint")

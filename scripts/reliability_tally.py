@@ -10,8 +10,10 @@ and as "loaded equal" only after ganzoo's result was compared equal to a referen
 harness observed it injected (the test Hub's own record of the answer it failed/stalled/cut/held, a
 kill -9 delivered while the writer was paused mid-file, ENOSPC raised by the injected writer). Each
 test's counts go to its outcome (tests/conftest.py); a fault is survived only when its test passed;
-data lost is the number of files found corrupt after a fault. Exits non-zero when a test failed or
-data was lost (the README is still updated, so it never claims more than what ran).
+data lost is the number of files found corrupt after a fault. Fault scenarios are counted once per injected
+condition (not per HTTP answer), files verified once per test and only after a fault, and fuzzed inputs by
+the deepest check they reached. Exits non-zero when a test failed or data was lost (the README is still
+updated, so it never claims more than what ran).
 """
 
 from __future__ import annotations
@@ -79,7 +81,24 @@ def summarise(data: dict) -> dict:
                            for k in sorted({*faults_ok, *faults_bad})},
         "files_checked": totals.get("files_checked", 0),
         "data_lost": totals.get("files_corrupt", 0),
+        "depth": _depth(totals),
     }
+
+
+def _depth(counts: dict) -> dict:
+    """{format: {check: n}}: how many fuzzed inputs got as far as each check (tests/reliability.reached),
+    in the order the checks first appear in ORDER (then alphabetically)."""
+    out: dict = {}
+    for key, n in _split(counts, "depth:").items():
+        fmt, _, check = key.rpartition(":")
+        out.setdefault(fmt, {})[check] = n
+    rank = {c: i for i, c in enumerate(ORDER)}
+    return {fmt: dict(sorted(checks.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+            for fmt, checks in sorted(out.items())}
+
+
+ORDER = ["length", "JSON", "header JSON", "schema", "entries", "offsets", "names", "shapes", "dtypes", "data", "values",
+         "variant config", "budget", "weights", "loaded"]
 
 
 def render(s: dict, when: str) -> str:
@@ -89,29 +108,30 @@ def render(s: dict, when: str) -> str:
     equal = sum(v[1] for _, v in by_format)
     inputs = "; ".join(f"{k} {r:,}/{e:,}" for k, (r, e) in by_format)
     faults = "; ".join(f"{k} {ok:,}/{n:,}" for k, (ok, n) in s["faults_by_kind"].items()) or "none"
+    depth = "; ".join(f"{fmt}: " + ", ".join(f"{c} {n:,}" for c, n in checks.items())
+                      for fmt, checks in s["depth"].items()) or "none"
     lines = [
         "ganzoo reads files written by strangers and runs jobs that get killed; `pytest -m reliability` tries "
-        "both and counts outcomes, not catches. A bad input counts once its test saw the specific error "
-        "naming the file or key; a fuzzed file (safetensors, config.json, registry.yaml, MNIST idx, images) "
-        "is also read by a reference reader (safetensors, json, yaml, an independent idx reader, PIL), and "
-        "ganzoo must refuse what it rejects and load exactly what it reads. A fault counts only when the "
-        "harness saw it injected: the test Hub's record of the answer it failed, stalled, cut or held, a "
-        "`kill -9` while the writer was paused mid-file, ENOSPC from the injected writer. After each fault "
-        "every file is checked: complete and valid, or absent.",
+        "both and counts outcomes, not catches. A bad input counts once its test saw the specific error class "
+        "and a message naming the file or key; a fuzzed file (safetensors, config.json, registry.yaml, MNIST "
+        "idx, images) is also read by a reference reader (safetensors, json, yaml, an independent idx reader, "
+        "PIL), and ganzoo must refuse what it rejects and load exactly what it reads; structure-aware mutations "
+        "(a valid header or config.json whose offsets, dtypes, shapes, types or sizes lie) reach the deeper "
+        "checks, and the tally says how far each fuzzed input got. A fault scenario (one injected condition "
+        "and the retries it causes) counts only when the harness saw it injected: the test Hub's record of the "
+        "answer it failed, stalled, cut or held, a `kill -9` while the writer was paused mid-file, ENOSPC from "
+        "the injected writer. After a fault every file is checked, each once: complete and valid, or absent.",
         "",
         "| | |",
         "|---|---|",
-        f"| run | {when}, `{COMMAND}` |",
-        f"| reliability tests | {t.get('passed', 0)} passed, {t.get('failed', 0)} failed, {t.get('skipped', 0)} skipped |",
+        f"| reliability tests | {t.get('passed', 0)} passed, {t.get('failed', 0)} failed, {t.get('skipped', 0)} "
+        f"skipped ({when}, `{COMMAND}`) |",
         f"| inputs refused as expected / loaded equal to the reference | {refused:,} / {equal:,} "
-        f"({s['inputs_passed']:,} of {s['inputs']:,} in passing tests) |",
-        f"| faults observed / survived | {s['faults']:,} / {s['faults_survived']:,} |",
-        f"| files verified after faults | {s['files_checked']:,} |",
-        f"| **data lost** | **{s['data_lost']}** |",
-        "",
-        f"Inputs by format (refused/loaded equal): {inputs}.",
-        "",
-        f"Faults by kind (survived/observed): {faults}.",
+        f"({s['inputs_passed']:,} of {s['inputs']:,} in passing tests); by format: {inputs} |",
+        f"| fuzzed inputs by the deepest check they reached | {depth} |",
+        f"| fault scenarios observed / survived | {s['faults']:,} / {s['faults_survived']:,}; by kind "
+        f"(survived/observed): {faults} |",
+        f"| files verified after a fault (each once) / **data lost** | {s['files_checked']:,} / **{s['data_lost']}** |",
     ]
     return "\n".join(lines)
 

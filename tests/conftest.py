@@ -73,11 +73,14 @@ def hub(hub_server, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     monkeypatch.setenv("GANZOO_HUB_TIMEOUT", "2")
     monkeypatch.setattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", 2)
-    fired = len(hub_server.fired)  # the Hub records a fault when it has injected it, not when armed
+    start = len(hub_server.scenarios)  # the Hub records a fault scenario when it first injects it, not when armed
+    probe = lambda: len(hub_server.scenarios) > start  # noqa: E731 - for reliability.check_file
+    reliability.FAULT_PROBES.append(probe)
     yield hub_server
+    reliability.FAULT_PROBES.remove(probe)
     names = {"fail": "Hub HTTP error (5xx)", "stall": "Hub stalled response", "cut": "Hub cut-off download",
              "hold": "Hub download held mid-transfer", "overlap": "two pulls held to overlap"}
-    for kind in hub_server.fired[fired:]:
+    for kind in hub_server.scenarios[start:]:
         reliability.fault(names.get(kind, kind))
     hub_server.reset()
 
@@ -94,6 +97,7 @@ def _reliability_counts(request):
     it asserted, faults it observed), so the tally can attribute them to the test's result."""
     mark = request.node.get_closest_marker("reliability")
     before = reliability.COUNTS.copy()
+    reliability.new_test()
     yield
     if mark is not None:
         request.node._reliability_delta = reliability.COUNTS - before

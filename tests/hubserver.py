@@ -11,7 +11,8 @@ answer until the test releases it, ``cut`` a body short, ``hold`` a download hal
 released, ``overlap`` a download until a second request for the same file arrives), optionally
 only for paths containing a string. :attr:`HubServer.fired` records every fault at the moment the
 Hub has injected it (the error sent, the answer held back, half a body sent; the second request
-arrived while the first download was held), not when it was armed; :attr:`HubServer.stalled_now` how many answers are being held back right now, and
+arrived while the first download was held), not when it was armed; :attr:`HubServer.scenarios` records
+each armed fault once, when it first fires (what the reliability tally counts); :attr:`HubServer.stalled_now` how many answers are being held back right now, and
 :meth:`HubServer.wait_idle` waits (on a condition, not a timer) until no request is being handled.
 """
 
@@ -73,8 +74,11 @@ class HubServer:
         self.lock = threading.RLock()
         self.faults: list[dict] = []
         self.etags: dict[tuple, str] = {}  # (repo, path) -> ETag to announce instead of the real one
+        self.sizes: dict[tuple, int] = {}  # (repo, path) -> size to announce (HEAD) instead of the real one
         self.requests: list[tuple[str, str]] = []
-        self.fired: list[str] = []  # kinds of the faults injected (not cleared by reset)
+        self.fired: list[str] = []  # kinds of the faults injected, one per answer (not cleared by reset)
+        self.scenarios: list[str] = []  # kinds of the faults armed that fired at least once: one per scenario
+        self._armed, self._seen = 0, set()
         self.overlap_state: dict | None = None  # an ``overlap`` barrier: {"match", "state", "seconds"}
         self.overlap_cond = threading.Condition()
         self.holding = threading.Event()  # set while a ``hold`` fault keeps a download half-sent
@@ -101,6 +105,7 @@ class HubServer:
         with self.lock:
             self.faults.clear()
             self.requests.clear()
+            self.sizes.clear()
         with self.overlap_cond:
             if self.overlap_state is not None:
                 self.overlap_state["state"] = "released"
@@ -111,12 +116,12 @@ class HubServer:
         self.release = threading.Event()
 
     def fail(self, n: int, status: int = 500, match: str = ""):
-        self.faults.append({"kind": "fail", "n": n, "status": status, "match": match})
+        self._arm({"kind": "fail", "n": n, "status": status, "match": match})
 
     def stall(self, n: int, seconds: float = 60.0, match: str = ""):
         """Hold back the answer to the next N matching requests until :meth:`reset` (or, as a safety
         net for a client that never gives up, ``seconds``)."""
-        self.faults.append({"kind": "stall", "n": n, "seconds": seconds, "match": match})
+        self._arm({"kind": "stall", "n": n, "seconds": seconds, "match": match})
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until no request is being handled (e.g. a released stall has been answered)."""
@@ -126,7 +131,7 @@ class HubServer:
     def hold(self, n: int, match: str = "", seconds: float = 60.0):
         """Send the headers and half the body of the next N matching GETs, then wait (until
         :meth:`reset` or ``seconds``) and drop the connection: a download caught mid-transfer."""
-        self.faults.append({"kind": "hold", "n": n, "seconds": seconds, "match": match})
+        self._arm({"kind": "hold", "n": n, "seconds": seconds, "match": match})
 
     def overlap(self, match: str, seconds: float = 60.0):
         """A barrier: hold the first GET whose path contains ``match`` (before any byte of it is sent)
@@ -147,12 +152,32 @@ class HubServer:
                 self.overlap_cond.wait_for(lambda: st["state"] == "released", st["seconds"])
             elif st["state"] == "holding":
                 st["state"] = "released"
-                self.fired.append("overlap")
+                self.record({"kind": "overlap", "id": ("overlap", id(st))})
                 self.overlap_cond.notify_all()
 
     def cut(self, n: int, match: str = ""):
         """Send the headers of the next N matching GETs, then only half of the body."""
-        self.faults.append({"kind": "cut", "n": n, "match": match})
+        self._arm({"kind": "cut", "n": n, "match": match})
+
+    def _arm(self, fault: dict) -> None:
+        with self.lock:
+            self._armed += 1
+            self.faults.append(dict(fault, id=self._armed))
+
+    def record(self, fault: dict) -> None:
+        """A fault was injected (an answer failed, held, cut): one more in :attr:`fired`, and in
+        :attr:`scenarios` the first time this armed fault fires (a fault armed for N answers and the
+        retries it causes are one scenario)."""
+        with self.lock:
+            self.fired.append(fault["kind"])
+            if fault.get("id") not in self._seen:
+                self._seen.add(fault.get("id"))
+                self.scenarios.append(fault["kind"])
+
+    def placed_kill(self, kind: str) -> None:
+        """The ``kind`` fault only held a transfer for a kill -9 the test counts itself: not a scenario."""
+        with self.lock:
+            self.scenarios.remove(kind)
 
     def take_fault(self, method: str, path: str):
         with self.lock:
@@ -161,6 +186,11 @@ class HubServer:
                     f["n"] -= 1
                     return dict(f)
         return None
+
+    def announce(self, repo_id: str, path: str, size: int):
+        """Announce ``size`` bytes for a file in answers to HEAD (what huggingface_hub reads as its size),
+        while GET still sends the whole file: a Hub that says less than it sends."""
+        self.sizes[(repo_id, path)] = size
 
     def corrupt(self, repo_id: str, path: str, data: bytes, revision: str = "main"):
         """Replace a file's bytes in place (same commit, same ETag): a tampered mirror."""
@@ -202,12 +232,12 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def _send(self, status: int, body: bytes = b"", headers: dict | None = None, head: bool = False,
-              ctype: str = "application/json"):
+              ctype: str = "application/json", length: int | None = None):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         if not head and body:
             self.wfile.write(body)
@@ -249,19 +279,19 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault["kind"] == "fail":
             self._body()
             self._error(fault["status"], None, "injected failure", head=method == "HEAD")
-            self.hub.fired.append("fail")  # the error answer was sent
+            self.hub.record(fault)  # the error answer was sent
             return
         if fault and fault["kind"] == "stall":
             with self.hub.lock:
                 self.hub.stalled_now += 1
-                self.hub.fired.append("stall")  # the answer is being held back now
+                self.hub.record(fault)  # the answer is being held back now
                 release = self.hub.release
             try:
                 release.wait(fault["seconds"])  # until reset() releases it
             finally:
                 with self.hub.lock:
                     self.hub.stalled_now -= 1
-        self._cut = bool(fault and fault["kind"] == "cut")
+        self._cut = fault if fault and fault["kind"] == "cut" else None
         self._hold = fault if fault and fault["kind"] == "hold" else None
         try:
             self._route(method, path, query)
@@ -371,7 +401,10 @@ class _Handler(BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = f"bytes {start}-{start + len(body) - 1}/{len(data)}"
         if head:
-            return self._send(status, data, headers, head=True, ctype="application/octet-stream")
+            size = self.hub.sizes.get((repo_id, fpath))
+            if size is not None and "X-Linked-Size" in headers:
+                headers["X-Linked-Size"] = size
+            return self._send(status, data, headers, head=True, ctype="application/octet-stream", length=size)
         if self._cut or self._hold:
             self.send_response(status)
             for k, v in headers.items():
@@ -381,7 +414,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
-            self.hub.fired.append("hold" if self._hold else "cut")  # half of the body is out
+            self.hub.record(self._hold or self._cut)  # half of the body is out
             if self._hold:
                 release = self.hub.release
                 self.hub.holding.set()

@@ -10,8 +10,10 @@ Tests marked ``@pytest.mark.reliability`` record *outcomes*, never mere catches:
 * :func:`fault` -- a fault the harness observed injected: kill -9 delivered while the writer was
   paused mid-file (:func:`kill_when`), ENOSPC raised by the injected writer; the test Hub's own
   record of what it failed/stalled/cut/held is counted by the ``hub`` fixture;
-* :func:`check_file` / :func:`check_tree` / :func:`check_hf_cache` -- files inspected after a fault;
-  a file found corrupt is counted as data lost, then the check fails.
+* :func:`check_file` / :func:`check_tree` / :func:`check_hf_cache` -- files inspected; a file counts as
+  "verified after a fault" once per test, and only once a fault was observed in that test; a file found
+  corrupt is counted as data lost, then the check fails;
+* :func:`reached` -- how far a fuzzed input got (the deepest check it met).
 
 conftest.py attributes each test's counts to its outcome (passed / failed) and, when
 ``GANZOO_RELIABILITY_TALLY`` names a file, writes the totals there as JSON at the end of the session.
@@ -29,6 +31,17 @@ import time
 from pathlib import Path
 
 COUNTS: collections.Counter = collections.Counter()
+FAULT_PROBES: list = []  # callables: has a fault been injected in this test? (the test Hub's record)
+_TEST = {"fault": False, "checked": set()}
+
+
+def new_test() -> None:
+    """A test starts (tests/conftest.py): no fault seen yet, no file checked yet."""
+    _TEST["fault"], _TEST["checked"] = False, set()
+
+
+def _after_fault() -> bool:
+    return _TEST["fault"] or any(probe() for probe in FAULT_PROBES)
 
 
 REFUSED, EQUAL = "refused as expected", "loaded equal to the reference"
@@ -90,7 +103,16 @@ def loaded_equal(fmt: str) -> None:
 
 
 def fault(kind: str, n: int = 1) -> None:
+    """Count ``n`` fault scenarios of ``kind`` that the harness observed injected (one scenario: one
+    injected condition and what it causes -- the retries of an armed HTTP failure are the same scenario)."""
     COUNTS[f"fault:{kind}"] += n
+    _TEST["fault"] = True
+
+
+def reached(fmt: str, check: str) -> None:
+    """A fuzzed ``fmt`` input got as far as ``check`` (the deepest check that refused it, or "loaded"):
+    the tally reports how deep fuzzing reaches, not only how often it is refused."""
+    COUNTS[f"depth:{fmt}:{check}"] += 1
 
 
 def kill_when(proc, ready=lambda: True, *, what: str, timeout: float = 120,
@@ -163,7 +185,10 @@ def check_file(path, *, expect: bytes | None = None, one_of: tuple = ()) -> None
     """Assert that ``path`` is a complete, valid file (optionally: holding what ``expect`` holds, or
     what one of ``one_of`` holds); a failure is counted as data lost."""
     path = Path(path)
-    COUNTS["files_checked"] += 1
+    key = os.path.realpath(path)
+    if _after_fault() and key not in _TEST["checked"]:  # counted once per test, and only after a fault
+        _TEST["checked"].add(key)
+        COUNTS["files_checked"] += 1
     try:
         _validate(path)
         got = _content(path.name, path.read_bytes())

@@ -22,7 +22,7 @@ def test_list_json_is_stable():
     out = run("list", "--variants", "--json")
     data = json.loads(out.stdout)
     mlp = next(v for v in data if v["name"] == "mlp")
-    assert set(mlp) == {"name", "kind", "objectives", "default_objective", "config", "summary", "plugin"}
+    assert set(mlp) == {"name", "kind", "objectives", "default_objective", "config", "optimizer", "summary", "plugin"}
     assert "wgan-gp" in mlp["objectives"]
     models = json.loads(run("list", "--json").stdout)
     for m in models:
@@ -118,6 +118,20 @@ def test_sample_cli_without_label_writes_every_class_one_row_each(tmp_path, caps
     code, out, err = cli("sample", str(tmp_path / "c"), "-o", str(npy), "--label", "3", "-n", "3", capsys=capsys)
     assert code == 0 and np.load(npy).shape == (3, 1, 8, 8), err
     np.testing.assert_allclose(np.load(npy), m.sample_unit(3, seed=0, y=3).numpy(), atol=1e-6)
+    # without -n the default 64 becomes 64 (16 a class): no note about a rounding the user did not ask for
+    code, out, err = cli("sample", str(tmp_path / "c"), "-o", str(npy), capsys=capsys)
+    assert code == 0 and out.strip() == f"wrote 64 samples (16 per class, in class order) to {npy}", out + err
+    # --steps shapes --interpolate's walks; alone it would be ignored, so it is refused
+    code, out, err = cli("sample", str(tmp_path / "c"), "-o", str(npy), "--steps", "5", capsys=capsys)
+    assert code == 1 and "--steps sets the points of each --interpolate walk; add --interpolate" in err, err
+    # traverse takes the class by name too, as sample does
+    tm = _save_tiny(tmp_path / "named", sample_shape=[1, 8, 8], g_width=4, d_width=4, num_classes=2, labels=["cat", "dog"])
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert cli("traverse", str(tmp_path / "named"), "--label", "dog", "--steps", "3", "-o", str(a), capsys=capsys)[0] == 0
+    assert cli("traverse", str(tmp_path / "named"), "--label", "1", "--steps", "3", "-o", str(b), capsys=capsys)[0] == 0
+    assert a.read_bytes() == b.read_bytes() and tm.num_classes == 2
+    code, out, err = cli("traverse", str(tmp_path / "named"), "--label", "cow", "-o", str(a), capsys=capsys)
+    assert code == 1 and "--label 'cow' is not a class of" in err and "its classes are cat, dog" in err, err
 
 
 def test_hf_repo_of_a_class_conditional_model_samples_without_labels(hub, tmp_path, monkeypatch, capsys):

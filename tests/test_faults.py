@@ -1,5 +1,5 @@
 """Faults while writing: a full disk (ENOSPC) during a checkpoint or a model save, and kill -9 during
-export (Model.save, ``ganzoo import-legacy``, ``ganzoo sample -o``), pull and push. Afterwards every
+export (Model.save, ``ganzoo import``, ``ganzoo sample -o``), pull and push. Afterwards every
 file is complete and valid or absent (hidden temp files are never read), and a re-run succeeds."""
 
 from __future__ import annotations
@@ -259,17 +259,17 @@ def _kill_mid_write(args, tmp_path, *, match: str = "", nth: int = 1) -> Path:
 
 
 @pytest.mark.slow
-def test_kill_during_import_legacy_leaves_no_folder_and_rerun_works(tmp_path):
+def test_kill_during_import_leaves_no_folder_and_rerun_works(tmp_path):
     m = ganzoo.create("mlp", **TINY)
     torch.save({"netG": m.generator.state_dict()}, tmp_path / "old.pth")
     out = tmp_path / "imported"
-    args = ["import-legacy", str(tmp_path / "old.pth"), "--variant", "mlp", "--key", "netG",
+    args = ["import", str(tmp_path / "old.pth"), "--format", "state-dict", "--variant", "mlp", "--key", "netG",
             "--set", "g_hidden=[8]", "--set", "d_hidden=[8]", "-o", str(out)]
     partial = _kill_mid_write(args, tmp_path)
     assert partial.is_file() and out not in partial.parents  # the half-written file was in a hidden temp folder
     assert not out.exists()                                  # the destination is absent, not half there
     assert _cli(args) == 0  # a re-run succeeds (and clears the dead run's temp folder)
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "generator.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "generator.safetensors"]
     reliability.check_tree(out)
     assert not list(tmp_path.glob(".imported.*"))
     m.eval()
@@ -347,7 +347,7 @@ def test_kill_during_pull_leaves_a_sound_cache_and_rerun_works(hub, tmp_path, mo
     # killed while the Hub holds the file half-sent and the client is downloading it into the cache
     reliability.kill_when(proc, lambda: hub.holding.is_set() and any(cache.rglob("*.incomplete")),
                           what="the download", kind="kill -9 (download held mid-file)")
-    hub.fired.remove("hold")  # the held transfer only placed the kill: one fault, counted as the kill
+    hub.placed_kill("hold")  # the held transfer only placed the kill: one fault, counted as the kill
     hub.reset()
     snap = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / sha
     assert not (snap / fname).exists()  # the file being fetched is absent, not half there
@@ -369,7 +369,7 @@ def test_kill_during_push_then_push_again(hub, tmp_path, monkeypatch, moment):
     proc = popen(["push", folder, repo], HF_TOKEN=hub.token)
     reliability.kill_when(proc, lambda: hub.stalled_now == 1, what=f"the push reaching {moment}",
                           kind="kill -9 (push held by the Hub)")
-    hub.fired.remove("stall")  # the held answer only placed the kill: one fault, counted as the kill
+    hub.placed_kill("stall")  # the held answer only placed the kill: one fault, counted as the kill
     hub.reset()  # the stalled request goes on without its client ...
     assert hub.wait_idle()  # ... and is finished before the Hub is inspected
     reliability.check_tree(folder)  # the folder is whole (README.md and samples.png only follow a finished push)

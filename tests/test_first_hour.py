@@ -78,9 +78,9 @@ def test_training_samples_png_of_a_conditional_model_has_one_row_per_class(tmp_p
 
 # -- 4. options never silently ignored or forgotten -------------------------------------------------------
 def test_batch_size_zero_and_lr_zero_are_errors_naming_the_option(tmp_path):
-    with pytest.raises(ConfigError, match=r"^--batch-size must be in"):
+    with pytest.raises(ConfigError, match=r"^batch_size must be in"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "a", steps=1, batch_size=0)
-    with pytest.raises(ConfigError, match=r"^--lr must be in"):
+    with pytest.raises(ConfigError, match=r"^lr must be in"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "b", steps=1, lr=0)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 

@@ -44,6 +44,15 @@ ST_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
 ST_REASON = (r"(not a safetensors file \(too short\)|corrupt safetensors header|corrupt entry for tensor|"
              r"points outside the file|corrupt safetensors file|is missing|unexpected tensor|has shape|has dtype|"
              r"contains NaN)")
+# the checks a safetensors file meets, in order, and the words of each one's refusal
+ST_CHECKS = [("length", r"too short|header \(claims"), ("header JSON", r"corrupt safetensors header"),
+             ("entries", r"corrupt entry for tensor"), ("offsets", r"points outside the file"),
+             ("names", r"is missing|unexpected tensor"), ("shapes", r"has shape"), ("dtypes", r"has dtype"),
+             ("data", r"corrupt safetensors file"), ("values", r"contains NaN")]
+
+
+def st_check(message: str) -> str:
+    return next(name for name, words in ST_CHECKS if re.search(words, message))
 
 
 def _expected_refusal(ref: dict, expected: dict):
@@ -81,6 +90,7 @@ def _safetensors_differential(folder, data: bytes, fmt: str) -> None:
         why = ST_REASON if ref is None else _expected_refusal(ref, expected)
         assert why is not None, f"ganzoo refused a file the reference reads as a valid model: {exc}"
         reliability.refused(f"safetensors ({fmt})", exc, WeightsError, "^" + re.escape(str(path)) + ": .*" + why)
+        reliability.reached("safetensors", st_check(str(exc)))
         return
     assert ref is not None, "ganzoo loaded a file that safetensors itself rejects"
     assert _expected_refusal(ref, expected) is None, "ganzoo loaded weights it should have refused"
@@ -89,6 +99,7 @@ def _safetensors_differential(folder, data: bytes, fmt: str) -> None:
     for k, t in ref.items():
         assert state[k].dtype == t.dtype and torch.equal(state[k], t), f"tensor {k} differs from the reference"
     reliability.loaded_equal(f"safetensors ({fmt})")
+    reliability.reached("safetensors", "loaded")
 
 
 @settings(FUZZ, max_examples=200)
@@ -172,6 +183,58 @@ def test_fuzz_safetensors_valid_files(model_folder, tensors, complete, poison):
     if poison and poison[0] in out and out[poison[0]].is_floating_point():
         out[poison[0]].view(-1)[-1] = float(poison[1])
     _safetensors_differential(model_folder[0], save(out), "valid file")
+
+
+def _lying_header(good: bytes, edits, tail: int) -> bytes:
+    """The valid file ``good`` with its header edited as ``edits`` say and re-serialised (its length
+    prefix right): valid JSON and a valid layout, but dtypes, shapes, offsets and names that lie."""
+    n = struct.unpack("<Q", good[:8])[0]
+    header, body = json.loads(good[8:8 + n]), good[8 + n:]
+    names = sorted(k for k in header if k != "__metadata__")
+    for op, i, value in edits:
+        name = names[i % len(names)]
+        info = header.get(name)
+        if info is None:
+            continue
+        if op == "dtype":
+            info["dtype"] = value
+        elif op == "shape":
+            info["shape"] = value
+        elif op == "shift":  # move the tensor's window by `value` bytes (overlapping its neighbour, or past the end)
+            info["data_offsets"] = [info["data_offsets"][0] + value, info["data_offsets"][1] + value]
+        elif op == "swap":  # two tensors trade windows (of other sizes)
+            other = header.get(names[(i + 1) % len(names)], info)
+            info["data_offsets"], other["data_offsets"] = other["data_offsets"], info["data_offsets"]
+        elif op == "grow":
+            info["data_offsets"] = [info["data_offsets"][0], info["data_offsets"][1] + value]
+        elif op == "rename":
+            header[value] = header.pop(name)
+        elif op == "drop":
+            del header[name]
+        elif op == "metadata":
+            header["__metadata__"] = {"format": "pt", "x": "y" * (value if isinstance(value, int) else 3)}
+    raw = json.dumps(header).encode()
+    body = body[: len(body) + tail] if tail < 0 else body + bytes(tail)
+    return struct.pack("<Q", len(raw)) + raw + body
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=300)
+@given(edits=st.lists(st.one_of(
+    st.tuples(st.just("dtype"), st.integers(0, 3), st.sampled_from(["F32", "F16", "BF16", "F64", "I64", "I32", "U8", "BOOL"])),
+    st.tuples(st.just("shape"), st.integers(0, 3), st.sampled_from([[], [4], [16], [4, 4], [16, 4], [4, 16], [2, 2, 4],
+                                                                  [0, 4], [1, 64], [64, 1], [1 << 20, 4]])),
+    st.tuples(st.just("shift"), st.integers(0, 3), st.sampled_from([-8, -4, -1, 1, 2, 4, 8, 1 << 20])),
+    st.tuples(st.just("swap"), st.integers(0, 3), st.none()),
+    st.tuples(st.just("grow"), st.integers(0, 3), st.sampled_from([-4, -1, 4, 64])),
+    st.tuples(st.just("rename"), st.integers(0, 3), st.sampled_from(["net.9.weight", "extra", "net.0.weight"])),
+    st.tuples(st.just("drop"), st.integers(0, 3), st.none()),
+    st.tuples(st.just("metadata"), st.integers(0, 3), st.integers(0, 5000))), min_size=1, max_size=3),
+    tail=st.sampled_from([0, 0, 0, -8, -1, 1, 64]))
+def test_fuzz_safetensors_lying_headers(model_folder, edits, tail):
+    """Structure-aware mutations: a well-formed header whose dtypes, shapes, offsets and names lie about the
+    bytes; they reach the checks past the first bytes (the tally counts how many reached which)."""
+    _safetensors_differential(model_folder[0], _lying_header(model_folder[1], edits, tail), "lying header")
 
 
 def test_deeply_nested_safetensors_header_is_refused(model_folder):

@@ -119,3 +119,18 @@ def test_cuda_graphs_replay_the_scheduled_learning_rate(tmp_path):
     t.iteration(t.batches.next)
     moved = weights()
     assert sum(not torch.equal(a, b) for a, b in zip(still, moved)) == len(moved)
+
+
+def test_a_model_on_cuda_exports_to_onnx_and_imports_back_to_cuda(tmp_path):
+    """Export traces a CPU copy (a graph is device-free); an imported model loads onto the GPU and computes
+    what it computes on the CPU."""
+    import ganzoo
+
+    model = ganzoo.create("dcgan", sample_shape=[3, 64, 64], latent_dim=8, g_width=4, d_width=4).eval()
+    model.save(tmp_path / "m")
+    ganzoo.export_model(ganzoo.load(tmp_path / "m", device="cuda"), tmp_path / "G.onnx")
+    ganzoo.export_model(tmp_path / "m", tmp_path / "netG.pth", format="pytorch-examples")
+    back = ganzoo.load(ganzoo.import_model(tmp_path / "netG.pth", tmp_path / "back"), device="cuda")
+    z = torch.randn(4, 8)
+    with torch.no_grad():
+        assert (back.generator(z.cuda()).cpu() - model.generator(z)).abs().max() <= 1e-4

@@ -155,7 +155,7 @@ def register_variants(register):
 
 
 def test_an_infogan_plugin_with_a_categorical_code_trains_and_logs_the_term(site, tmp_path):  # noqa: F811
-    make_dist(site, "ganzoo-infogan", "infogan", "tp_infogan", INFOGAN)
+    make_dist(site, "ganzoo-tp-infogan", "tp-infogan", "tp_infogan", INFOGAN)
     out = tmp_path / "infogan"
     ganzoo.train("tp-infogan", "non-saturating", data="ring8", out=out, steps=300, batch_size=64, lr=2e-3, progress=False,
                  log_every=50, sample_every=1000, checkpoint_every=1000)
@@ -177,3 +177,16 @@ def test_an_infogan_plugin_with_a_categorical_code_trains_and_logs_the_term(site
     codes = torch.cat([F.one_hot(z[:, :4].argmax(1), 4).float(), z[:, 4:5]], 1)
     want = F.cross_entropy(q[:, :4], z[:, :4].argmax(1)) + 0.5 * (q[:, 4:] - codes[:, 4:]).square().sum(1).mean()
     assert stats["info"].item() == pytest.approx(want.item(), abs=1e-6)
+
+
+def test_continuous_codes_can_have_their_own_weight():
+    """InfoGAN's lambda: 1 for the categorical codes, smaller (e.g. 0.1) for the continuous ones; the logged
+    value stays the unweighted sum."""
+    cat = _ce(Q[0, 0:3].tolist(), 0) + _ce(Q[1, 0:3].tolist(), 1) + _ce(Q[0, 3:5].tolist(), 1) + _ce(Q[1, 3:5].tolist(), 0)
+    cont = sum(0.5 * sum((a - b) ** 2 for a, b in zip(qi[5:], ci[5:])) for qi, ci in zip(Q.tolist(), CODES.tolist()))
+    cat, cont = cat / 2, cont / 2
+    weighted, value = InfoLoss(2.0, categories=(3, 2), continuous_weight=0.1)(_step(Q, CODES))
+    assert weighted.item() == pytest.approx(2.0 * cat + 0.1 * cont, abs=1e-6)
+    assert value.item() == pytest.approx(cat + cont, abs=1e-6) == pytest.approx(_hand(Q, CODES), abs=1e-6)
+    weighted, value = InfoLoss(0.5, continuous_weight=3.0)(_step(Q[:, 5:], CODES[:, 5:]))   # continuous only
+    assert weighted.item() == pytest.approx(3.0 * cont, abs=1e-6) and value.item() == pytest.approx(cont, abs=1e-6)

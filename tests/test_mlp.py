@@ -28,22 +28,26 @@ def test_pacgan_discriminator_judges_groups_jointly():
 
 
 def test_mixture_latent_picks_one_component_per_code():
-    """mixture=K: the noise has K + latent_dim coordinates; the argmax of the first K picks one of K
-    equally likely components, and G sees that one-hot code beside mixture_std x the rest."""
+    """mixture=K: the prior is the generator's latent (sample_latent draws it, forward takes it as it is): of
+    K + latent_dim normal values, the argmax of the first K picks one of K equally likely components, and the
+    latent is that one-hot code beside mixture_std x the rest -- the values drawn with the seed, transformed
+    exactly as forward did before the prior moved (saved models sample as before)."""
     g = ganzoo.create("mlp", sample_shape=[2], latent_dim=2, g_hidden=[16], mixture=8, mixture_std=0.1).generator
     assert g.latent_dim == 10 and g.net[0].in_features == 10
-    z = torch.randn(8000, 10, generator=torch.Generator().manual_seed(0))
+    z = g.sample_latent(8000, seed=0)
+    noise = torch.randn(8000, 10, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(z, torch.cat([torch.nn.functional.one_hot(noise[:, :8].argmax(1), 8).float(),
+                                     0.1 * noise[:, 8:]], 1))
     counts = torch.bincount(g.component(z), minlength=8)
     assert counts.min() > 850 and counts.max() < 1150                  # uniform over 8: 1000 each
     with torch.no_grad():
         x = g(z)
-        by_hand = g.net(torch.cat([torch.nn.functional.one_hot(z[:, :8].argmax(1), 8).float(), 0.1 * z[:, 8:]], 1))
-    assert torch.allclose(x, by_hand)
-    # the first K coordinates matter only through their argmax
-    z2 = z.clone()
-    z2[:, :8] = z2[:, :8] * 3 + 1
-    with torch.no_grad():
-        assert torch.allclose(g(z2), x)
+        assert torch.equal(g.sample(8000, seed=0), x)                  # sample: this latent through forward
+        assert torch.allclose(x, g.net(z))
+    # the training step draws through the same method (the global RNG, on the device): one-hot codes again
+    torch.manual_seed(1)
+    zt = g.sample_latent(500, device="cpu", training=True)
+    assert torch.equal(zt[:, :8].sum(1), torch.ones(500)) and zt[:, :8].max() == 1
     # a small mixture_std keeps each component compact: spread inside a component << spread between components
     c = g.component(z)
     within = torch.stack([x[c == i].std(0).norm() for i in range(8)]).mean()

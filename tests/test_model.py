@@ -1,6 +1,7 @@
 """Variants, create(), and strict save/load of model folders."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ from safetensors.torch import load_file, save_file
 
 import ganzoo
 import reliability
-from ganzoo.errors import ConfigError, WeightsError
+from ganzoo.errors import ConfigError, NotFoundError, WeightsError
 
 
 @pytest.mark.parametrize("size", [8, 28, 32, 64])
@@ -301,9 +302,9 @@ def test_create_validates_before_allocating():
         ganzoo.create("mlp", latent_dim="8")
     with reliability.refuses("model config (create)", ConfigError, "does not work with objective 'elbo'"):
         ganzoo.create("dcgan", "elbo")
-    with reliability.refuses("model config (create)", ganzoo.GanzooError, "did you mean 'dcgan'"):
+    with reliability.refuses("model config (create)", NotFoundError, r"^unknown variant 'dcgn'; did you mean 'dcgan'"):
         ganzoo.create("dcgn")
-    with reliability.refuses("model config (create)", ganzoo.GanzooError, "did you mean 'hinge'"):
+    with reliability.refuses("model config (create)", NotFoundError, r"^unknown objective 'hing'; did you mean 'hinge'"):
         ganzoo.create("mlp", "hing")
 
 
@@ -395,18 +396,22 @@ def test_bad_config_json(tmp_path):
     _, folder = _tiny(tmp_path)
     cfg_path = folder / "config.json"
     cfg = json.loads(cfg_path.read_text())
-    for mutate, msg in [
-        (lambda c: c.update(surprise=1), "unknown key 'surprise'"),
-        (lambda c: c.pop("variant"), "missing key 'variant'"),
-        (lambda c: c["config"].update(latent_dim=10**9), "latent_dim must be an integer between 0 and 65536"),
-        (lambda c: c.update(variant="nosuch"), "unknown variant 'nosuch'"),
-        (lambda c: c["components"]["generator"].update(file="../../etc/passwd"), "bad file"),
+    at = "^" + re.escape(str(cfg_path)) + ": "
+    for mutate, cls, msg in [
+        (lambda c: c.update(surprise=1), ConfigError, at + "unknown key 'surprise'$"),
+        (lambda c: c.pop("variant"), ConfigError, at + "missing key 'variant'; is this a ganzoo model folder"),
+        (lambda c: c["config"].update(latent_dim=10**9), ConfigError,
+         "^variant 'dcgan': latent_dim must be an integer between 0 and 65536, not 1000000000$"),
+        (lambda c: c.update(variant="nosuch"), NotFoundError, "^unknown variant 'nosuch'"),
+        (lambda c: c["components"]["generator"].update(file="../../etc/passwd"), ConfigError,
+         at + r"component 'generator' names a bad file '\.\./\.\./etc/passwd'$"),
     ]:
         c = json.loads(json.dumps(cfg))
         mutate(c)
         cfg_path.write_text(json.dumps(c))
-        with reliability.refuses("config.json", ganzoo.GanzooError, msg):
+        with reliability.refuses("config.json", cls, msg) as info:
             ganzoo.load(folder)
+        assert type(info.value) is cls
     cfg_path.write_text("{not json")
     with reliability.refuses("config.json", ConfigError, "not valid JSON"):
         ganzoo.load(folder)

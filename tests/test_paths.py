@@ -164,7 +164,9 @@ def test_resume_falls_back_past_a_corrupt_newest_checkpoint_and_says_so(tmp_path
     assert (root / "latest").read_text().strip() == "step-00000010"
     tensors = root / "step-00000010" / ckpt.TENSORS
     data = bytearray(tensors.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # one flipped byte: the digest no longer matches
+    n = int.from_bytes(data[:8], "little")
+    start, _ = json.loads(data[8:8 + n])["model.generator.net.0.weight"]["data_offsets"]
+    data[8 + n + start + 3] ^= 0x40  # the exponent of G's first weight: a resume from it would differ (and show)
     tensors.write_bytes(bytes(data))
     assert ckpt.find_latest(root).name == "step-00000005"  # observed: the newest no longer verifies
     reliability.fault("corrupt newest checkpoint")
@@ -265,3 +267,22 @@ def test_sample_label_draws_that_digit(tmp_path):
             pred = judge(x).argmax(1)
         rate = float((pred == label).float().mean())
         assert rate >= LABEL_RATE, f"--label {label}: only {rate:.0%} judged as {label}"
+
+
+@pytest.mark.reliability("fault")
+def test_a_run_whose_every_checkpoint_is_corrupt_says_so_and_what_to_delete(tmp_path):
+    out = tmp_path / "run"
+    base = ["mlp", "--data", "ring8", "--batch-size", "32", "--checkpoint-every", "2", "--keep", "2", "--no-progress",
+            "--set", "g_hidden=[8]", "--set", "d_hidden=[8]"]
+    assert cli("train", *base, "--out", out, "--steps", "4").code == 0
+    root = out / "checkpoints"
+    for step in ("step-00000002", "step-00000004"):
+        (root / step / ckpt.TENSORS).write_bytes(b"not the tensors")
+    assert ckpt.find_latest(root) is None
+    reliability.fault("every checkpoint corrupt")
+    want = (f"ganzoo: error: {out} holds a training run whose checkpoints are incomplete or corrupt (all 2: "
+            f"step-00000002, step-00000004), so it cannot be resumed; delete {out} to start it again, or choose "
+            "another --out")
+    for argv in (["train", "--resume", "--out", out, "--steps", "8"], ["train", *base, "--out", out, "--steps", "8"]):
+        r = cli(*argv)
+        assert r.code == 1 and r.err.strip() == want, r.err

@@ -332,3 +332,46 @@ def test_an_alias_loads_and_samples_with_one_deprecation_line(site, tmp_path):
     assert "tp-ring8-renamed" in listed and "tp-ring8-old" not in listed
     info = run("info", "tp-ring8-old")
     assert info.returncode == 0 and "model tp-ring8-renamed" in info.stdout and "is now" in info.stderr
+
+
+CLASH = """
+from ganzoo import hookimpl
+import click
+
+@hookimpl
+def register_commands(cli):
+    @cli.command("train")
+    def train():
+        "Shadow the built-in train."
+        click.echo("the plugin's train")
+
+    @cli.command("hello2")
+    def hello2():
+        "A command of its own."
+        click.echo("hello2")
+"""
+
+
+def test_a_plugin_command_named_like_a_builtin_is_refused_by_name(site):
+    make_dist(site, "ganzoo-clash", "clash", "tp_clash", CLASH)
+    code = "from ganzoo.cli import main; main()"
+    run = lambda *a: subprocess.run([sys.executable, "-c", code, *a], capture_output=True, text=True,  # noqa: E731
+                                    env={**__import__("os").environ, "PYTHONPATH": str(site)})
+    out = run("--help")
+    assert "hello2" in out.stdout
+    assert "plugin 'clash' (ganzoo-clash): command 'train' is already a built-in command; it is ignored" in out.stderr
+    out = run("hello2")
+    assert out.returncode == 0 and out.stdout.strip() == "hello2"
+
+
+def test_a_folder_of_a_plugin_that_is_not_installed_names_the_distribution(site, tmp_path, monkeypatch):
+    make_dist(site, "ganzoo-tiny", "tiny", "tp_tiny", GOOD)
+    model = ganzoo.create("tiny")
+    model.save(tmp_path / "m")
+    assert ganzoo.load(tmp_path / "m").variant == "tiny"
+    monkeypatch.setenv("GANZOO_PLUGINS_DENY", "tiny")   # as if uninstalled
+    plugins.reset()
+    with pytest.raises(ganzoo.errors.NotFoundError, match=r"unknown variant 'tiny': this model was saved with plugin "
+                       r"'tiny' from the distribution ganzoo-tiny 1\.2\.3, which is not installed here .*; "
+                       r"pip install ganzoo-tiny$"):
+        ganzoo.load(tmp_path / "m")

@@ -105,10 +105,15 @@ def test_the_generator_draws_its_latents_from_the_prior(second):
     assert torch.equal(z, m.generator.sample_latent(5, seed=3))
     x = m.sample(5, seed=3)
     assert torch.equal(x, m.generator(z)) and torch.equal(x, m.sample(5, seed=3))
-    with pytest.raises(ConfigError, match="learned prior, which has no truncation"):
+    with pytest.raises(ConfigError, match=r"takes no sampling option 'truncation' \(its options: temperature\)"):
         m.sample(2, seed=0, truncation=0.5)
+    with pytest.raises(ConfigError, match="takes no sampling option 'truncation'"):
+        m.generator.sample_latent(2, seed=0, truncation=0.5)
+    cold = m.sample(5, seed=3, temperature=0.5)                 # the prior's own option: another draw
+    assert not torch.equal(cold, x) and torch.equal(cold, m.with_sampling(temperature=0.5).sample(5, seed=3))
+    assert set(m.generator.sampling_options) == {"temperature"}
     m.generator.attach_prior(None)                               # back to N(0, I)
-    assert not torch.equal(m.generator.sample_latent(5, seed=3), z)
+    assert not torch.equal(m.generator.sample_latent(5, seed=3), z) and "truncation" in m.generator.sampling_options
     res = cli("sample", str(second), "-n", "4", "-o", str(second.parent / "s.npy"))
     assert res.code == 0, res.err
     import numpy as np

@@ -166,16 +166,16 @@ def test_cli_gp_with_hinge_and_resume(tmp_path):
 
 @pytest.mark.reliability("input")
 def test_regulariser_errors(tmp_path):
-    with reliability.refuses("training arguments", ConfigError, r"^--r1 regularises a GAN's discriminator; 'vae' is a vae$"):
+    with reliability.refuses("training arguments", ConfigError, r"^r1 regularises a GAN's discriminator; 'vae' is a VAE$"):
         ganzoo.train("vae", data="digits", out=tmp_path / "a", steps=1, r1=1.0)
-    with reliability.refuses("training arguments", ConfigError, r"^--gp must be in \[0.0, 1000000.0\], not -1"):
+    with reliability.refuses("training arguments", ConfigError, r"^gp must be in \[0, 1000000\], not -1"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "b", steps=1, gp=-1)
-    with reliability.refuses("training arguments", ConfigError, r"^--pl regularises a GAN's generator; 'ae' is a ae$"):
+    with reliability.refuses("training arguments", ConfigError, r"^pl regularises a GAN's generator; 'ae' is an autoencoder$"):
         ganzoo.train("ae", data="digits", out=tmp_path / "c", steps=1, pl=1.0)
-    with reliability.refuses("training arguments", ConfigError, r"^--pl must be in \[0.0, 1000000.0\], not -0.5"):
+    with reliability.refuses("training arguments", ConfigError, r"^pl must be in \[0, 1000000\], not -0.5"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "d", steps=1, pl=-0.5)
-    with reliability.refuses("training arguments", ConfigError, r"^--pl differentiates a gradient of the generator "
-                             r"\(a double backward\), which torch.compile does not support; drop --compile$"):
+    with reliability.refuses("training arguments", ConfigError, r"^pl differentiates a gradient of the generator "
+                             r"\(a double backward\), which torch.compile does not support; drop compile$"):
         ganzoo.train("mlp", data="ring8", out=tmp_path / "e", steps=1, pl=1.0, compile=True)
     assert not any(Path(tmp_path / n).exists() for n in "abcde")
 
@@ -270,5 +270,5 @@ def test_path_length_option_adds_to_g_loss_only_and_is_logged(tmp_path):
     assert model.meta["training"]["pl"] == w
     tensors, _ = t.state_dict()
     assert torch.equal(tensors["term.pl.mean.0"], step.terms[0].state["mean"])   # checkpointed
-    with pytest.raises(ConfigError, match=r"^--resume: --pl 1.0 differs from the checkpoint's 2.0"):
+    with pytest.raises(ConfigError, match=r"^resume: pl 1.0 differs from the checkpoint's 2.0"):
         ganzoo.train(out=tmp_path / "pl", resume=True, steps=10, pl=1.0)

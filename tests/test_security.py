@@ -27,35 +27,26 @@ def write_evil(path, marker):
 
 @pytest.mark.slow
 @pytest.mark.reliability("input")
-def test_legacy_import_refuses_pickled_code(tmp_path):
+@pytest.mark.parametrize("command", [["import"], ["import", "--format", "state-dict", "--variant", "mlp"],
+                                     ["import-legacy", "--variant", "mlp"]])
+def test_import_refuses_pickled_code_without_running_it(tmp_path, command):
+    """Plain pickle, torch's zip format and its legacy format, each carrying os.system: refused unread by
+    every import path, with no advice to retry with weights_only=False."""
     marker = tmp_path / "PWNED"
-    evil = tmp_path / "evil.pt"
-    write_evil(evil, marker)
-    out = cli("import-legacy", str(evil), "--variant", "mlp", "-o", str(tmp_path / "out"))
-    assert not marker.exists()
-    reliability.refused_cli("pickle (import-legacy)", out,
-                            rf"^ganzoo: error: {evil}: refused to import legacy checkpoint: Weights only load failed")
-    assert not (tmp_path / "out").exists()                 # nothing half-written
-    # the same through torch.save'd code objects
+    write_evil(tmp_path / "evil.pt", marker)
     torch.save({"x": Evil(str(marker))}, tmp_path / "evil2.pt")
+    torch.save({"x": Evil(str(marker))}, tmp_path / "evil3.pt", _use_new_zipfile_serialization=False)
     assert not marker.exists()                             # (saving ran nothing either)
-    out = cli("import-legacy", str(tmp_path / "evil2.pt"), "--variant", "mlp", "-o", str(tmp_path / "out"))
-    assert not marker.exists() and not (tmp_path / "out").exists()
-    reliability.refused_cli("pickle (import-legacy)", out,
-                            r"^ganzoo: error: .*evil2\.pt: refused to import legacy checkpoint: Weights only load failed")
-
-
-@pytest.mark.slow
-def test_legacy_import_of_a_real_state_dict(tmp_path):
-    m = ganzoo.create("mlp", g_hidden=[8], d_hidden=[8])
-    torch.save({"netG": m.generator.state_dict()}, tmp_path / "old.pth")
-    out = cli("import-legacy", str(tmp_path / "old.pth"), "--variant", "mlp", "--key", "netG",
-              "--set", "g_hidden=[8]", "--set", "d_hidden=[8]", "-o", str(tmp_path / "new"))
-    assert out.returncode == 0, out.stderr
-    loaded = ganzoo.load(tmp_path / "new")
-    m.eval()
-    assert torch.equal(loaded.sample(4, seed=0), m.sample(4, seed=0))
-    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["config.json", "generator.safetensors"]
+    for name in ("evil.pt", "evil2.pt", "evil3.pt"):
+        out = cli(command[0], str(tmp_path / name), *command[1:], "-o", str(tmp_path / "out"))
+        assert not marker.exists() and not (tmp_path / "out").exists()   # nothing run, nothing half-written
+        assert "weights_only" not in out.stderr
+        reliability.refused_cli(f"pickle ({command[0]})", out, rf"^ganzoo: error: .*{name}: refused: the checkpoint "
+                                r"holds a pickled Python object \(posix\.system\), not only tensors; ganzoo never runs")
+    (tmp_path / "junk.pth").write_bytes(b"junk")           # no checkpoint at all: said so, not a struct error
+    out = cli(command[0], str(tmp_path / "junk.pth"), *command[1:], "-o", str(tmp_path / "out"))
+    assert out.code == 1 and "junk.pth: refused: not a checkpoint of tensors" in out.err, out.err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow

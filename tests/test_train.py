@@ -141,6 +141,9 @@ RESUME_CASES = {
     # the path-length regulariser (--pl) on a conditional conv G: its running mean and its noise must resume too
     "dcgan-path-length": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
                               conditional=True, pl=2.0, g_width=8, d_width=8, latent_dim=8),
+    # InfoGAN: codes drawn from z, a Q head on D's trunk, the mutual-information term in both losses
+    "infogan": dict(variant="infogan", objective="non-saturating", data="digits", batch_size=32, g_hidden=32, g_width=8,
+                    d_width=8, d_hidden=32, q_hidden=16, noise=4, g_lr=1e-3, d_lr=2e-4),
     # VAE: the reparameterisation noise must resume too
     "vae": dict(variant="vae", data="digits", batch_size=64, hidden=[32], latent_dim=4),
 }
@@ -182,17 +185,17 @@ def test_resume_is_exact(tmp_path, case):
 def test_resume_refuses_incompatible_arguments(tmp_path):
     out = tmp_path / "run"
     train("mlp", data="ring8", out=out, steps=4, batch_size=32, progress=False, **SMALL)
-    with reliability.refuses("resume arguments", ConfigError, "--batch-size 16 differs from the checkpoint's 32"):
+    with reliability.refuses("resume arguments", ConfigError, "batch_size 16 differs from the checkpoint's 32"):
         train(out=out, resume=True, steps=8, batch_size=16)
-    with reliability.refuses("resume arguments", ConfigError, "--objective"):
+    with reliability.refuses("resume arguments", ConfigError, "objective"):
         train("mlp", "hinge", out=out, resume=True, steps=8)
-    with reliability.refuses("resume arguments", ConfigError, r'--augment \["translation"\] differs from the checkpoint'):
+    with reliability.refuses("resume arguments", ConfigError, r'augment \["translation"\] differs from the checkpoint'):
         train(out=out, resume=True, steps=8, augment="translation")
     with reliability.refuses("resume arguments", ConfigError, "already holds a training run"):
         train("mlp", data="ring8", out=out, steps=4, progress=False)
     with reliability.refuses("resume arguments", ConfigError, "no checkpoint"):
         train(out=tmp_path / "empty", resume=True, steps=4)
-    with reliability.refuses("resume arguments", ConfigError, "past --steps"):
+    with reliability.refuses("resume arguments", ConfigError, "past steps"):
         train(out=out, resume=True, steps=2, progress=False)
     # compatible: same arguments repeated, more steps
     m = train("mlp", data="ring8", out=out, resume=True, steps=8, batch_size=32, progress=False, **SMALL)
@@ -202,28 +205,7 @@ def test_resume_refuses_incompatible_arguments(tmp_path):
 # -- SIGKILL -----------------------------------------------------------------------------------------------
 def _check_folder_is_sound(out: Path):
     """Every file is complete and valid, or a hidden temp file that nothing reads."""
-    from PIL import Image
-    from safetensors.torch import load_file
-
-    for path in out.rglob("*"):
-        if path.is_dir() or any(part.startswith(".") for part in path.relative_to(out).parts):
-            continue
-        reliability.COUNTS["files_checked"] += 1
-        try:
-            if path.suffix == ".json":
-                json.loads(path.read_text())
-            elif path.suffix == ".safetensors":
-                load_file(str(path))
-            elif path.suffix == ".png":
-                with Image.open(path) as im:
-                    im.verify()
-            elif path.name == "metrics.jsonl":
-                lines = path.read_text().split("\n")
-                for line in lines[:-1]:
-                    json.loads(line)  # a kill can at most leave a partial last line, never a corrupt middle
-        except Exception:
-            reliability.COUNTS["files_corrupt"] += 1  # data lost (the tally reports it)
-            raise
+    reliability.check_tree(out)  # (metrics.jsonl: a kill can at most leave a partial last line)
     latest = ckpt.find_latest(out / "checkpoints")
     assert latest is not None
     ckpt.read(latest)  # digest matches
@@ -445,21 +427,27 @@ def test_clear_errors(tmp_path):
         train("mlp", data="ring8", out=tmp_path / "f", steps=1, conditional=True)
     with reliability.refuses("training arguments", ConfigError, "larger than the data"):
         train("mlp", data=odd, out=tmp_path / "g", steps=1, batch_size=64)
-    with reliability.refuses("training arguments", ConfigError, "--steps N or --epochs E"):
+    with reliability.refuses("training arguments", ConfigError, "steps N or epochs E"):
         train("mlp", data="ring8", out=tmp_path / "h")
-    with reliability.refuses("training arguments", ConfigError, "unknown config key"):
+    with reliability.refuses("training arguments", ConfigError, r"^train: unknown keyword 'nonsense'\. Run options: .*; variant 'mlp''s config keys: d_hidden"):
         train("mlp", data="ring8", out=tmp_path / "i", steps=1, nonsense=3)
-    with reliability.refuses("training arguments", ConfigError, r"^--cuda-graphs needs a CUDA device \(--device cuda\); on CPU drop it$"):
+    with reliability.refuses("training arguments", ConfigError, r"^cuda_graphs needs a CUDA device \(device cuda\); on CPU drop it$"):
         train("mlp", data="ring8", out=tmp_path / "j", steps=1, device="cpu", cuda_graphs=True)
-    with reliability.refuses("training arguments", ConfigError, r"^--precision bf16 needs a CUDA device"):
+    with reliability.refuses("training arguments", ConfigError, r"^precision bf16 needs a CUDA device"):
         train("mlp", data="ring8", out=tmp_path / "k", steps=1, device="cpu", precision="bf16")
-    with reliability.refuses("training arguments", ConfigError, r"^--augment translation transforms images; 'ring8' holds points"):
+    with reliability.refuses("training arguments", ConfigError, r"^augment translation transforms images; 'ring8' holds points"):
         train("mlp", data="ring8", out=tmp_path / "l", steps=1, augment="translation")
-    with reliability.refuses("training arguments", ConfigError, r"^--augment transforms what a GAN's discriminator sees; 'vae' is a vae"):
+    with reliability.refuses("training arguments", ConfigError, r"^augment transforms what a GAN's discriminator sees; 'vae' is a VAE"):
         train("vae", data="digits", out=tmp_path / "m", steps=1, augment="cutout")
-    with reliability.refuses("training arguments", ConfigError, r"^--augment: unknown policy 'flip'; choose from translation, cutout"):
+    with reliability.refuses("training arguments", ConfigError, r"^augment: unknown policy 'flip'; choose from translation, cutout"):
         train("dcgan", data="digits", out=tmp_path / "n", steps=1, augment="translation,flip")
-    assert not any((tmp_path / x).exists() for x in "abcdefghijklmn")  # nothing written before validation
+    # a Python caller reads the keyword it passed, not the CLI's option; a mistyped run option is named as one
+    with reliability.refuses("training arguments", ConfigError, r"^steps must be in \(0, 1000000000\], not -1$"):
+        train("mlp", data="ring8", out=tmp_path / "o", steps=-1)
+    with reliability.refuses("training arguments", ConfigError, r"^train: unknown keyword 'batchsize'; did you mean "
+                             r"'batch_size'\? Run options: "):
+        train("mlp", data="ring8", out=tmp_path / "p", steps=1, batchsize=3)
+    assert not any((tmp_path / x).exists() for x in "abcdefghijklmnop")  # nothing written before validation
 
 
 def test_cli_train_epochs_and_sample(tmp_path):

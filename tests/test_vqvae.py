@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import ganzoo
+from ganzoo.sampling import RandomSource
 from ganzoo.training import TrainConfig, Trainer
 from ganzoo_plugins.vqvae.prior import CodePrior, pick
 from ganzoo_plugins.vqvae.quantise import VectorQuantiser, perplexity
@@ -148,13 +149,13 @@ def test_the_row_by_row_sampler_draws_what_whole_forwards_draw():
     torch.manual_seed(1)
     prior = CodePrior(4 * 25, [1, 20, 20], codes=6, grid=5, width=8, layers=3)
     seen = {}
-    codes = prior.draw_codes(7, rng=torch.Generator().manual_seed(4),
+    codes = prior.draw_codes(7, rng=RandomSource(4),
                              logits_seen=lambda i, j, logits: seen.__setitem__((i, j), logits.clone()))
     full = prior(codes)
     assert len(seen) == 25
     for (i, j), logits in seen.items():
         assert torch.allclose(logits, full[:, :, i, j], atol=1e-5), (i, j)
-    plain, rng = torch.zeros(7, 5, 5, dtype=torch.long), torch.Generator().manual_seed(4)
+    plain, rng = torch.zeros(7, 5, 5, dtype=torch.long), RandomSource(4)
     for i in range(5):
         for j in range(5):
             plain[:, i, j] = pick(prior(plain)[:, :, i, j], rng)

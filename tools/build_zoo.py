@@ -8,8 +8,9 @@
 
 For each NAME it runs ``ganzoo train ... --out runs/zoo/NAME`` and ``ganzoo eval runs/zoo/NAME
 --json`` (the exact commands are in RECIPES and in the model card), draws the sample picture, renders
-the model card, copies config.json, the generator (and encoder) weights, README.md and samples.png
-into ``plugins/zoo/models/NAME`` and pins every file's sha256 in ``plugins/zoo/registry.yaml``.
+the model card, copies config.json, the generator (and encoder) weights, README.md and samples.png (and the
+recipe's "pictures": ganzoo commands run on the model, shown on the card) into ``plugins/zoo/models/NAME``
+and pins every file's sha256 in ``plugins/zoo/registry.yaml``.
 Run it from the repository root, with the checkout installed (``bash scripts/setup.sh``): it is a
 maintainer tool, kept out of the installed package. MNIST recipes read ``../shared/data/mnist`` (the
 MNIST *test* split, which is all this project's machines have; the cards say so).
@@ -80,6 +81,8 @@ for _ds in ("ring8", "grid25"):
 # each training image, as the class-conditional DCGAN sees its class; sampled, a model draws its cluster
 # from the clusters' shares.
 MNIST_SELFCOND = "-b 64 --lr-schedule linear --conditional --data-opt clusters=50"
+RESNET_MNIST = ("-b 64 --lr-schedule linear --ema 0.999 --conditional --set latent_dim=64 --set g_width=32 "
+                "--set d_width=16 --set d_extra=1")
 
 
 def _selfcond_summary(what: str) -> str:
@@ -194,6 +197,33 @@ RECIPES.update({
                 "--precision fp32`) gave Frechet ratios 1.63 (seed 0) and 1.73 (seed 1). The ratio is a mean over the "
                 "judge metric's 20 draws; one draw varies by about 0.5 (fd_ratio_sd).",
     },
+    # Issue 46: the ResNet GAN (SNGAN / WGAN-GP), SAGAN and ACGAN, class-conditional, sized for this 2-core CPU
+    # (ResNet steps cost several DCGAN steps: full-resolution 3x3 convolutions in G's last block and D's first). G
+    # 32 channels per block, D 16, one extra D block at 7x7, a 64-d latent; D learning rate 4e-4 and betas (0, 0.9)
+    # as mnist-cdcgan-rahinge's D (betas are the variants' defaults), EMA 0.999, linear decay, 15k steps.
+    "mnist-resnet-hinge": {
+        "variant": "resnet", "objective": "hinge", "data": MNIST,
+        "train": f"--steps 15000 {RESNET_MNIST} --d-lr 4e-4",
+        "summary": "Class-conditional ResNet GAN (SNGAN: conditional BatchNorm G, projection D, hinge loss) on MNIST",
+    },
+    # SAGAN: the same trunk with self-attention on the 14x14 maps of G and D and spectral norm in G too. G's
+    # learning rate is 2e-4, not the variant's TTUR 1e-4: on this project's MNIST GANs G at 1e-4 (with D at 4e-4)
+    # scored worse (docs/zoo-notes.md: DCGAN 2.59 against 2.32, MLP 2.68 against 2.35).
+    "mnist-sagan": {
+        "variant": "sagan", "objective": "hinge", "data": MNIST,
+        "train": f"--steps 15000 {RESNET_MNIST} --g-lr 2e-4",
+        "summary": "Class-conditional SAGAN (self-attention at 14x14 in G and D, spectral norm in both) on MNIST: "
+                   "ganzoo attention NAME -o attn.png",
+    },
+    # ACGAN (Odena et al. 2017) on the DCGAN of mnist-cdcgan-rahinge (spectral-norm D, D lr 4e-4, betas (0, 0.9),
+    # R1 0.1): D's score ignores the label and an auxiliary classifier on its features carries it (--set
+    # d_label=acgan; its class loss in D's and G's losses), with the hinge loss.
+    "mnist-acgan": {
+        "variant": "dcgan", "objective": "hinge", "data": MNIST,
+        "train": "--steps 40000 -b 64 --lr-schedule linear --ema 0.999 --conditional --set g_width=32 --set d_width=32 "
+                 "--set latent_dim=64 --set d_norm=spectral --set d_label=acgan --d-lr 4e-4 --betas 0,0.9 --r1 0.1",
+        "summary": "ACGAN on MNIST: DCGAN with an auxiliary classifier in D (d_label=acgan), hinge loss",
+    },
     "mnist-vae-2d": {
         "variant": "vae", "objective": "elbo", "data": MNIST,
         "train": "--steps 6000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=2",
@@ -298,9 +328,14 @@ def build(name: str, *, retrain: bool = False, rescore: bool = False) -> dict:
     config["components"] = {k: v for k, v in config["components"].items() if (tmp / v["file"]).exists()}
     atomic_write_json(tmp / "config.json", config)
     sample_picture(out, tmp / "samples.png", recipe["data"])
+    for png, (args, caption) in recipe.get("pictures", {}).items():   # more pictures: ganzoo commands on the model
+        run(f"ganzoo {args.format(model=out)} -o {tmp / png}", log)
     reproduce = f"python tools/build_zoo.py {name}"
     card = render_card(config, metrics=metrics, repo_id=f"ganzoo/{name}", sample_image="samples.png",
                        train_command="\n".join(train_cmds), eval_command="\n".join(eval_cmds))
+    if recipe.get("pictures"):
+        card += "\n## Pictures\n" + "".join(f"\n{caption}:\n\n```bash\nganzoo {args.format(model=name)} -o {png}\n```\n\n"
+                                             f"![{png}]({png})\n" for png, (args, caption) in recipe["pictures"].items())
     if recipe.get("note"):
         card += f"\n## Note\n\n{recipe['note']}\n"
     card += f"\n## Reproduce\n\n```bash\n{reproduce}\n```\n\nRaw evaluation:\n\n```json\n" \

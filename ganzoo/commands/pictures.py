@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from . import SEED, label_index
+
 
 def _check_png(output):
     from pathlib import Path
@@ -20,51 +22,89 @@ def _check_png(output):
 
 @click.command("traverse")
 @click.argument("model")
-@click.option("--dims", default="0,1", show_default=True, help="Two latent dimensions to vary, e.g. 0,1.")
-@click.option("--steps", default=15, show_default=True, type=click.IntRange(2, 64), help="Grid points per axis.")
-@click.option("--label", type=int, default=None, help="Class label for a class-conditional model.")
+@click.option("--dims", default=None, help="Two latent dimensions to vary, e.g. 0,1 (the default).")
+@click.option("--code", type=int, default=None,
+              help="Vary latent code K instead (InfoGAN-style codes, numbered from 0, the categorical ones first).")
+@click.option("--steps", default=15, show_default=True, type=click.IntRange(2, 64),
+              help="Grid points per axis (--dims), or values of a continuous --code.")
+@click.option("--span", default=2.0, show_default=True, type=click.FloatRange(0, 100, min_open=True),
+              help="--code: a continuous code walks -SPAN..SPAN (its prior is N(0, 1)).")
+@click.option("--rows", default=10, show_default=True, type=click.IntRange(1, 64),
+              help="--code: rows, each its own draw of z.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="--code: which draws of z.")
+@click.option("--label", default=None, help="Class of a class-conditional model: a stored class name or its index.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
-def traverse_cmd(model, dims, steps, label, output):
-    """Decode a grid over two latent dimensions (the others held at 0): the learned manifold.
+def traverse_cmd(model, dims, code, steps, span, rows, seed, label, output):
+    """Decode a grid over two latent dimensions (the others held at 0): the learned manifold; or, with
+    --code K, rows in which only latent code K varies.
 
-    Grid values are Gaussian quantiles from 5% to 95%, so each cell has equal prior mass
+    --dims: grid values are Gaussian quantiles from 5% to 95%, so each cell has equal prior mass
     (Kingma & Welling 2014, fig. 4). Best with a VAE of latent size 2.
 
-    \b
-    Example:
-      ganzoo traverse mnist-vae-2d --dims 0,1 -o manifold.png
-    """
-    import torch
+    --code K (a generator that declares latent codes, e.g. an InfoGAN): each row is one draw of z, its
+    other codes and noise fixed; the columns set code K to each of its values (a categorical code) or to
+    --steps values from -SPAN to SPAN (a continuous one).
 
+    \b
+    Examples:
+      ganzoo traverse mnist-vae-2d --dims 0,1 -o manifold.png
+      ganzoo traverse mnist-infogan --code 0 -o digits.png          # the categorical code: one column per value
+      ganzoo traverse mnist-infogan --code 1 --steps 9 -o code1.png  # a continuous code from -2 to 2
+    """
     from .. import images
     from ..api import load
     from ..errors import ConfigError
 
     out = _check_png(output)
+    if code is not None and dims is not None:
+        raise ConfigError("--code and --dims traverse different things; pass one of them")
+    m = load(model, components=["generator"])
+    if not m.is_image:
+        raise ConfigError(f"{model} does not make images; traverse draws an image grid")
+    if code is None:
+        x, cols, what = _dims_grid(m, model, dims or "0,1", steps, label)
+    else:
+        layout = m.generator.code_layout
+        if layout is None:
+            raise ConfigError(f"{model} declares no latent codes; --code needs a generator with InfoGAN-style codes "
+                              "(code_layout); --dims traverses the latent's dimensions")
+        if not 0 <= code < len(layout):
+            raise ConfigError(f"--code must lie in 0..{len(layout) - 1} for {model} ("
+                              + "; ".join(f"{i}: {layout.describe(i)}" for i in range(len(layout))) + ")")
+        x = m.traverse_code(code, rows=rows, steps=steps, span=span, seed=seed, y=_label(m, model, label, rows, each=True))
+        cols = x.shape[1]
+        x = x.flatten(0, 1)
+        what = f"{rows}x{cols} traversal of code {code} ({layout.describe(code)})"
+    images.save_png(images.grid(x, nrow=cols, pad=0 if code is None else 2), out)
+    click.echo(f"wrote a {what} to {out}")
+
+
+def _dims_grid(m, model, dims, steps, label):
+    """The VAE manifold picture: ``steps`` x ``steps`` samples over two latent dimensions (the others at 0)."""
+    import torch
+
+    from ..errors import ConfigError
+    from ..model import to_unit
+
     try:
         d0, d1 = (int(d) for d in dims.split(","))
     except ValueError:
         raise ConfigError(f"--dims takes two integers like 0,1, not {dims!r}") from None
-    m = load(model, components=["generator"])
-    if not m.is_image:
-        raise ConfigError(f"{model} does not make images; traverse draws an image grid")
     for d in (d0, d1):
         if not 0 <= d < m.latent_dim:
             raise ConfigError(f"--dims must lie in 0..{m.latent_dim - 1} for {model}")
     if d0 == d1:
         raise ConfigError("--dims needs two different dimensions")
-    y = _label(m, label, steps * steps)
+    images.check_memory(m, steps * steps, what=f"traverse: a {steps}x{steps} grid", advice="ask for a smaller --steps")
+    y = _label(m, model, label, steps * steps)
     q = torch.linspace(0.05, 0.95, steps)
     vals = 2**0.5 * torch.erfinv(2 * q - 1)
     z = torch.zeros(steps * steps, m.latent_dim)
     z[:, d0] = vals.repeat(steps)
     z[:, d1] = vals.flip(0).repeat_interleave(steps)
-    from ..model import to_unit
-
     with torch.no_grad():
         x = to_unit(m.generator(z, y), m.generator.output_range)
-    images.save_png(images.grid(x, nrow=steps, pad=0), out)
-    click.echo(f"wrote a {steps}x{steps} traversal of dims {d0},{d1} to {out}")
+    return x, steps, f"{steps}x{steps} traversal of dims {d0},{d1}"
 
 
 @click.command("reconstruct")
@@ -72,7 +112,7 @@ def traverse_cmd(model, dims, steps, label, output):
 @click.option("--data", required=True, help="Dataset to draw inputs from (digits, mnist:DIR, ...).")
 @click.option("--data-opt", "data_opts", multiple=True, metavar="KEY=VALUE", help="e.g. subset=8000: (held-out).")
 @click.option("-n", "--num", "n", default=16, show_default=True, type=click.IntRange(1, 256))
-@click.option("--seed", default=0, show_default=True, type=int, help="Which inputs (random, seeded).")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Which inputs (random, seeded).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.png")
 def reconstruct_cmd(model, data, data_opts, n, seed, output):
     """Inputs (odd rows) above their reconstructions (even rows), for an AE or a VAE.
@@ -87,14 +127,16 @@ def reconstruct_cmd(model, data, data_opts, n, seed, output):
     from ..api import load
     from ..data import load_dataset
     from ..errors import ConfigError
+    from ..registry import a_kind
     from . import key_values
 
     out = _check_png(output)
     m = load(model, components=["generator"])
     if m.kind not in ("ae", "vae"):  # a GAN has no encoder: say so before asking for one
-        raise ConfigError(f"{model} is a {m.kind.upper() if m.kind == 'gan' else m.kind} ({m.variant}) and has no "
+        raise ConfigError(f"{model} is {a_kind(m.kind)} ({m.variant}) and has no "
                           f"encoder; reconstruct needs an autoencoder or a VAE, e.g. {', '.join(_encoder_models())}")
     m = load(model, components=["generator", "encoder"])
+    images.check_memory(m, 2 * n, what=f"reconstruct: {n:,} inputs and their reconstructions", advice="ask for fewer (-n)")
     ds = load_dataset(data, **key_values(data_opts, "--data-opt"))
     if tuple(ds.sample_shape) != tuple(m.sample_shape):
         raise ConfigError(f"{data} has samples of shape {list(ds.sample_shape)}, {model} takes {list(m.sample_shape)}")
@@ -121,17 +163,23 @@ def _encoder_models() -> list:
             if reg.has("variant", reg.model(n).variant) and reg.variant(reg.model(n).variant).kind in ("ae", "vae")]
 
 
-def _label(m, label, n):
+def _label(m, model, label, n, each=False):
+    """Labels for ``n`` samples of one class (--label: a class name or index); a self-conditioned model draws
+    one cluster from their shares, or with ``each`` one per sample (None: the model draws them)."""
     import torch
 
     from ..errors import ConfigError
 
     if m.num_classes == 0:
         if label is not None:
-            raise ConfigError("this model is not class-conditional; drop --label")
+            raise ConfigError(f"{model} is not class-conditional; drop --label")
         return None
-    if label is None and m.label_prior is not None:  # self-conditioned: one cluster drawn from their shares
+    if label is not None:
+        label = label_index(m, model, label)
+    elif m.label_prior is not None:  # self-conditioned: one cluster drawn from their shares
+        if each:
+            return None
         label = int(m.draw_labels(1, 0)[0])
-    if label is None or not 0 <= label < m.num_classes:
-        raise ConfigError(f"this model is class-conditional; pass --label 0..{m.num_classes - 1}")
+    else:
+        raise ConfigError(f"{model} is class-conditional; pass --label (a class name or 0..{m.num_classes - 1})")
     return torch.full((n,), label, dtype=torch.long)

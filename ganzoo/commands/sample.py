@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from . import SEED, label_index, sampling_flags
+
 
 @click.command("sample")
 @click.argument("model")
@@ -14,13 +16,14 @@ import click
               "multiple of its classes).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="FILE.png (image grid, or scatter for 2-D data) or FILE.npy (float32 array).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same samples).")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (same seed, same samples).")
 @click.option("--label", default=None, help="Class for a class-conditional model: a stored class name (e.g. a "
               "folder: data's subfolder name) or its index; without it, every class, one row each. For a "
               "self-conditioned model a cluster (without it: drawn from the clusters' shares).")
 @click.option("--interpolate", is_flag=True, help="N latent walks (rows) between random points, --steps columns each.")
 @click.option("--steps", default=10, show_default=True, type=click.IntRange(2, 64), help="Points per walk.")
-def sample_cmd(model, n, output, seed, label, interpolate, steps):
+@sampling_flags
+def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sample_opts):
     """Sample a model (zoo name, hf://org/repo[@rev] or folder) to FILE.png or FILE.npy.
 
     Only the generator (with its learned prior, when the model has one) is loaded (and
@@ -40,9 +43,13 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
       ganzoo sample ring8-mlp-nonsat -n 2500 -o ring.png
       ganzoo sample digits-dcgan-nonsat -n 64 -o digits.npy --seed 1
       ganzoo sample mnist-dcgan-selfcond --interpolate -n 8 --steps 10 -o walks.png
+      ganzoo sample mnist-stylegan --truncation 0.7 -o typical.png
     """
     from ..errors import ConfigError
 
+    if not interpolate and click.get_current_context().get_parameter_source("steps") != \
+            click.core.ParameterSource.DEFAULT:
+        raise ConfigError("--steps sets the points of each --interpolate walk; add --interpolate or drop --steps")
     out = Path(output)
     if out.suffix.lower() not in (".png", ".npy"):
         raise ConfigError(f"output {output!r} must end in .png or .npy")
@@ -51,8 +58,12 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
 
     from .. import images
     from ..api import load
+    from . import sampling_from
 
+    options = sampling_from(truncation, sample_opts)
     m = load(model, components=["generator"])
+    if options:  # every picture, array and walk below samples with them
+        m = m.with_sampling(**m.generator.check_sampling(options, who=model))
     if m.kind == "ae" and m.prior is None:
         raise ConfigError(f"{model} is a plain autoencoder: it has no prior to draw codes from (decoding N(0, I) "
                           f"makes blobs); show its reconstructions with `ganzoo reconstruct {model} --data DATA`, "
@@ -60,8 +71,10 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
     if label is not None and m.num_classes == 0:
         raise ConfigError(f"{model} is not class-conditional; drop --label")
     if label is not None:
-        label = _label_index(m, model, label)
+        label = label_index(m, model, label)
     if interpolate:
+        images.check_memory(m, n * steps, what=f"sample: {n:,} walks of {steps} steps", picture=out.suffix.lower() == ".png",
+                            advice="ask for fewer walks (-n) or fewer --steps")
         x = _walks(m, n, steps, seed, label)
         if out.suffix.lower() == ".npy":
             images.save_npy(x.reshape(n, steps, *m.sample_shape).numpy(), out)
@@ -73,6 +86,9 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
         return
     if out.suffix.lower() == ".png" and not images.drawable(m):
         raise ConfigError(f"{model} makes {list(m.sample_shape)} vectors; write them to a .npy file")
+    count = images.picture_count(m, n, y=label)
+    images.check_memory(m, count, what=f"sample: {count:,} samples", advice="ask for fewer samples (-n)",
+                        picture=out.suffix.lower() == ".png")
     x, per = images.picture_samples(m, n, seed=seed, y=label)
     total = len(x)
     if out.suffix.lower() == ".npy":
@@ -84,33 +100,24 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps):
         click.echo(f"wrote {n} sample{'' if n == 1 else 's'} to {out}")
         return
     layout = "one row per class" if m.is_image and out.suffix.lower() == ".png" else "in class order"
-    rounded = "" if total == n else f"; -n {n} rounded up to a multiple of {m.num_classes} classes"
+    given = click.get_current_context().get_parameter_source("n") != click.core.ParameterSource.DEFAULT
+    rounded = "" if total == n or not given else f"; -n {n} rounded up to a multiple of {m.num_classes} classes"
     click.echo(f"wrote {total} samples ({per} per class, {layout}{rounded}) to {out}")
 
 
-def _label_index(m, model, label: str) -> int:
-    """``--label``: a class name the model stores (its data's labels), else an index 0..C-1."""
-    from ..errors import ConfigError
-
-    names = [str(x) for x in (m.meta.get("labels") or [])]
-    if label in names:
-        return names.index(label)
-    if label.strip().lstrip("-").isdigit() and 0 <= int(label) < m.num_classes:
-        return int(label)
-    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
-    known = f"its classes are {shown} (or their indices 0..{m.num_classes - 1})" if names else \
-        f"use an index 0..{m.num_classes - 1}"
-    raise ConfigError(f"--label {label!r} is not a class of {model}; {known}")
-
-
 def _walks(m, n, steps, seed, label):
-    """Spherical interpolation between pairs of latent points (norms stay typical of N(0, I))."""
+    """Spherical interpolation between pairs of latent points that the generator draws (norms stay typical
+    of N(0, I)), with the model's sampling options."""
     import torch
 
+    from ..errors import ConfigError
     from ..model import to_unit
 
-    g = m.generator
-    z0, z1 = g.sample_latent(n, seed=seed), g.sample_latent(n, seed=seed + 1)
+    g, options = m.generator, m.sampling
+    z0, z1 = g.sample_latent(n, seed=seed, **options), g.sample_latent(n, seed=seed + 1, **options)
+    if z0.dim() != 2 or not z0.is_floating_point():
+        raise ConfigError(f"this model's latents are {tuple(z0.shape[1:])} {z0.dtype} tensors, not vectors; "
+                          "--interpolate walks between latent vectors")
     cos = torch.nn.functional.cosine_similarity(z0, z1, dim=1).clamp(-1 + 1e-6, 1 - 1e-6)
     omega = torch.acos(cos)[:, None, None]
     t = torch.linspace(0, 1, steps)[None, :, None]
@@ -123,7 +130,7 @@ def _walks(m, n, steps, seed, label):
         y = None if y is None else y.repeat_interleave(steps)
     with torch.no_grad():
         g.eval()
-        return to_unit(g(z, y), g.output_range)
+        return to_unit(g.generate(z, y, **options), g.output_range)
 
 
 def _modes(dataset):

@@ -51,6 +51,8 @@ def _parse(name: str, value):
 
     f = TrainConfig.__dataclass_fields__[name]
     parse = (f.metadata["cli"] or {}).get("parse")
+    if isinstance(value, str) and not value.strip():  # --out "" would write into the current folder
+        raise ConfigError(f"{f.metadata['label'] or name} is empty; give it a value or leave it out")
     if parse == "key_values":
         return key_values(value, f.metadata["cli"]["decls"][0]) or None
     if parse == "betas" and value is not None:
@@ -84,7 +86,19 @@ def train_cmd(**options):
     from ..training.trainer import Trainer
 
     config = TrainConfig(**{name: _parse(name, value) for name, value in options.items()})
-    model = Trainer(config).fit()
+    trainer = Trainer(config)
+    model = trainer.fit()
     if os.environ.get("RANK", "0") in ("", "0"):
-        steps_done = (model.meta.get("training") or {}).get("steps_done")
-        click.echo(f"trained {model.variant}/{model.objective} for {steps_done} steps; model folder: {options['out']}")
+        click.echo(summary(trainer, model, options["out"]))
+
+
+def summary(trainer, model, out) -> str:
+    """The last line of ``ganzoo train``: what this invocation did."""
+    start, done, name = trainer.started_at, trainer.steps_done, f"{model.variant}/{model.objective}"
+    export = trainer.config.export
+    which = f" (generator: {'the moving average' if export == 'ema' else 'the trained one'})" if export else ""
+    if done == start:
+        return (f"nothing to train: the run is at step {done} of {trainer.steps} (ask for more with --steps); "
+                f"model folder written again{which}: {out}")
+    did = f"for {done} step{'s' if done != 1 else ''}" if start == 0 else f"from step {start} to {done}"
+    return f"trained {name} {did}; model folder{which}: {out}"

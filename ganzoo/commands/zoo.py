@@ -20,9 +20,10 @@ def _table(rows, headers):
 @click.option("--objectives", is_flag=True, help="List training objectives instead.")
 @click.option("--datasets", is_flag=True, help="List data sources instead.")
 @click.option("--metrics", is_flag=True, help="List evaluation metrics instead.")
+@click.option("--formats", is_flag=True, help="List checkpoint formats (ganzoo import / export) instead.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (a JSON list).")
-def list_cmd(pattern, variants, objectives, datasets, metrics, as_json):
-    """List pretrained models (or variants, objectives, datasets, metrics).
+def list_cmd(pattern, variants, objectives, datasets, metrics, formats, as_json):
+    """List pretrained models (or variants, objectives, datasets, metrics, formats).
 
     PATTERN filters names with shell wildcards or a substring.
 
@@ -36,7 +37,7 @@ def list_cmd(pattern, variants, objectives, datasets, metrics, as_json):
     from ..registry import match, weights_from
 
     chosen = [w for w, on in (("variant", variants), ("objective", objectives), ("dataset", datasets),
-                              ("metric", metrics)) if on]
+                              ("metric", metrics), ("format", formats)) if on]
     if len(chosen) > 1:
         raise click.UsageError(f"{' and '.join(f'--{w}s' for w in chosen)} conflict: pass one of them "
                                "(one list at a time)")
@@ -49,8 +50,8 @@ def list_cmd(pattern, variants, objectives, datasets, metrics, as_json):
         headers = ("NAME", "VARIANT", "OBJECTIVE", "DATASET", "WEIGHTS", "SUMMARY")
     elif what == "variant":
         data = [{"name": v.name, "kind": v.kind, "objectives": reg.objectives_for(v.name),
-                 "default_objective": v.default_objective, "config": v.defaults, "summary": v.summary,
-                 "plugin": v.plugin} for v in items]
+                 "default_objective": v.default_objective, "config": v.defaults, "optimizer": v.optimizer,
+                 "summary": v.summary, "plugin": v.plugin} for v in items]
         rows = [(v.name, v.kind, ",".join(reg.objectives_for(v.name)), v.plugin, v.summary) for v in items]
         headers = ("VARIANT", "KIND", "OBJECTIVES", "PLUGIN", "SUMMARY")
     elif what == "objective":
@@ -59,6 +60,12 @@ def list_cmd(pattern, variants, objectives, datasets, metrics, as_json):
                 for o in items]
         rows = [(o.name, o.kind, ",".join(reg.variants_for(o.name)), o.d_steps, o.plugin, o.summary) for o in items]
         headers = ("OBJECTIVE", "KIND", "VARIANTS", "D_STEPS", "PLUGIN", "SUMMARY")
+    elif what == "format":
+        data = [{"name": f.name, "import": f.importer is not None, "export": f.exporter is not None,
+                 "summary": f.summary, "plugin": f.plugin} for f in items]
+        rows = [(f.name, ",".join(w for w, on in (("import", f.importer), ("export", f.exporter)) if on), f.plugin,
+                 f.summary) for f in items]
+        headers = ("FORMAT", "DIRECTIONS", "PLUGIN", "SUMMARY")
     else:
         data = [{"name": i.name, "summary": i.summary, "plugin": i.plugin} for i in items]
         rows = [(i.name, i.plugin, i.summary) for i in items]

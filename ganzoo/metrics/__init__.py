@@ -19,6 +19,14 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
            (``--draws 1``: the single split 0 and seed). Class statistics pool the draws.
            Class-conditional models (balanced labels) also get ``label_accuracy``: the share of
            samples the judge classifies as the label they were drawn for (0.1 = the label ignored).
+``intra``  class-conditional models (labelled data, not clusters) on digits / mnist: the intra-class
+           Fréchet distance (StudioGAN's IFID) in judge features. ``intra_fd`` is the mean over classes of
+           the distance between the samples drawn for a class and that class's real images in half B;
+           ``intra_fd_real_halves`` the same mean between the class's images in halves A and B (the
+           floor, with as many images per class); ``intra_fd_ratio`` their quotient (1 is perfect), means
+           over the judge metric's draws (its samples and splits, reused). A model can follow its labels
+           and still lack variety inside a class: the overall ``fd_ratio`` hides that, this does not.
+           ``intra_fd_ratio_max`` and ``worst_class``: the class with the largest ratio.
 ``prdc``   precision, recall (Kynkäänniemi 2019), density, coverage (Naeem 2020), k = 5, in judge
            feature space against real half B; ``*_real_halves`` for real half A. Precision and
            density in a small classifier's feature space rate uniform noise highly: read recall,
@@ -26,6 +34,13 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
 ``elbo``   VAEs: ``elbo``, ``recon``, ``kl`` and ``iwae`` (importance-weighted log-likelihood with
            ``iwae_k`` = 100 samples), nats per image, on 1,000 images of the given data (pass
            held-out data, e.g. ``mnist:DIR`` holding only the test split).
+``codes``  generators with latent codes (InfoGAN's ``code_layout``), images: a categorical code's
+           ``code_accuracy`` on digits / mnist (each value, the first code unless ``code`` names
+           another, mapped to the judge class most of its samples get; the share of samples in their
+           value's class: about 0.95 in the InfoGAN paper for MNIST), ``code_classes`` (distinct
+           classes mapped to), ``code_purity_min`` (the worst value's share), on 5,000 samples; and per
+           continuous code K, ``codeK_width`` / ``codeK_slant``: how the ink's width and slant follow
+           the code along traversals (rank correlation, -1..1). See ``ganzoo.metrics.codes``.
 ``fid``    optional: Inception-v3 FID when ``GANZOO_INCEPTION_WEIGHTS`` (or ``--inception``) names
            the TorchScript ``inception-2015-12-05.pt``; otherwise a one-line 'not available' error.
 
@@ -38,7 +53,8 @@ only changes the generated samples.
 Class-conditional models are sampled with balanced labels.
 
 :func:`evaluate` returns ``{"format": "ganzoo-eval/1", "model", "variant", "objective", "kind",
-"data", "seed", "metrics": {name: {key: number}}}``. A metric factory is
+"data", "seed", "metrics": {name: {key: number}}}``, and ``"sampling": {option: value}`` when the samples
+were drawn with sampling options. A metric factory is
 ``factory(model, data, *, n=None, seed=0, **options) -> dict`` of numbers (``data`` a loaded
 TensorData; ``n=None`` = the metric's default); plugins register more with ``MetricSpec``.
 """
@@ -55,16 +71,21 @@ def register_metrics(register):
                         f"{SUITE}:modes_metric"))
     register(MetricSpec("judge", "digits/mnist: judge classes present, class-KL, max-prob, Fréchet distance vs real halves",
                         f"{SUITE}:judge_metric"))
+    register(MetricSpec("intra", "class-conditional models on digits/mnist: per-class judge Fréchet distance "
+                        "(intra-class FD) vs real halves", "ganzoo.metrics.intra:intra_metric"))
     register(MetricSpec("prdc", "digits/mnist: k-NN precision/recall/density/coverage in judge features (k=5)",
                         f"{SUITE}:prdc_metric"))
     register(MetricSpec("elbo", "VAEs: ELBO and importance-weighted log-likelihood (K=100), nats per image",
                         f"{SUITE}:elbo_metric", applies_to=("vae",)))
     register(MetricSpec("recon", "AE/VAE: reconstruction NLL (nats per image) and MSE per pixel on the data given",
                         f"{SUITE}:recon_metric", applies_to=("vae", "ae")))
+    register(MetricSpec("codes", "latent codes (InfoGAN): a categorical code's accuracy (majority judge class of each "
+                        "value), continuous codes' effect on width and slant", "ganzoo.metrics.codes:code_metric"))
     register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric"))
 
 
-def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, data_options=None) -> dict:
+def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, data_options=None,
+             sampling=None) -> dict:
     """Score a model as ``ganzoo eval`` does (``ganzoo.evaluate``): ``evaluate("ring8-mlp-nonsat")``,
     ``evaluate(model, "mnist:DIR", metrics=["judge"], n=5000, seed=1)``; returns the ``ganzoo-eval/1`` dict
     of ``ganzoo eval --json`` (see the module docstring).
@@ -73,7 +94,10 @@ def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, da
     (default: the one the model was trained on) or a loaded dataset, with ``data_options`` as ``--data-opt``
     (``{"subset": "8000:"}``); ``metrics``: names (default: those that apply; for a plain autoencoder its
     reconstruction error); ``options``: per metric, ``{"elbo": {"k": 1000}, "fid": {"inception": PATH},
-    "prdc": {"k": 3}, "modes": {"threshold": 3.0}, "judge": {"draws": 1}}``."""
+    "prdc": {"k": 3}, "modes": {"threshold": 3.0}, "judge": {"draws": 1}, "intra": {"draws": 1}}``;
+    ``sampling``: sampling options for every sample scored (``{"truncation": 0.7}``, as ``ganzoo eval
+    --truncation 0.7``; the model's :meth:`~ganzoo.model.Model.with_sampling`), recorded in the result's
+    ``sampling``."""
     from ..errors import ConfigError
     from .suite import evaluate as _evaluate
 
@@ -85,7 +109,8 @@ def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, da
         from ..data import load_dataset
 
         data = load_dataset(data, **data_options)
-    return _evaluate(model, data, n=n, seed=seed, metrics=list(metrics) if metrics else None, options=options)
+    return _evaluate(model, data, n=n, seed=seed, metrics=list(metrics) if metrics else None, options=options,
+                     sampling=sampling)
 
 
 __all__ = ["evaluate", "register_metrics"]

@@ -13,17 +13,21 @@ import math
 PRIMARY = {  # metric -> its primary keys
     "modes": ("modes", "hq_fraction", "reverse_kl", "spread"),
     "judge": ("classes", "fd", "fd_real_halves", "fd_ratio", "class_kl", "max_prob"),
+    "intra": ("intra_fd", "intra_fd_ratio"),
     "prdc": ("recall", "coverage", "precision", "density"),
     "elbo": ("elbo", "iwae"),
     "recon": ("recon_nll", "recon_mse"),
+    "codes": ("code_accuracy", "code_classes"),
     "fid": ("fid",),
 }
-TABLE_COLUMNS = ("modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "class_kl", "recall",
-                 "coverage", "elbo", "iwae", "recon_nll")
+TABLE_COLUMNS = ("modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "intra_fd_ratio", "class_kl",
+                 "recall", "coverage", "elbo", "iwae", "recon_nll")
 NOTES = {
     "judge": "fd_ratio = fd / fd_real_halves, means over draws; the zoo's bar is <= 2",
+    "intra": "per class, samples vs that class's real images, over the same for two real halves; 1 is perfect",
     "prdc": "precision/density in a small judge's feature space can rate noise highly; read recall and coverage",
     "elbo": "nats per image on the given data (higher is better); iwae >= elbo",
+    "codes": "each value of the categorical code mapped to its majority judge class",
     "modes": "hq: within 3 std of the nearest mode; reverse_kl in nats (0 = uniform over modes)",
 }
 
@@ -63,8 +67,9 @@ def to_json_safe(result: dict) -> dict:
 
 def format_table(result: dict) -> str:
     """An evaluation result as text, one metric per block, primary numbers starred."""
+    sampling = "".join(f"   {k} {v}" for k, v in (result.get("sampling") or {}).items())
     lines = [f"model {result['model']} ({result['variant']}, {result['kind']})   data {result['data']}   "
-             f"seed {result['seed']}"]
+             f"seed {result['seed']}{sampling}"]
     for name, values in result["metrics"].items():
         lines.append("")
         lines.append(f"[{name}]" + (f"  ({NOTES[name]})" if name in NOTES else ""))

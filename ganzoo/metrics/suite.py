@@ -64,19 +64,20 @@ def eval_labels(model, n: int, seed: int = 0) -> Optional[torch.Tensor]:
 
 @torch.no_grad()
 def generate(model, n: int, seed: int = 0, *, batch: int = 500) -> torch.Tensor:
-    """``n`` samples in [0, 1] (images) or as generated (vectors): the latents of
-    ``model.sample(n, seed=seed)`` run in batches; class-conditional models get balanced labels,
-    self-conditioned ones (trained on k-means clusters) labels drawn from their clusters' shares."""
+    """``n`` samples in [0, 1] (images) or as generated (vectors): exactly ``model.sample(n, seed=seed)``
+    (its sampling options included, ``model.sampling``), the latent drawn at once and run in batches;
+    class-conditional models get balanced labels, self-conditioned ones (trained on k-means clusters) labels
+    drawn from their clusters' shares."""
     from ganzoo.model import to_unit
 
     def make():
-        g = model.generator
+        g, options = model.generator, model.sampling
         was = g.training
         g.eval()
         try:
-            z = g.sample_latent(n, seed=seed)
+            z = g.sample_latent(n, seed=seed, **options)
             y = eval_labels(model, n, seed)
-            out = [g(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device)).cpu()
+            out = [g.generate(z[i:i + batch], None if y is None else y[i:i + batch].to(z.device), **options).cpu()
                    for i in range(0, n, batch)]
         finally:
             g.train(was)
@@ -178,6 +179,13 @@ def classes_present(probs: torch.Tensor, floor: float = CLASS_FLOOR) -> int:
     """How many classes the judge gives at least ``floor`` of the samples (argmax), e.g. 10 of 10."""
     counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1])
     return int((counts >= floor * len(probs)).sum())
+
+
+def conditional_on_classes(model, data) -> bool:
+    """Whether ``model`` is class-conditional on ``data``'s classes (not self-conditioned on k-means clusters):
+    what the ``intra`` metric (per-class Fréchet distance) needs."""
+    return bool(model.num_classes) and model.label_prior is None and data.y is not None \
+        and getattr(data, "label_source", "classes") == "classes" and model.num_classes == data.num_classes
 
 
 # -- factories ---------------------------------------------------------------------------------
@@ -303,7 +311,9 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
     if hasattr(data, "centres") and model.sample_shape == tuple(data.sample_shape):
         names.append("modes")
     if data.is_image and model.is_image and has_judge(data.name):
-        names += ["judge", "prdc"]
+        names += ["judge", "prdc"] + (["intra"] if conditional_on_classes(model, data) else [])
+    if model.is_image and data.is_image and getattr(model.generator, "code_layout", None) is not None:
+        names.append("codes")   # latent codes (InfoGAN): what each does to the images
     if model.kind == "vae" and model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
         names.append("elbo")
     if model.encoder is not None and model.sample_shape == tuple(data.sample_shape):
@@ -314,13 +324,14 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
 
 
 def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, metrics=None,
-             options: Optional[dict] = None) -> dict:
+             options: Optional[dict] = None, sampling: Optional[dict] = None) -> dict:
     """Score ``model`` (a :class:`Model` or anything ``ganzoo.load`` accepts) on ``data_ref`` (a ref
     such as ``"ring8"`` / ``"mnist:DIR"``, a loaded TensorData, or None for the dataset recorded
-    in the model's config). See :mod:`ganzoo.metrics` for the returned dict."""
+    in the model's config), its samples drawn with the ``sampling`` options. See :mod:`ganzoo.metrics` for
+    the returned dict."""
     from ganzoo.data import load_dataset
     from ganzoo.plugins import get_registry
-    from ganzoo.registry import resolve
+    from ganzoo.registry import a_kind, resolve
 
     model_ref = None
     if not isinstance(model, torch.nn.Module):
@@ -328,6 +339,8 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
 
         model_ref = str(model)
         model = load(model)
+    if sampling:
+        model = model.with_sampling(**model.generator.check_sampling(sampling, who=model_ref))
     model.eval()
     recorded = data_ref is None
     if recorded:
@@ -344,6 +357,10 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
                           f"--data {name}:DIR (data=\"{name}:DIR\" in Python)") from None
     if n is not None and (isinstance(n, bool) or int(n) < 2):
         raise ConfigError(f"n must be at least 2, not {n!r}")
+    if n is not None:
+        from ganzoo.limits import check_output_memory
+
+        check_output_memory(int(n), model.sample_shape, what=f"eval: {int(n):,} samples", advice="ask for fewer (-n)")
     options = options or {}
     reg = get_registry()
     kind = model.kind
@@ -356,7 +373,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     else:
         names = default_metrics(model, data, options)
         if not names:
-            raise ConfigError(f"no built-in metric applies to a {kind} making {list(model.sample_shape)} samples on "
+            raise ConfigError(f"no built-in metric applies to {a_kind(kind)} making {list(model.sample_shape)} samples on "
                               f"{data.name!r} (mixtures get 'modes', digits/mnist images the judge, VAEs 'elbo'); "
                               "name one with --metric")
     results = {}
@@ -373,6 +390,7 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
         "kind": kind,
         "data": data.name,
         "seed": int(seed),
+        **({"sampling": dict(model.sampling)} if model.sampling else {}),
         "metrics": results,
     }
 

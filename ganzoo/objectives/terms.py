@@ -20,7 +20,7 @@ tensors updated in place), which checkpoints save and restore.
 
     ClassLoss(weight)   ACGAN: cross-entropy of D's class_logits, on raw logits (never a softmax first):
                         D's steps  CE(c(x), y) + CE(c(G(z)), y_fake);  G's step  CE(c(G(z)), y_fake)
-    InfoLoss(weight, categories=())
+    InfoLoss(weight, categories=(), continuous_weight=None)
                         InfoGAN: the mutual-information lower bound, in D's and G's steps: for continuous
                         codes c ~ N(0, I) with a unit-variance Gaussian Q, 1/2 E ||q(G(z)) - c||^2; for each
                         categorical code (k categories, one-hot in c, logits in q), cross-entropy on the raw
@@ -33,6 +33,7 @@ of the argmax of k columns of z, uniform over the k categories), so the engine d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -83,11 +84,14 @@ class InfoLoss:
     ``c = G.latent_codes(z)`` of the same layout: first one block per categorical code (``categories``: the
     number of categories of each), one-hot in ``c`` and raw logits in ``q``, each adding
     ``F.cross_entropy(q_block, argmax c_block)``; then the continuous codes, adding 1/2 E ||q - c||^2
-    (continuous codes only, ``categories=()``: just that, as before)."""
+    (continuous codes only, ``categories=()``: just that, as before). ``continuous_weight`` weighs the
+    continuous codes' part apart from the categorical one (InfoGAN's lambda: 1 for discrete codes, smaller for
+    continuous ones); None: ``weight`` for both. The logged value is the unweighted sum."""
 
     weight: float = 1.0
     name: str = "info"
     categories: tuple = ()
+    continuous_weight: Optional[float] = None
     phases = ("d", "g")
 
     def __post_init__(self):
@@ -105,10 +109,12 @@ class InfoLoss:
                               f"{tuple(codes.shape)}, with categorical codes of {list(self.categories)} categories; "
                               "q predicts the codes in their layout (a logit per category, a value per "
                               "continuous code)")
-        value, start = 0.0, 0
+        categorical, start = 0.0, 0
         for k in self.categories:
-            value = value + F.cross_entropy(q[:, start:start + k], codes[:, start:start + k].argmax(1))
+            categorical = categorical + F.cross_entropy(q[:, start:start + k], codes[:, start:start + k].argmax(1))
             start += k
-        if start < codes.shape[1]:   # the continuous codes
-            value = value + 0.5 * (q[:, start:] - codes[:, start:]).square().sum(1).mean()
-        return self.weight * value, value
+        if start == codes.shape[1]:   # no continuous codes
+            return self.weight * categorical, categorical
+        continuous = 0.5 * (q[:, start:] - codes[:, start:]).square().sum(1).mean()
+        value, cw = categorical + continuous, self.continuous_weight
+        return (self.weight * value if cw is None else self.weight * categorical + cw * continuous), value

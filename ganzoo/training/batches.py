@@ -33,7 +33,8 @@ def load_data(config, data=None):
     if len(data) == 0:
         raise ConfigError(f"--data {c.data}: the dataset is empty")
     if c.conditional and (data.y is None or data.num_classes < 1):
-        raise ConfigError(f"--conditional: dataset {c.data!r} has no class labels")
+        raise ConfigError(f"--conditional: dataset {c.data!r} has no class labels; to condition on k-means "
+                          "clusters of the data instead (a self-conditioned GAN), add --data-opt clusters=K")
     if c.augment and not data.is_image:
         raise ConfigError(f"--augment {','.join(c.augment)} transforms images; {c.data!r} holds points, "
                           "so drop --augment")

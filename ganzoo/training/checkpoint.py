@@ -22,7 +22,7 @@ from typing import Optional
 import torch
 
 from ..errors import DiskFullError, TrainingError
-from ..fsutil import atomic_write_text, is_disk_full, sha256_file
+from ..fsutil import atomic_write_text, follow_umask, is_disk_full, sha256_file
 
 FORMAT = "ganzoo-checkpoint/1"
 TENSORS, META = "state.safetensors", "state.json"
@@ -111,6 +111,7 @@ def write(root, step: int, tensors: dict, meta: dict, *, keep: int = 2) -> Path:
     try:
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp / TENSORS),
                   metadata={"format": FORMAT})
+        follow_umask(tmp / TENSORS)  # (safetensors writes 0600)
         _fsync_file(tmp / TENSORS)
         meta = dict(meta, format=FORMAT, step=int(step), tensors_sha256=sha256_file(tmp / TENSORS))
         (tmp / META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -185,9 +186,9 @@ def find_latest(root) -> Optional[Path]:
 
 def skipped_newer(root, chosen: Path) -> list[str]:
     """Checkpoints newer than ``chosen`` (the one :func:`find_latest` picked) that exist but are
-    incomplete or corrupt, newest first: what a resume falls back past."""
-    return sorted((p.name for p in Path(root).iterdir() if NAME.match(p.name) and p.name > chosen.name),
-                  reverse=True)
+    incomplete or corrupt (checked again here), newest first: what a resume falls back past."""
+    return sorted((p.name for p in Path(root).iterdir()
+                   if NAME.match(p.name) and p.name > chosen.name and _valid(p) is None), reverse=True)
 
 
 def read(folder) -> tuple[dict, dict]:
@@ -196,6 +197,8 @@ def read(folder) -> tuple[dict, dict]:
 
     folder = Path(folder)
     meta = _valid(folder)
+    if meta is None and not folder.is_dir():  # not corrupt: gone (removed by something else since it was found)
+        raise TrainingError(f"checkpoint {folder} no longer exists; run the command again")
     if meta is None:
         raise TrainingError(f"checkpoint {folder} is incomplete or corrupt; delete it to fall back to an older one")
     return load_file(str(folder / TENSORS)), meta

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 
 LR_SCHEDULES = ("constant", "linear")  # linear: decay to 0 at the last step
 STAGES = ("prior",)   # a later training stage: prior fits a model's prior component (steps.STAGE_STEPS)
+EXPORTS = ("ema", "raw")  # with --ema: the generator the model folder holds
 
 
 def _arg(default=None, *decls, help=None, stored=True, fixed=True, card=True, keyword=True, label=None, **cli):
@@ -57,8 +58,9 @@ class TrainConfig:
 
     # -- what is trained on what (stored, fixed on resume) ----------------------------------------
     variant: Optional[str] = _arg(None, "VARIANT", argument=True, card=False, label="VARIANT")
-    objective: Optional[str] = _arg(None, "--objective", "-O", help="Objective (default: the variant's first). "
-                                    "See ganzoo list --objectives.")
+    objective: Optional[str] = _arg(None, "--objective", "-O", help="Objective (default: the variant's own, e.g. "
+                                    "non-saturating for the GANs; ganzoo info --variant NAME shows it). See ganzoo "
+                                    "list --objectives.")
     data: Optional[str] = _arg(None, "--data", "-d", help="Dataset: ring8, grid25, digits, mnist:DIR, folder:DIR.")
     out: Optional[str] = _session(None, "--out", "-o", required=True, type="folder", help="Output model folder.")
     steps: Optional[int] = _arg(None, "--steps", type=int, fixed=False,
@@ -70,7 +72,7 @@ class TrainConfig:
     d_steps: Optional[int] = _arg(None, "--d-steps", "-k", type=int,
                                   help="Discriminator steps per generator step (K; default: the objective's).")
     lr: Optional[float] = _arg(None, "--lr", type=float, stored=False, fixed=False, card=False,
-                               help="Learning rate of both optimisers (default: the objective's).")
+                               help="Learning rate of both optimisers (default: the variant's or the objective's).")
     g_lr: Optional[float] = _arg(None, "--g-lr", type=float, label="--g-lr/--lr",
                                  help="Generator (or autoencoder) learning rate.")
     d_lr: Optional[float] = _arg(None, "--d-lr", type=float, label="--d-lr/--lr",
@@ -81,7 +83,13 @@ class TrainConfig:
     seed: Optional[int] = _arg(None, "--seed", type=int,
                                help="Random seed (same seed, same run on CPU).  [default: 0]")
     ema: Optional[float] = _arg(None, "--ema", type=float, help="Keep an exponential moving average of G with this "
-                                "decay (e.g. 0.999); the saved generator is the EMA one.")
+                                "decay (e.g. 0.999), warmed up as min(decay, (1+t)/(10+t)) at step t, its "
+                                "BatchNorm statistics recomputed for the averaged weights; the model folder holds "
+                                "the average unless --export raw.")
+    export: Optional[str] = _arg(None, "--export", choices=EXPORTS, fixed=False, card="if set",
+                                 help="With --ema: the generator the model folder holds, the average (ema, the "
+                                      "default) or the trained one (raw). Checkpoints hold both: --resume "
+                                      "--export raw (no more steps) switches a finished run's folder.")
     conditional: Optional[bool] = _arg(None, "--conditional", is_flag=True,
                                        help="Class-conditional model; labels from the data.")
     config: Optional[dict] = _arg(None, "--set", multiple=True, metavar="KEY=VALUE", parse="key_values",
@@ -200,6 +208,22 @@ class TrainConfig:
                                   f"checkpoint's {_show(stored[f.name])}; drop it or start a new --out")
 
 
+def python_names(message: str) -> str:
+    """``message`` with each ``ganzoo train`` option named as :func:`ganzoo.train`'s keyword (``--steps`` ->
+    ``steps``, ``--set`` -> ``config``), for errors raised to a Python caller."""
+    import re
+
+    names = {}
+    for f in fields(TrainConfig):
+        cli = f.metadata["cli"] or {}
+        for decl in cli.get("decls", ()):
+            for part in decl.split("/"):
+                if part.startswith("--"):
+                    names[part] = f.name
+    return re.sub(r"--[a-z0-9-]+", lambda m: names.get(m.group(0), m.group(0)),
+                  message)
+
+
 def _norm(v):
     if isinstance(v, (list, tuple)):
         return [_norm(x) for x in v]
@@ -214,6 +238,11 @@ def _show(v):
     return json.dumps(v) if not isinstance(v, str) else v
 
 
+def _bound(v) -> str:
+    """A range's end as a reader writes it: 0 and 1000000000, not 0.0 and 1000000000.0."""
+    return str(int(v)) if math.isfinite(v) and float(v).is_integer() else str(v)
+
+
 def number(name, value, *, lo=0.0, hi=math.inf, integer=False, lo_open=True):
     """``value`` checked to lie in (lo, hi] (or [lo, hi]); None stays None."""
     if value is None:
@@ -221,15 +250,19 @@ def number(name, value, *, lo=0.0, hi=math.inf, integer=False, lo_open=True):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
         raise ConfigError(f"{name} must be a{'n integer' if integer else ' number'}, not {value!r}")
     if not math.isfinite(value) or (value <= lo if lo_open else value < lo) or value > hi:
-        raise ConfigError(f"{name} must be in {'(' if lo_open else '['}{lo}, {hi}], not {value!r}")
+        raise ConfigError(f"{name} must be in {'(' if lo_open else '['}{_bound(lo)}, {_bound(hi)}], not {value!r}")
     return int(value) if integer else float(value)
 
 
 def resolve(cfg: TrainConfig):
     """(the complete config, the variant's spec, the objective's spec): defaults filled in from the objective
-    (d_steps, optimiser, learning rates, betas), every value checked; a ConfigError names the first bad one."""
+    (d_steps, optimiser, learning rates, betas) and the variant's optimiser defaults (``VariantSpec.optimizer``,
+    over the objective's when both name the same optimiser), every value checked; a ConfigError names the
+    first bad one."""
     from .. import config as cfgmod
+    from ..config import MAX_SEED
     from ..plugins import get_registry
+    from ..registry import a_kind
     from .augment import parse_policy
 
     reg = get_registry()
@@ -253,7 +286,7 @@ def resolve(cfg: TrainConfig):
     a["config"] = dict(cfg.config or {})
     a["data_options"] = dict(cfg.data_options or {})
     a["conditional"] = bool(cfg.conditional)
-    a["seed"] = int(number("--seed", cfg.seed or 0, lo=0, lo_open=False, integer=True))
+    a["seed"] = int(number("--seed", cfg.seed or 0, lo=0, lo_open=False, hi=MAX_SEED, integer=True))
     a["batch_size"] = number("--batch-size", 64 if cfg.batch_size is None else cfg.batch_size, hi=65536,
                              integer=True)
     k = cfg.d_steps
@@ -262,15 +295,17 @@ def resolve(cfg: TrainConfig):
         if k < 1:
             raise ConfigError(f"objective {objective!r} asks for d_steps={k}; a GAN needs --d-steps >= 1")
     elif k not in (None, 0):
-        raise ConfigError(f"--d-steps applies to GANs; {vspec.name!r} is a {kind} trained on {objective!r}")
+        raise ConfigError(f"--d-steps applies to GANs; {vspec.name!r} is {a_kind(kind)} trained on {objective!r}")
     a["d_steps"] = int(k or 0)
     opt = dict(ospec.optimizer or {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]})
+    if vspec.optimizer and vspec.optimizer.get("name", "adam") == opt.get("name", "adam"):
+        opt.update(vspec.optimizer)        # the architecture's published optimiser (SAGAN's TTUR), key by key
     if opt.get("name", "adam") not in ("adam", "rmsprop"):
         raise ConfigError(f"objective {objective!r} asks for optimiser {opt.get('name')!r}; "
                           "ganzoo knows adam and rmsprop")
     a["optimizer"] = opt.get("name", "adam")
     for key in ("g_lr", "d_lr"):
-        a[key] = number(f"--{key.replace('_', '-')}", getattr(cfg, key), hi=10.0) or float(opt.get("lr", 2e-4))
+        a[key] = number(f"--{key.replace('_', '-')}", getattr(cfg, key), hi=10.0) or float(opt.get(key, opt.get("lr", 2e-4)))
     betas = cfg.betas
     if betas is None:
         betas = opt.get("betas", [0.9, 0.999]) if a["optimizer"] == "adam" else None
@@ -290,15 +325,20 @@ def resolve(cfg: TrainConfig):
             raise ConfigError(f"--ema must be a decay in (0, 1) such as 0.999, not {ema!r}")
         ema = float(ema)
     a["ema"] = ema or None
+    if cfg.export is not None and cfg.export not in EXPORTS:
+        raise ConfigError(f"--export must be one of {', '.join(EXPORTS)}, not {cfg.export!r}")
+    if cfg.export == "ema" and not ema:
+        raise ConfigError("--export ema exports the moving average of G; train with --ema DECAY (e.g. 0.999)")
+    a["export"] = (cfg.export or "ema") if ema else None
     a["reuse_fake"] = adversarial and (a["d_steps"] == 1 if cfg.reuse_fake is None else bool(cfg.reuse_fake))
     a["augment"] = list(parse_policy(cfg.augment))
     if a["augment"] and not adversarial:
-        raise ConfigError(f"--augment transforms what a GAN's discriminator sees; {vspec.name!r} is a {kind}")
+        raise ConfigError(f"--augment transforms what a GAN's discriminator sees; {vspec.name!r} is {a_kind(kind)}")
     for key in ("r1", "r2", "gp", "pl"):
         a[key] = number(f"--{key}", getattr(cfg, key), lo=0.0, lo_open=False, hi=1e6)
         side = "generator" if key == "pl" else "discriminator"
         if a[key] and not adversarial:
-            raise ConfigError(f"--{key} regularises a GAN's {side}; {vspec.name!r} is a {kind}")
+            raise ConfigError(f"--{key} regularises a GAN's {side}; {vspec.name!r} is {a_kind(kind)}")
         if a[key] and cfg.compile:
             raise ConfigError(f"--{key} differentiates a gradient of the {side} (a double backward), which "
                               "torch.compile does not support; drop --compile")

@@ -136,23 +136,15 @@ class Monitor:
         if num_classes and t.model.label_prior is None:  # one row per class, as ganzoo sample and the cards
             y, per = images.class_rows(num_classes)
             y, n = y.to(dev), len(y)
-        was = G.training
-        G.eval()
-        try:
-            if isinstance(t.data, Mixture):
-                z = torch.randn(MIXTURE_EVAL_SAMPLES, G.latent_dim,
-                                generator=torch.Generator().manual_seed(seed + 1)).to(dev)
-                ym = eval_labels(t.model, MIXTURE_EVAL_SAMPLES, seed + 1)
-                pts = G(z, None if ym is None else ym.to(dev)).float().cpu()
-                self.log({"step": step, "event": "eval", **mixture_eval(pts, t.data.centres, t.data.std)})
-                img = images.scatter(pts[:1000], t.data.centres, title=f"step {step}")
-            elif t.model.is_image:   # the generator's own latent draw: N(0, I), or its learned prior's
-                x = G(G.sample_latent(n, seed=seed, device=dev), y).float()
-                img = images.grid(to_unit(x, G.output_range).cpu(), nrow=per)
-            else:
-                img = None
-        finally:
-            G.train(was)
+        if isinstance(t.data, Mixture):  # (G.sample: eval mode, the latent drawn by G with the run's seed)
+            ym = eval_labels(t.model, MIXTURE_EVAL_SAMPLES, seed + 1)
+            pts = G.sample(MIXTURE_EVAL_SAMPLES, seed=seed + 1, y=ym).float().cpu()
+            self.log({"step": step, "event": "eval", **mixture_eval(pts, t.data.centres, t.data.std)})
+            img = images.scatter(pts[:1000], t.data.centres, title=f"step {step}")
+        elif t.model.is_image:
+            img = images.grid(to_unit(G.sample(n, seed=seed, y=y).float(), G.output_range).cpu(), nrow=per)
+        else:
+            img = None
         if img is not None:
             images.save_png(img, self.out / "samples" / f"step-{step:08d}.png")
             images.save_png(img, self.out / "samples.png")

@@ -1,10 +1,11 @@
 """What a checkpoint holds, so that a resumed run continues bit for bit (on CPU) as if never stopped.
 
-:func:`state_dict` collects, as safetensors tensors plus JSON: the model's components (``model.*``), the EMA
-generator (``ema.*``), each optimiser's state (``opt.g.*``, ``opt.d.*``; hyper-parameters in the JSON), the
-torch RNG state of every process (``rng.torch.R``, ``rng.cuda.R``), the data order (``rng.data``,
-``data.perm``, epoch and offset), the running statistics of the loss terms (``term.pl.mean.R``: ``--pl``'s
-mean path length, per process), the step and the run's arguments (``args``: :meth:`TrainConfig.to_args`).
+:func:`state_dict` collects, as safetensors tensors plus JSON: the model's components (``model.*``), the
+averaged components and their update count (``ema.<component>.*``, ``ema.count``), each optimiser's state
+(``opt.g.*``, ``opt.d.*``; hyper-parameters in the JSON), the torch RNG state of every process
+(``rng.torch.R``, ``rng.cuda.R``), the data order (``rng.data``, ``data.perm``, epoch and offset), the running
+statistics of the loss terms (``term.pl.mean.R``: ``--pl``'s mean path length, per process), the step and the
+run's arguments (``args``: :meth:`TrainConfig.to_args`).
 :func:`load_state_dict` puts it all back. The folder format (atomic writes, digests, ``latest``, pruning) is
 :mod:`ganzoo.training.checkpoint`'s.
 """
@@ -30,7 +31,7 @@ def read_meta(folder) -> dict:
 
 def param_checksum(trainer) -> torch.Tensor:
     """The sum of all parameters (model and EMA) in float64: equal on every process of a data-parallel run."""
-    mods = [trainer.model] + ([trainer.ema.module] if trainer.ema is not None else [])
+    mods = [trainer.model] + ([trainer.ema.modules] if trainer.ema is not None else [])
     total = torch.zeros((), dtype=torch.float64, device=trainer.device)
     for m in mods:
         for p in m.parameters():
@@ -50,7 +51,7 @@ def state_dict(trainer) -> tuple[dict, dict]:
     for name, v in t.model.components.state_dict().items():
         tensors[f"model.{name}"] = v.detach().cpu().contiguous()
     if t.ema is not None:
-        for name, v in t.ema.module.state_dict().items():
+        for name, v in t.ema.state().items():
             tensors[f"ema.{name}"] = v.detach().cpu().contiguous()
     for key, opt in t.optimizers.items():
         meta["opt"][key] = ckpt.split_optimizer(f"opt.{key}", opt.state_dict(), tensors)
@@ -83,8 +84,7 @@ def load_state_dict(trainer, tensors: dict, meta: dict, *, where="checkpoint") -
         t.model.components.load_state_dict(
             {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
         if t.ema is not None:
-            t.ema.module.load_state_dict({k[len("ema."):]: v for k, v in tensors.items() if k.startswith("ema.")},
-                                         strict=True)
+            t.ema.load_state({k[len("ema."):]: v for k, v in tensors.items() if k.startswith("ema.")})
         for key, opt in t.optimizers.items():
             opt.load_state_dict(ckpt.join_optimizer(f"opt.{key}", meta["opt"][key], tensors))
             match_state_layout(opt)

@@ -49,7 +49,8 @@ class AdversarialStep:
         t, c = trainer, trainer.config
         self.objective, self.batches, self.amp, self.dist = t.objective, t.batches, t.autocast, t.dist
         self.k, self.M, self.reuse_fake = c.d_steps, c.batch_size, c.reuse_fake
-        self.device, self.latent_dim = t.device, t.model.generator.latent_dim
+        self.device = t.device
+        self.latent = t.model.generator.sample_latent   # the generator draws its training latents
         self.D = t.model.discriminator                   # the module (weight clipping acts on it)
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
         self.optimizers = {"g": t.make_optimizer(t.model.generator.parameters(), c.g_lr),
@@ -104,7 +105,7 @@ class AdversarialStep:
         fake = y = None
         for k in range(self.k):
             x, y = next_batch()
-            z = torch.randn(M, self.latent_dim, device=self.device)
+            z = self.latent(M, device=self.device, training=True)
             keep = self.reuse_fake and k == self.k - 1
             with self.amp():
                 if keep:
@@ -119,7 +120,7 @@ class AdversarialStep:
             obj.after_discriminator_step(self.D)
         real_x, real_y = x, y
         if not self.reuse_fake:
-            z = torch.randn(M, self.latent_dim, device=self.device)
+            z = self.latent(M, device=self.device, training=True)
             y = self.batches.draw_labels(M)
             with self.amp():
                 fake = G(z, y)
@@ -142,6 +143,12 @@ class AdversarialStep:
             if key not in ("d_real", "d_fake"):
                 stats[key] = val.float().mean()
         return stats
+
+    def standing_pass(self, modules, n: int) -> None:
+        """One forward of the averaged generator (``modules["generator"]``, :mod:`.ema`) on what G sees in a
+        step: its training latents (``sample_latent``) and, for a conditional model, drawn labels (for its BatchNorm
+        statistics)."""
+        modules["generator"](self.latent(n, device=self.device, training=True), self.batches.draw_labels(n))
 
     @staticmethod
     def panels(names) -> dict:
@@ -216,7 +223,16 @@ class AutoencodingStep:
         if t.config.compile:
             self.run = torch.compile(self.run)
         self.amp, self.after_update = t.autocast, t.after_update
+        self.batches, self.objective = t.batches, t.objective
         self.batches_per_call = 1
+
+    def standing_pass(self, modules, n: int) -> None:
+        """The objective's loss on the averaged encoder and decoder (:mod:`.ema`) for ``n`` random real
+        samples (for their BatchNorm statistics)."""
+        b = self.batches
+        idx = torch.randint(len(b.X), (n,), device=b.X.device)
+        AutoencoderLoss(modules["encoder"], modules["generator"], self.objective)(
+            b.X[idx], None if b.Y is None else b.Y[idx])
 
     def __call__(self, next_batch) -> dict:
         x, y = next_batch()

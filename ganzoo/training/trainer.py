@@ -13,7 +13,7 @@ replayed as a CUDA graph: :mod:`.cuda_graphs`), joins a data-parallel run (:mod:
 the checkpoint (:mod:`.state`). :meth:`step` runs one iteration; :meth:`fit` runs them to ``steps`` with the
 logging and pictures of :mod:`.monitor` and a checkpoint every ``checkpoint_every`` steps, at the end and on
 Ctrl-C (a second Ctrl-C stops at once). The output folder ``out`` is a model folder (``config.json`` +
-``<component>.safetensors``; with EMA the generator saved is the EMA one) with ``metrics.jsonl``,
+``<component>.safetensors``; with EMA the averaged components unless ``export="raw"``) with ``metrics.jsonl``,
 ``samples.png``, ``samples/``, ``curves.png`` and ``checkpoints/``.
 
 **Speed**: no host synchronisation per step, fused Adam, ``set_to_none`` gradients, no weight gradients for D
@@ -35,11 +35,12 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError, GanzooError, TrainingError, first_line
+from ..fsutil import FolderLock
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
 from .build import build_model, memory_format, pick_device
-from .config import TrainConfig, number, resolve
+from .config import TrainConfig, number, python_names, resolve
 from .cuda_graphs import CudaGraphStep, lr_on_device
 from .distributed import Distributed, peer_lost
 from .ema import EMA
@@ -50,7 +51,7 @@ from .steps import STAGE_STEPS, STEPS
 def train(variant=None, objective: Optional[str] = None, *, data=None, config: Optional[dict] = None, **kwargs):
     """Train ``variant`` (a name, or a :class:`~ganzoo.model.Model` to start from) with ``objective`` on
     ``data`` (a dataset reference such as ``"ring8"`` / ``"mnist:DIR"``, or a :class:`~ganzoo.data.TensorData`)
-    into the folder ``out``; return the trained model (the EMA generator with ``ema``). The keyword arguments
+    into the folder ``out``; return the trained model (with ``ema``, the moving average unless ``export="raw"``). The keyword arguments
     are :class:`TrainConfig`'s fields (``out``, ``steps``, ``batch_size``, ``resume``, ...); any other keyword,
     and ``config``, is the variant's config (``g_hidden=[64, 64]``)."""
     from ..model import Model
@@ -64,9 +65,31 @@ def train(variant=None, objective: Optional[str] = None, *, data=None, config: O
         model, objective = variant, objective or variant.objective
         variant_config, variant = {**variant.config, **variant_config}, variant.variant
     in_memory = None if isinstance(data, (str, type(None))) else data
-    cfg = TrainConfig(variant=variant, objective=objective, data=data if in_memory is None else None,
-                      config=variant_config or None, **run)
-    return Trainer(cfg, data=in_memory, model=model).fit()
+    try:
+        _check_keywords(variant, kwargs, keywords)
+        cfg = TrainConfig(variant=variant, objective=objective, data=data if in_memory is None else None,
+                          config=variant_config or None, **run)
+        return Trainer(cfg, data=in_memory, model=model).fit()
+    except ConfigError as exc:  # say it in Python's words: steps, not --steps
+        raise type(exc)(python_names(str(exc))) from None
+
+
+def _check_keywords(variant, kwargs: dict, keywords) -> None:
+    """A keyword that is neither a run option nor a config key of the variant: one line naming both lists."""
+    import difflib
+
+    from ..plugins import get_registry
+
+    reg = get_registry()
+    if not isinstance(variant, str) or not reg.has("variant", variant):
+        return
+    known = set(reg.variant(variant).defaults)
+    for key in kwargs:
+        if key not in keywords and key not in known:
+            close = difflib.get_close_matches(key, list(keywords) + sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise ConfigError(f"train: unknown keyword {key!r}{hint} Run options: {', '.join(keywords)}; "
+                              f"variant {variant!r}'s config keys: {', '.join(sorted(known))}")
 
 
 def _is_terminal(stream) -> bool:
@@ -93,10 +116,12 @@ class Trainer:
         if data is not None and c.data is None:
             c = dataclasses.replace(c, data=getattr(data, "name", None) or "<TensorData>")
         self._data, self._base_model, self.resume_from, self._saved_config = data, model, None, None
+        self.lock = FolderLock(self.out if self.dist.rank == 0 else None).check()  # one writer: fit() takes it
         if c.resume:
             self.resume_from = ckpt.find_latest(self.ckpt_root)
             if self.resume_from is None:
-                raise ConfigError(f"--resume: no checkpoint in {self.ckpt_root}; run without --resume to start")
+                raise self._no_checkpoint() or ConfigError(f"--resume: no checkpoint in {self.ckpt_root}; run "
+                                                            "without --resume to start")
             bad = ckpt.skipped_newer(self.ckpt_root, self.resume_from)
             if bad and self.dist.rank == 0:
                 print(f"ganzoo: note: checkpoint {bad[0]} is incomplete or corrupt; resuming from the previous "
@@ -109,8 +134,8 @@ class Trainer:
         else:
             if self.ckpt_root.is_dir() and any(ckpt.NAME.match(p.name) for p in self.ckpt_root.iterdir()) \
                     or (self.out / "config.json").exists():
-                raise ConfigError(f"{self.out} already holds a training run; pass --resume to continue it "
-                                  "or choose another --out")
+                raise self._no_checkpoint() or ConfigError(f"{self.out} already holds a training run; pass "
+                                                            "--resume to continue it or choose another --out")
             if c.stage is not None and c.init is None:
                 raise ConfigError(f"--stage {c.stage} trains a later stage of a model: pass --init MODEL, the "
                                   "model folder of its first stage (or a zoo name)")
@@ -130,6 +155,19 @@ class Trainer:
                        number("--checkpoint-every", c.checkpoint_every, integer=True))
         self.is_main = self.dist.is_main
         self._ready, self._stop = False, False
+
+    def _no_checkpoint(self) -> Optional[ConfigError]:
+        """The error for a run folder whose checkpoints are all unusable (None if one is usable or none exist)."""
+        if ckpt.find_latest(self.ckpt_root) is not None:
+            return None
+        steps = sorted(p.name for p in self.ckpt_root.iterdir() if ckpt.NAME.match(p.name)) \
+            if self.ckpt_root.is_dir() else []
+        if not steps:
+            return None
+        which = steps[0] if len(steps) == 1 else f"all {len(steps)}: {', '.join(steps)}"
+        return ConfigError(f"{self.out} holds a training run whose checkpoints are incomplete or corrupt "
+                           f"({which}), so it cannot be resumed; delete {self.out} to start it again, or choose "
+                           "another --out")
 
     def _start_from(self, c: TrainConfig) -> TrainConfig:
         """``--init MODEL``: load the model to start from; the run takes its variant, objective and config
@@ -184,9 +222,14 @@ class Trainer:
         self.steps = c.steps
         self.sample_every = self._every[0] or max(1, min(500, self.steps // 4 or 1))
         self.checkpoint_every = self._every[1] or max(1, min(1000, self.steps // 2 or 1))
-        self.ema = EMA(G, c.ema) if c.ema else None
+        self.ema = None
         step = (STAGE_STEPS[c.stage] if c.stage else STEPS[self.kind])(self)
         self.optimizers = step.optimizers
+        if c.ema:  # the average of every component G's optimiser trains (an autoencoder's encoder too)
+            trained = {id(p) for group in self.optimizers["g"].param_groups for p in group["params"]}
+            self.ema = EMA({k: m for k, m in self.model.components.items()
+                            if any(id(p) in trained for p in m.parameters())}, c.ema,
+                           standing_pass=step.standing_pass)
         self.iteration = CudaGraphStep(step, dev) if c.cuda_graphs else step
         self.monitor = Monitor(self.out, dist=self.dist, step=step, is_main=self.is_main)
         self.steps_done = 0
@@ -198,6 +241,7 @@ class Trainer:
                                   "ask for more steps")
         elif self.dist.world > 1:
             torch.manual_seed(c.seed * 1000 + 7919 * self.dist.rank + 1)  # distinct noise per rank
+        self.started_at = self.steps_done  # where this invocation began
         self.model.train()
         self._ready = True
         return self
@@ -239,10 +283,19 @@ class Trainer:
         if self.ema is not None:
             self.ema.update()
 
+    def exported(self) -> dict:
+        """The components the model folder holds: the trained ones, or with ``ema`` (unless ``export="raw"``)
+        the averaged ones, their BatchNorm statistics recomputed for them (:meth:`EMA.refresh`)."""
+        comps = dict(self.model.components.items())
+        if self.ema is not None and self.config.export != "raw":
+            self.ema.refresh(self.config.batch_size)
+            comps.update(self.ema.modules.items())
+        return comps
+
     @property
     def sampler(self):
-        """The generator that samples: the EMA one with ``ema``."""
-        return self.ema.module if self.ema is not None else self.model.generator
+        """The generator that samples and is exported (:meth:`exported`)."""
+        return self.exported()["generator"]
 
     def set_learning_rates(self, factor: float) -> None:
         """Each optimiser's learning rate = ``factor`` x its configured one (in place under CUDA graphs)."""
@@ -276,14 +329,15 @@ class Trainer:
     def fit(self):
         """Train to ``steps``: log, draw, checkpoint; return the exported model in eval mode."""
         try:
-            self.setup()
-            return self._fit()
+            self.lock.acquire()  # the run folder's one writer (ganzoo.fsutil.FolderLock) until the end
+            return self.setup()._fit()
         except RuntimeError as exc:
             lost = peer_lost(exc, self.dist.rank, self.steps_done) if self.dist.active else None
             if lost is None:
                 raise
             raise lost from None
         finally:
+            self.lock.release()  # (and the folder it made, if nothing else was written into it)
             self.dist.close()
 
     def _fit(self):
@@ -326,6 +380,9 @@ class Trainer:
             if old_handler is not None:
                 with contextlib.suppress(ValueError):
                     signal.signal(signal.SIGINT, old_handler)
+        if self.is_main and self.steps_done == self.started_at:  # nothing to train: write the folder again
+            self.monitor.pictures(self)                             # (e.g. --resume --export raw)
+            self.export_model().save(self.out)
         self.dist.barrier()
         return self.export_model().eval()
 
@@ -375,12 +432,11 @@ class Trainer:
         self.dist.barrier()
 
     def export_model(self):
-        """The model to publish: the trained components (the EMA generator with ``ema``) with the training record
+        """The model to publish: :meth:`exported`'s components with the training record
         (:meth:`TrainConfig.training_record`) and the last evaluation's metrics."""
         from ..model import Model
 
-        comps = dict(self.model.components.items())
-        comps["generator"] = self.sampler
+        comps = self.exported()
         m = self.model
         training = dict(self.config.training_record(), steps_done=self.steps_done)
         last = self.monitor.last_eval()

@@ -23,5 +23,7 @@ def register_variants(register):
             "g_depth": 1,            # convolutions per resolution in G (2+: 3x3 convs after each upsampling)
             "d_depth": 1,            # convolutions per resolution in D (2+: 3x3 convs after each downsampling)
             "pack": 1,               # PacGAN: D judges `pack` images at once (stacked along the channels)
+            "d_label": "projection", # conditional D: projection | acgan (an auxiliary classifier, ClassLoss)
+            "class_weight": 1.0,     # d_label=acgan: the weight of the class loss in D's and G's losses
         },
     ))

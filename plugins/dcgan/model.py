@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Discriminator, Generator
-from ganzoo.layers import (ClassProjection, DownConv, UpConv, check_pack, dcgan_init, init_label_inputs, one_hot,
-                           pack_groups, unpack_scores)
+from ganzoo.layers import (D_LABELS, DownConv, LabelHead, UpConv, check_pack, dcgan_init, init_label_inputs, one_hot,
+                           pack_groups, spectral_norm_all, unpack_scores)
 
 
 NORMS = ("batch", "layer", "spectral", "none")
@@ -47,14 +46,17 @@ class DCGANGenerator(Generator):
 
 
 class DCGANDiscriminator(Discriminator):
-    """Conv trunk, then a base x base conv to one score; conditional D adds a projection term
-    <embed(y), features> (Miyato & Koyama 2018). With ``pack`` > 1 (PacGAN, Lin et al. 2018)
+    """Conv trunk, then a base x base conv to one score; a conditional D uses the label as ``label`` says
+    (:class:`ganzoo.layers.LabelHead`): ``"projection"`` adds a projection term <embed(y), features> (Miyato &
+    Koyama 2018), ``"acgan"`` gives class logits from the features instead (an auxiliary classifier, Odena et
+    al. 2017, trained by its ClassLoss term, weight ``class_weight``). With ``pack`` > 1 (PacGAN, Lin et al. 2018)
     consecutive groups of ``pack`` images are stacked along the channels and judged jointly; the
     group's score is given to each of its members. ``norm="spectral"`` (SNGAN, Miyato et al. 2018)
     has no norm layers; instead every weight (convolutions, head, class embedding) is divided by
     its largest singular value, estimated by one power iteration per training-mode call."""
 
-    def __init__(self, sample_shape, width=64, num_classes=0, norm="batch", pack=1, depth=1):
+    def __init__(self, sample_shape, width=64, num_classes=0, norm="batch", pack=1, depth=1, label="projection",
+                 class_weight=1.0):
         super().__init__(sample_shape, num_classes)
         channels, size = _square(self.sample_shape)
         self.pack = check_pack(pack, "dcgan")
@@ -66,25 +68,29 @@ class DCGANDiscriminator(Discriminator):
         self.trunk = DownConv(channels * pack, size, width, "none" if norm == "spectral" else norm, depth)
         c, b = self.trunk.out_channels, self.trunk.base
         self.head = nn.Conv2d(c, 1, b, 1, 0, bias=False)
-        self.embed = ClassProjection(num_classes, c * b * b) if num_classes else None
+        if label not in D_LABELS:
+            raise ConfigError(f"dcgan: d_label must be {' or '.join(D_LABELS)}, not {label!r}")
+        if label == "acgan" and not num_classes:
+            raise ConfigError("dcgan: d_label=acgan needs a class-conditional model; add --conditional")
+        self.embed = LabelHead(label, num_classes, c * b * b, class_weight) if num_classes else None
+        self.loss_terms = self.embed.loss_terms if num_classes else ()
         dcgan_init(self)
         if norm == "spectral":
-            for m in list(self.modules()):
-                if isinstance(m, (nn.Conv2d, nn.Embedding)):
-                    spectral_norm(m)
+            spectral_norm_all(self)
 
     def forward(self, x, y=None):
         y = self.check_labels(y, x.shape[0])
         h = self.trunk(pack_groups(x, self.pack, "dcgan"))
         out = self.head(h).flatten()
         if y is not None:
-            out = out + self.embed.score(h, y)
+            return self.embed(out, h, y)    # (pack is 1 for a conditional D)
         return unpack_scores(out, self.pack)
 
 
 def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm, pack=1, g_norm="batch", g_depth=1,
-          d_depth=1):
+          d_depth=1, d_label="projection", class_weight=1.0):
     return {
         "generator": DCGANGenerator(sample_shape, latent_dim, g_width, num_classes, g_norm, g_depth),
-        "discriminator": DCGANDiscriminator(sample_shape, d_width, num_classes, d_norm, pack, d_depth),
+        "discriminator": DCGANDiscriminator(sample_shape, d_width, num_classes, d_norm, pack, d_depth, d_label,
+                                            class_weight),
     }

@@ -16,7 +16,8 @@ class MLPGenerator(Generator):
     equally likely components (DeLiGAN, Gurumurthy et al. 2017; GM-GAN, Ben-Yosef & Weinshall 2018):
     the noise z ~ N(0, I) has K + ``latent_dim`` coordinates; the component is the argmax of the first
     K (uniform over K), and the network sees its one-hot code -- the first layer's weights are the
-    learned component means -- beside ``mixture_std`` times the remaining coordinates. A continuous G
+    learned component means -- beside ``mixture_std`` times the remaining coordinates. The prior is the
+    generator's latent (:meth:`sample_latent` draws it); ``forward`` takes that latent as it is. A continuous G
     maps a connected latent onto a connected set, so data in separate clusters forces samples onto
     bridges between them (Khayatkhoei et al. 2018); the gaps between mixture components give G
     somewhere to put those jumps where no latent mass lies."""
@@ -39,11 +40,18 @@ class MLPGenerator(Generator):
         init_label_inputs(self.net[0], num_classes)  # the one-hot label as loud as z at the start
         self.out_act = activation("tanh") if output == "tanh" else (nn.Sigmoid() if output == "sigmoid" else nn.Identity())
 
+    def sample_latent(self, n, *, seed=None, device=None, training=False, truncation=None):
+        """The latent G's network sees: z ~ N(0, I) (``truncation``: the truncated normal) or, for a
+        mixture prior, the one-hot component code (the argmax of the first K values drawn) beside
+        ``mixture_std`` times the remaining ``latent_dim`` values."""
+        z = super().sample_latent(n, seed=seed, device=device, training=training, truncation=truncation)
+        if not self.mixture:
+            return z
+        k = self.mixture
+        return torch.cat([one_hot(z[:, :k].argmax(1), k, z.dtype), self.mixture_std * z[:, k:]], 1)
+
     def forward(self, z, y=None):
         y = self.check_labels(y, z.shape[0])
-        if self.mixture:
-            k = self.mixture
-            z = torch.cat([one_hot(z[:, :k].argmax(1), k, z.dtype), self.mixture_std * z[:, k:]], 1)
         if y is not None:
             z = torch.cat([z, one_hot(y.to(z.device), self.num_classes, z.dtype)], 1)
         return self.out_act(self.net(z)).view(z.shape[0], *self.sample_shape)

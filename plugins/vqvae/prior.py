@@ -15,6 +15,7 @@ stacks free of the blind spot of a plain masked convolution:
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Optional
 
 import torch
@@ -23,6 +24,7 @@ from torch import nn
 
 from ganzoo.errors import ConfigError
 from ganzoo.interfaces import Prior
+from ganzoo.sampling import RandomSource, SamplingOption
 
 
 class GatedLayer(nn.Module):
@@ -63,11 +65,18 @@ class GatedLayer(nn.Module):
         return self.gate(v), self.horizontal(xh, self.v2h(v))
 
 
+TEMPERATURE = SamplingOption("divide the PixelCNN's logits by T before each code is drawn (T < 1: likelier, "
+                             "less varied samples; 1, the default: the fitted distribution)", low=0.0, low_open=True,
+                             high=10.0)
+
+
 class CodePrior(Prior):
     """A gated PixelCNN over the decoder's (grid x grid) code indices: ``forward(idx)`` gives the logits
     (N, codes, grid, grid) of each position given the codes before it; ``loss`` is the negative log-likelihood
     of the codes the frozen autoencoder gives a batch (nats per image); ``sample_latent`` draws codes position
     by position (:meth:`draw_codes`) and returns their codebook vectors, the decoder's latent."""
+
+    sampling_options = MappingProxyType({"temperature": TEMPERATURE})
 
     def __init__(self, latent_dim, sample_shape, codes, grid, width, layers, kernel=3):
         super().__init__(latent_dim, sample_shape)
@@ -93,17 +102,22 @@ class CodePrior(Prior):
         return nll.mean(), {"nll": nll.detach().mean()}
 
     @torch.no_grad()
-    def sample_latent(self, generator, n: int, *, rng: Optional[torch.Generator] = None) -> torch.Tensor:
-        return generator.embed_codes(self.draw_codes(n, rng=rng))
+    def sample_latent(self, generator, n: int, *, rng: RandomSource, temperature: Optional[float] = None):
+        return generator.embed_codes(self.draw_codes(n, rng=rng, temperature=temperature))
 
     @torch.no_grad()
-    def draw_codes(self, n: int, *, rng: Optional[torch.Generator] = None, logits_seen=None) -> torch.Tensor:
+    def draw_codes(self, n: int, *, rng: Optional[RandomSource] = None, temperature: Optional[float] = None,
+                   logits_seen=None) -> torch.Tensor:
         """``n`` code grids (n, grid, grid), drawn position by position in raster order, each from the logits
         :meth:`forward` gives it -- computed row by row instead: a vertical stack's row i sees only rows < i, so
         each row's vertical stacks are computed once, when the rows above are drawn, and each position's
         horizontal stacks on its row up to it (about 20 times less work than a whole forward per position).
-        ``logits_seen(i, j, logits)``: called with each position's logits (tests compare them with forward)."""
+        ``rng``: the draw's random numbers (None: torch's global RNG on the CPU); ``temperature``: each
+        position's logits are divided by it (1, the default: the fitted distribution). ``logits_seen(i, j,
+        logits)``: called with each position's logits (tests compare them with forward)."""
         g, r, dev = self.grid_size, self.reach, self.embed.weight.device
+        rng = rng if rng is not None else RandomSource(None, "cpu")
+        scale = 1.0 / (temperature or 1.0)
         idx = torch.zeros(n, g, g, dtype=torch.long, device=dev)
         width = self.embed.embedding_dim
         xv = [torch.zeros(n, width, g + r, g, device=dev) for _ in self.layers]   # r zero rows above row 0
@@ -121,15 +135,15 @@ class CodePrior(Prior):
                 logits = self.head(xh[..., j:])[:, :, 0, 0]
                 if logits_seen is not None:
                     logits_seen(i, j, logits)
-                idx[:, i, j] = pick(logits, rng)
+                idx[:, i, j] = pick(logits * scale, rng)
             xv[0][:, :, i + r] = self.embed(idx[:, i]).permute(0, 2, 1)
         return idx
 
 
-def pick(logits: torch.Tensor, rng: Optional[torch.Generator]) -> torch.Tensor:
-    """One category per row of ``logits`` (n, K), drawn by the inverse CDF of softmax(logits) (in float64 on the
-    CPU) at one uniform of ``rng`` per row: the same ``rng`` state gives the same draw on any device."""
-    p = torch.softmax(logits.double(), 1).cpu()
-    u = torch.rand(p.shape[0], 1, generator=rng, dtype=torch.float64)
+def pick(logits: torch.Tensor, rng: RandomSource) -> torch.Tensor:
+    """One category per row of ``logits`` (n, K), drawn by the inverse CDF of softmax(logits) (in float64, on
+    ``rng``'s draw device) at one uniform of ``rng`` per row: a seeded ``rng`` gives the same draw on any device."""
+    p = torch.softmax(logits.double(), 1).to(rng.draw_device)
+    u = torch.rand(p.shape[0], 1, generator=rng.generator, device=rng.draw_device, dtype=torch.float64)
     choice = (p.cumsum(1) < u * p.sum(1, keepdim=True)).sum(1).clamp_(max=p.shape[1] - 1)
     return choice.to(logits.device)

@@ -1,17 +1,5 @@
-"""Building blocks of the first-party variants, public for plugins (listed in ``__all__`` and in
-``docs/writing-a-plugin.md``).
-
-* fully connected: :func:`mlp`, :func:`activation`;
-* DCGAN trunks for square images: :class:`UpConv` (generator), :class:`DownConv` (discriminator),
-  their size rule :func:`conv_plan` and :func:`dcgan_init`;
-* normalisation: :func:`norm2d`, :class:`ConditionalBatchNorm2d`;
-* conditioning: :func:`one_hot`, :func:`init_label_inputs` (a one-hot label's input columns at the
-  scale of the rest), :class:`ClassProjection` (a projection discriminator's class term);
-* PacGAN (Lin et al. 2018): :func:`pack_groups`, :func:`unpack_scores`;
-* config checks: :func:`check_depth`, :func:`check_pack`.
-
-Bad configuration raises :class:`ganzoo.errors.ConfigError` (a ``ValueError``).
-"""
+"""The building blocks of the first-party MLP and DCGAN variants: fully connected stacks, the DCGAN trunks,
+normalisation, class conditioning, PacGAN and config checks. Public through :mod:`ganzoo.layers`."""
 
 from __future__ import annotations
 
@@ -21,13 +9,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .errors import ConfigError
-
-__all__ = [
-    "mlp", "activation", "conv_plan", "check_depth", "norm2d", "ConditionalBatchNorm2d", "UpConv", "DownConv",
-    "dcgan_init", "one_hot", "init_label_inputs", "ClassProjection", "check_pack", "pack_groups", "unpack_scores",
-    "BASE_SIZES", "ACTIVATIONS", "NORMS",
-]
+from ..errors import ConfigError
 
 
 def mlp(sizes: Sequence[int], *, act: str = "leaky_relu", norm: bool = False, last_act: bool = False) -> nn.Sequential:
@@ -218,7 +200,7 @@ class ClassProjection(nn.Embedding):
         nn.init.xavier_uniform_(self.weight)
 
     def score(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return (self(y.to(h.device)) * h.flatten(1)).sum(1)
+        return (nn.functional.embedding(y.to(h.device), self.weight) * h.flatten(1)).sum(1)
 
 
 @torch.no_grad()
