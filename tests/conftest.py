@@ -140,3 +140,33 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture
+def graph_stand_ins(monkeypatch):
+    """torch's CUDA-graph API replaced by stand-ins, so ``CudaGraphStep``'s bookkeeping runs on the CPU: a
+    capture runs the step once (as the real capture plus its first replay do); a replay runs nothing and is
+    counted in the returned list. tests/test_gpu.py runs the real thing where there is a GPU."""
+    import contextlib
+
+    import torch
+
+    replays = []
+
+    class Stream:
+        def __init__(self, *a):
+            pass
+
+        def wait_stream(self, other):
+            pass
+
+    class Graph:
+        def replay(self):
+            replays.append(1)
+
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda *a: Stream())
+    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
+    monkeypatch.setattr(torch.cuda, "graph", lambda g: contextlib.nullcontext())
+    return replays

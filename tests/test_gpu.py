@@ -23,6 +23,9 @@ CASES = {  # variant, objective, data, extra training arguments
     # the path-length regulariser: a second G forward, a double backward in z, its running mean updated in place
     "dcgan-nonsat-path-length": ("dcgan", "non-saturating", "digits",
                                  {"pl": 2.0, "config": {"g_width": 16, "d_width": 16}}),
+    # lazy R1 (every 2nd D step): two kinds of iteration, each warmed up and captured as a graph of its own
+    "dcgan-nonsat-lazy-r1": ("dcgan", "non-saturating", "digits",
+                             {"r1": 1.0, "r1_every": 2, "config": {"g_width": 16, "d_width": 16}}),
     # the self-conditioned DCGAN card's kind of run: spectral D (power iteration replayed), R1's double backward,
     # EMA, with the 3x3 convolutions of g_depth / d_depth = 2
     "dcgan-hinge-spectral-r1-deep": ("dcgan", "hinge", "digits",

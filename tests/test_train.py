@@ -138,6 +138,12 @@ RESUME_CASES = {
     # the regularisers as run options: R1 and R2's double backward, the gradient penalty's random alphas
     "mlp-regularisers": dict(variant="mlp", objective="non-saturating", data="ring8", data_options={"n": 500},
                              batch_size=64, r1=1.0, r2=0.5, gp=2.0, g_hidden=[32], d_hidden=[32]),
+    # lazy R1 and path length (every 7th D step of K = 2, every 5th G step): the schedule and the terms' last
+    # logged values must resume too (the resume at step 12 falls inside both periods: D indices 24, 25 and G
+    # step 12 skip, and log the values of D index 21 and G step 10)
+    "mlp-lazy-r1-pl": dict(variant="mlp", objective="non-saturating", data="ring8", data_options={"n": 500},
+                           batch_size=64, d_steps=2, r1=1.0, r1_every=7, pl=0.5, pl_every=5, g_hidden=[32],
+                           d_hidden=[32]),
     # the path-length regulariser (--pl) on a conditional conv G: its running mean and its noise must resume too
     "dcgan-path-length": dict(variant="dcgan", objective="non-saturating", data="digits", batch_size=32,
                               conditional=True, pl=2.0, g_width=8, d_width=8, latent_dim=8),
@@ -169,6 +175,8 @@ def test_resume_is_exact(tmp_path, case):
     for fname in a:
         for key in a[fname]:
             assert torch.equal(a[fname][key], b[fname][key]), (fname, key)
+        # and the same bytes: equal weights hash the same (safetensors' own metadata order varies)
+        assert (tmp_path / "straight" / fname).read_bytes() == (tmp_path / "split" / fname).read_bytes(), fname
     # optimiser state and RNG states too
     sa, _ = ckpt.read(ckpt.find_latest(tmp_path / "straight" / "checkpoints"))
     sb, _ = ckpt.read(ckpt.find_latest(tmp_path / "split" / "checkpoints"))
@@ -308,35 +316,16 @@ def test_cli_reports_non_finite_and_exits_nonzero(tmp_path):
 
 # -- CUDA graphs: the wrapper's bookkeeping, on the CPU -----------------------------------------------------
 @pytest.mark.parametrize("variant,objective,d_steps", [("mlp", "wgan-gp", 2), ("vae", None, None)])
-def test_cuda_graph_wrapper_feeds_the_captured_step_on_cpu(tmp_path, monkeypatch, variant, objective, d_steps):
+def test_cuda_graph_wrapper_feeds_the_captured_step_on_cpu(tmp_path, graph_stand_ins, variant, objective, d_steps):
     """CudaGraphStep with torch's graph API replaced by stand-ins (the capture runs the step once, as
     the real capture plus its first replay do; later replays run nothing here): the warm-up steps and the
     captured step see the same batches and give the same losses as the plain engine, K batches per
     iteration reach the graph's static buffers in order, and the replays return the captured outputs.
     tests/test_gpu.py runs the real thing where there is a GPU."""
-    import contextlib
-
     from ganzoo.training import TrainConfig, Trainer
     from ganzoo.training.cuda_graphs import CudaGraphStep
 
-    replays = []
-
-    class Stream:
-        def __init__(self, *a):
-            pass
-
-        def wait_stream(self, other):
-            pass
-
-    class Graph:
-        def replay(self):
-            replays.append(1)
-
-    monkeypatch.setattr(torch.cuda, "Stream", Stream)
-    monkeypatch.setattr(torch.cuda, "current_stream", lambda *a: Stream())
-    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
-    monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
-    monkeypatch.setattr(torch.cuda, "graph", lambda g: contextlib.nullcontext())
+    replays = graph_stand_ins
     rows, batches = {}, {}
     for mode in ("eager", "graph"):
         t = Trainer(TrainConfig(variant=variant, objective=objective, data="digits" if variant == "vae" else "ring8",

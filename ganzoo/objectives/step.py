@@ -17,7 +17,9 @@ outputs on the real and the generated batch, computed at most once per step and 
             return F.softplus(real - fake).mean(), {"d_fake": fake.detach()}
 
 ``step.phase`` is ``"d"`` in a discriminator step (``fake_x`` is detached) and ``"g"`` in the generator step
-(``fake_x`` is attached to G's graph; D's weights get no gradient). A discriminator may return a plain (N,)
+(``fake_x`` is attached to G's graph; D's weights get no gradient). ``step.iteration`` is the training iteration
+and ``step.index`` the loss's place among its phase's losses (D's k-th of K steps: ``iteration * K + k``); a
+lazy term (``every = N``) runs where ``index % N == 0``. A discriminator may return a plain (N,)
 tensor of scores or a :class:`~ganzoo.interfaces.DiscriminatorOutput`; ``step.real`` / ``step.fake`` are
 always the latter, ``step.scores()`` the (real, fake) score tensors.
 
@@ -70,6 +72,8 @@ class StepInputs:
     codes: Optional[torch.Tensor] = None     # G.latent_codes(z): what an InfoGAN's q predicts
     phase: str = "d"                         # "d": a discriminator step, "g": the generator step
     G: Optional[Callable] = None             # the generator that made fake_x (G(z, fake_y); --pl calls it again)
+    iteration: int = 0                       # the training iteration (0-based: iterations done before this one)
+    index: int = 0                           # this loss among its phase's: D's k-th step iteration * K + k, G's iteration
     _out: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):

@@ -114,8 +114,14 @@ class TrainConfig:
     gp: Optional[float] = _arg(None, "--gp", type=float, metavar="W", card="if set",
                                help="Add the WGAN-GP gradient penalty W E(||grad D(x_hat)||-1)^2 to D's loss.")
     pl: Optional[float] = _arg(None, "--pl", type=float, metavar="W", card="if set",
-                               help="Add StyleGAN2's path-length penalty W E(||J^T u|| - a)^2 to G's loss, every G "
-                                    "step (J: the Jacobian of G in z; a: the lengths' running mean).")
+                               help="Add StyleGAN2's path-length penalty W E(||J^T u|| - a)^2 to G's loss (J: the "
+                                    "Jacobian of G in z, or in w for a generator with a mapping network; a: the "
+                                    "lengths' running mean).")
+    r1_every: Optional[int] = _arg(None, "--r1-every", type=int, metavar="N", card="if set",
+                                   help="Lazy R1 (StyleGAN2: 16): apply --r1 at every N-th D step, N times as strong.")
+    pl_every: Optional[int] = _arg(None, "--pl-every", type=int, metavar="N", card="if set",
+                                   help="Lazy path length (StyleGAN2: 4): apply --pl at every N-th G step, N times "
+                                        "as strong.")
     init: Optional[str] = _arg(None, "--init", metavar="MODEL", card="if set",
                                help="Start from the weights of MODEL (a model folder, a zoo name or "
                                     "hf://org/repo): its variant, objective and config unless given; components it "
@@ -342,6 +348,11 @@ def resolve(cfg: TrainConfig):
         if a[key] and cfg.compile:
             raise ConfigError(f"--{key} differentiates a gradient of the {side} (a double backward), which "
                               "torch.compile does not support; drop --compile")
+    for key, of in (("r1_every", "r1"), ("pl_every", "pl")):
+        flag = f"--{key.replace('_', '-')}"
+        a[key] = number(flag, getattr(cfg, key), hi=10**6, integer=True)
+        if a[key] is not None and not a[of]:
+            raise ConfigError(f"{flag} makes --{of} lazy; give --{of} too (e.g. --{of} 0.1 {flag} {a[key]})")
     if cfg.steps is not None and cfg.epochs is not None:
         raise ConfigError("pass --steps or --epochs, not both")
     if cfg.steps is None and cfg.epochs is None:

@@ -4,8 +4,9 @@
 averaged components and their update count (``ema.<component>.*``, ``ema.count``), each optimiser's state
 (``opt.g.*``, ``opt.d.*``; hyper-parameters in the JSON), the torch RNG state of every process
 (``rng.torch.R``, ``rng.cuda.R``), the data order (``rng.data``, ``data.perm``, epoch and offset), the running
-statistics of the loss terms (``term.pl.mean.R``: ``--pl``'s mean path length, per process), the step and the
-run's arguments (``args``: :meth:`TrainConfig.to_args`).
+statistics of the loss terms (``term.pl.mean.R``: ``--pl``'s mean path length, per process;
+``term.r1.last_d.R``: a lazy term's last value), the step and the run's arguments (``args``:
+:meth:`TrainConfig.to_args`).
 :func:`load_state_dict` puts it all back. The folder format (atomic writes, digests, ``latest``, pruning) is
 :mod:`ganzoo.training.checkpoint`'s.
 """
@@ -69,9 +70,14 @@ def state_dict(trainer) -> tuple[dict, dict]:
 
 def term_state(trainer) -> dict:
     """The running statistics of the step's auxiliary loss terms (a term's optional ``state``: a dict of
-    tensors it updates in place), as ``term.<name>.<key>`` -> tensor."""
-    return {f"term.{term.name}.{key}": v for term in trainer.iteration.terms
-            for key, v in getattr(term, "state", {}).items()}
+    tensors it updates in place), as ``term.<name>.<key>`` -> tensor, and the last value of each lazy term
+    (logged at the steps it skips) as ``term.<name>.last_<phase>``."""
+    out = {f"term.{term.name}.{key}": v for term in trainer.iteration.terms
+           for key, v in getattr(term, "state", {}).items()}
+    for key, v in trainer.iteration.held.items():
+        phase, name = key.split(".", 1)
+        out[f"term.{name}.last_{phase}"] = v
+    return out
 
 
 def load_state_dict(trainer, tensors: dict, meta: dict, *, where="checkpoint") -> None:

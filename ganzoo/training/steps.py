@@ -7,8 +7,9 @@ computed once); the objective supplies the losses (:func:`~ganzoo.objectives.ste
 ``d_loss_step``/``g_loss_step`` or the 0.1 methods) and its extras (weight clipping in
 ``after_discriminator_step``). Each loss is the objective's, then the auxiliary terms
 (:mod:`ganzoo.objectives.terms`) of that phase in order: the objective's ``terms``, the discriminator's
-``loss_terms``, the run options' regularisers (``--r1``, ``--r2``, ``--gp`` in D's steps, ``--pl`` in G's) --
-:meth:`AdversarialStep.loss` is the one place a loss is assembled.
+``loss_terms``, the generator's ``loss_terms``, the run options' regularisers (``--r1``, ``--r2``, ``--gp`` in
+D's steps, ``--pl`` in G's) -- :meth:`AdversarialStep.loss` is the one place a loss is assembled. A lazy term
+(``every`` = N) runs at every N-th loss of its phase with N times its weight (:meth:`AdversarialStep.schedule`).
 
 *Reusing the fake batch.* With ``K == 1`` the generator step reuses the batch G(z) made for the
 discriminator step (``reuse_fake``, the default then), exactly as the pytorch/examples DCGAN loop does: G is
@@ -59,18 +60,39 @@ class AdversarialStep:
         if t.config.compile:
             self.G_run, self.D_run = torch.compile(self.G_run), torch.compile(self.D_run)
         self.judge = Augmented(self.D_run, c.augment) if c.augment else self.D_run  # what D sees (--augment)
-        self.regularisers = regularisers({"r1": c.r1, "r2": c.r2, "gp": c.gp, "pl": c.pl}, device=t.device)
-        self.terms = (list(getattr(self.objective, "terms", ())) + list(getattr(self.D, "loss_terms", ()))
-                      + self.regularisers)
-        names = [term.name for term in self.terms]
-        if len(set(names)) < len(names):
-            raise ConfigError(f"two auxiliary loss terms share a name ({', '.join(names)}); drop one")
+        G = t.model.generator
+        self.regularisers = regularisers({"r1": c.r1, "r2": c.r2, "gp": c.gp, "pl": c.pl}, device=t.device,
+                                         every={"r1": c.r1_every, "pl": c.pl_every}, in_w=G.w_dim is not None)
+        self.terms, names = [], {}
+        for source, terms in ((f"objective {getattr(self.objective, 'name', type(self.objective).__name__)!r}",
+                               getattr(self.objective, "terms", ())), ("the discriminator", self.D.loss_terms),
+                              ("the generator", G.loss_terms), ("the run options", self.regularisers)):
+            for term in terms:
+                if term.name in names:
+                    raise ConfigError(f"two auxiliary loss terms share a name: {term.name!r} comes from "
+                                      f"{names[term.name]} and from {source}; drop one")
+                names[term.name] = source
+                self.terms.append(term)
+                for key, value in getattr(term, "state", {}).items():   # running statistics on the run's device
+                    term.state[key] = value.to(t.device)
+        self.every = {term.name: lazy_every(term) for term in self.terms}
         self.losses = dict(zip("dg", loss_functions(self.objective)))
         self.phase_terms = {p: [term for term in self.terms if p in term.phases] for p in "dg"}
+        # a lazy term's last value, logged at the steps it skips (checkpointed: the metric lines resume exactly)
+        self.held = {f"{p}.{term.name}": torch.zeros((), device=t.device) for p in "dg"
+                     for term in self.phase_terms[p] if self.every[term.name] > 1}
         self.codes = t.model.generator.latent_codes
         self.after_update = t.after_update
         self.batches_per_call = self.k
         self.headline = self.headline + tuple(names)
+
+    def schedule(self, iteration: int) -> tuple:
+        """Which lazy terms (``every`` > 1) run in iteration ``iteration`` (D's k-th loss has the index
+        iteration * K + k, G's the iteration): what a CUDA graph of the iteration depends on."""
+        d = [e for e in (self.every[term.name] for term in self.phase_terms["d"]) if e > 1]
+        g = [e for e in (self.every[term.name] for term in self.phase_terms["g"]) if e > 1]
+        return (tuple((iteration * self.k + k) % e == 0 for k in range(self.k) for e in d)
+                + tuple(iteration % e == 0 for e in g))
 
     def loss(self, step: StepInputs):
         """The loss of ``step.phase`` and its statistics: the objective's loss, then each auxiliary term of
@@ -80,27 +102,33 @@ class AdversarialStep:
             if term.name in stats:
                 raise ConfigError(f"--{term.name}: objective {type(self.objective).__name__} already adds its own "
                                   f"{term.name!r} term; set it through --objective-set, or drop --{term.name}")
+            every, held = self.every[term.name], f"{step.phase}.{term.name}"
+            if every > 1 and step.index % every:    # lazy: not this time; its last value is logged
+                stats[term.name] = self.held[held].clone()
+                continue
             weighted, value = term(step)
-            loss = loss + weighted
+            loss = loss + (weighted * every if every > 1 else weighted)   # every N-th loss, N times the weight
             stats[term.name] = value.detach()
+            if every > 1:
+                self.held[held].copy_(stats[term.name])
         return loss, stats
 
-    def discriminator_loss(self, real_x, fake_x, y=None, *, z=None):
+    def discriminator_loss(self, real_x, fake_x, y=None, *, z=None, iteration=0, k=0):
         """D's loss on a real and a generated batch (made from ``z``, for the real batch's labels), and
-        its statistics."""
+        its statistics; ``iteration`` and ``k`` (the k-th D step of the iteration) place it in the run."""
         return self.loss(StepInputs(self.judge, real_x, fake_x, y, z=z, codes=self._codes(z), phase="d",
-                                    G=self.G_run))
+                                    G=self.G_run, iteration=iteration, index=iteration * self.k + k))
 
-    def generator_loss(self, fake_x, y=None, *, real_x=None, real_y=None, z=None):
+    def generator_loss(self, fake_x, y=None, *, real_x=None, real_y=None, z=None, iteration=0):
         """G's loss on a generated batch (still attached to G's graph, labels ``y``) and its statistics;
         ``real_x`` (labels ``real_y``) is the step's real batch, for objectives that compare with it."""
         return self.loss(StepInputs(self.judge, real_x, fake_x, real_y, fake_y=y, z=z, codes=self._codes(z),
-                                    phase="g", G=self.G_run))
+                                    phase="g", G=self.G_run, iteration=iteration, index=iteration))
 
     def _codes(self, z):
         return None if z is None else self.codes(z)
 
-    def __call__(self, next_batch) -> dict:
+    def __call__(self, next_batch, iteration: int = 0) -> dict:
         G, obj, M, d_opt, g_opt = self.G_run, self.objective, self.M, self.optimizers["d"], self.optimizers["g"]
         fake = y = None
         for k in range(self.k):
@@ -113,7 +141,7 @@ class AdversarialStep:
                 else:
                     with torch.no_grad():
                         fake = G(z, y)
-                d_loss, d_stats = self.discriminator_loss(x, fake.detach(), y, z=z)
+                d_loss, d_stats = self.discriminator_loss(x, fake.detach(), y, z=z, iteration=iteration, k=k)
             d_opt.zero_grad(set_to_none=True)
             d_loss.backward()
             d_opt.step()
@@ -128,7 +156,8 @@ class AdversarialStep:
             p.requires_grad_(False)
         try:
             with self.amp(), self.dist.no_sync(self.D_run):
-                g_loss, g_stats = self.generator_loss(fake, y, real_x=real_x, real_y=real_y, z=z)
+                g_loss, g_stats = self.generator_loss(fake, y, real_x=real_x, real_y=real_y, z=z,
+                                                      iteration=iteration)
             g_opt.zero_grad(set_to_none=True)
             g_loss.backward()
         finally:
@@ -146,9 +175,10 @@ class AdversarialStep:
 
     def standing_pass(self, modules, n: int) -> None:
         """One forward of the averaged generator (``modules["generator"]``, :mod:`.ema`) on what G sees in a
-        step: its training latents (``sample_latent``) and, for a conditional model, drawn labels (for its BatchNorm
+        step: its training latents (drawn by it) and, for a conditional model, drawn labels (for its BatchNorm
         statistics)."""
-        modules["generator"](self.latent(n, device=self.device, training=True), self.batches.draw_labels(n))
+        G = modules["generator"]
+        G(G.sample_latent(n, device=self.device, training=True), self.batches.draw_labels(n))
 
     @staticmethod
     def panels(names) -> dict:
@@ -212,6 +242,11 @@ class AutoencodingStep:
     ``step.optimizers`` is ``{"g": ...}``."""
 
     headline = None  # the progress bar shows every statistic
+    held: dict = {}  # no lazy terms
+
+    @staticmethod
+    def schedule(iteration: int) -> tuple:
+        return ()
 
     def __init__(self, trainer):
         t = trainer
@@ -234,7 +269,7 @@ class AutoencodingStep:
         AutoencoderLoss(modules["encoder"], modules["generator"], self.objective)(
             b.X[idx], None if b.Y is None else b.Y[idx])
 
-    def __call__(self, next_batch) -> dict:
+    def __call__(self, next_batch, iteration: int = 0) -> dict:
         x, y = next_batch()
         with self.amp():
             loss, stats = self.run(x, y)
@@ -251,6 +286,14 @@ class AutoencodingStep:
     @staticmethod
     def panels(names) -> dict:
         return {"loss": list(names)}
+
+
+def lazy_every(term) -> int:
+    """A term's ``every`` (default 1: each loss of its phases), checked."""
+    every = getattr(term, "every", 1)
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ConfigError(f"loss term {term.name!r}: every must be a whole number >= 1, not {every!r}")
+    return every
 
 
 class PriorLoss(nn.Module):
@@ -285,10 +328,10 @@ class PriorStep(AutoencodingStep):
         self.amp, self.after_update = t.autocast, t.after_update
         self.batches_per_call = 1
 
-    def __call__(self, next_batch) -> dict:
+    def __call__(self, next_batch, iteration: int = 0) -> dict:
         for module in self.fixed:   # (the trainer puts the whole model in training mode)
             module.eval()
-        return super().__call__(next_batch)
+        return super().__call__(next_batch, iteration)
 
 
 # the kind of an objective -> its step (adversarial, autoencoding, variational)
