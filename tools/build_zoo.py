@@ -8,8 +8,9 @@
     python tools/build_zoo.py --readme             # only rewrite README.md's zoo table
 
 For each NAME it runs ``ganzoo train ... --out runs/zoo/NAME`` and ``ganzoo eval runs/zoo/NAME
---json`` (the exact commands are in RECIPES and in the model card), draws the sample picture, renders
-the model card, copies config.json, the generator (and encoder) weights, README.md and samples.png (and the
+--json`` (the exact commands are in RECIPES and in the model card; a recipe with a ``prior`` trains a second
+stage, ``--stage prior``, and one with ``evals`` merges several evaluations), draws the sample picture, renders
+the model card, copies config.json, the generator (and encoder, prior) weights, README.md and samples.png (and the
 recipe's "pictures": ganzoo commands run on the model, shown on the card) into ``plugins/zoo/models/NAME``
 and pins every file's sha256 in ``plugins/zoo/registry.yaml``.
 Run it from the repository root, with the checkout installed (``bash scripts/setup.sh``): it is a
@@ -256,6 +257,17 @@ RECIPES.update({
         "train": "--steps 6000 -b 128 --data-opt subset=0:8000 --set hidden=[256,128] --set latent_dim=16",
         "eval": "--data-opt subset=8000:",
         "summary": "VAE with a 16-D latent on MNIST (first 8,000 test images; ELBO on the last 2,000)",
+    },
+    # VQ-VAE (van den Oord et al. 2017) in two stages: the autoencoder (a 7x7 grid of 128 codes of size 16, EMA
+    # codebook, commitment 0.25) on the first 8,000 images, then the gated PixelCNN prior (32 channels, 8 layers)
+    # on their codes. Reconstruction NLL and the codebook's use on the last 2,000; the judge scores its samples
+    # against all 10,000, as for the MNIST GANs. Pilots: docs/zoo-notes.md.
+    "mnist-vqvae": {
+        "variant": "vqvae", "objective": "reconstruction", "data": MNIST,
+        "train": "--steps 2500 -b 128 --data-opt subset=0:8000",
+        "prior": "--steps 6000 -b 64 --data-opt subset=0:8000 --lr-schedule linear",
+        "evals": ["--data-opt subset=8000: --metric recon --metric codebook", "--metric judge --metric prdc"],
+        "summary": "VQ-VAE on MNIST (7x7 grid of 128 codes) with a PixelCNN prior over its codes: it samples digits",
     },
     "mnist-ae": {
         "variant": "ae", "objective": "reconstruction", "data": MNIST,
