@@ -39,11 +39,7 @@ class Model(nn.Module):
         self.meta = {k: meta.get(k) for k in META_KEYS if meta.get(k) is not None}
         self.components = nn.ModuleDict(components)
         self.sampling: dict = {}   # the sampling options sample() uses by default (with_sampling)
-        self._attach_prior()
-
-    def _attach_prior(self) -> None:
-        """The generator draws its latents from the ``prior`` component when the model has one."""
-        self.generator.attach_prior(self.prior)
+        self.generator.attach_prior(self.prior)   # it draws its latents from the prior, when the model has one
 
     # -- components ------------------------------------------------------------------------
     @property
@@ -69,7 +65,7 @@ class Model(nn.Module):
             if name not in names:
                 del self.components[name]
         if "generator" in self.components:
-            self._attach_prior()
+            self.generator.attach_prior(self.prior)
         return self
 
     # -- the contract, forwarded -------------------------------------------------------------
@@ -385,8 +381,7 @@ def component_sizes(cfg: dict, *, where: str) -> Optional[dict]:
 
 
 def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=None) -> Model:
-    """Load a model folder strictly: config.json plus the requested components' weights (the generator
-    with its prior, when the folder has one: :func:`ganzoo.config.components_to_load`)."""
+    """Load a model folder strictly: config.json plus the requested components' weights (the generator's prior too)."""
     folder = Path(folder)
     cfg = read_config(folder)
     model = from_config(cfg, where=str(folder / "config.json"))

@@ -40,7 +40,7 @@ from ..fsutil import FolderLock
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
-from .build import build_model, memory_format, pick_device
+from .build import build_model, memory_format, pick_device, stage_components
 from .config import TrainConfig, number, resolve
 from .cuda_graphs import CudaGraphStep, lr_on_device
 from .distributed import Distributed, peer_lost
@@ -157,7 +157,7 @@ class Trainer:
         self.dist.join(dev)
         self.data = load_data(c, self._data)
         self.model = build_model(c, self.vspec, self.data, self._base_model, saved=self._saved_config)
-        self._stage_components()
+        stage_components(self.model, c.stage, self.vspec.name)
         self.objective = self.model.make_objective()
         fresh = [n for n in self.model.components if n not in self._base_model.components] \
             if self._base_model is not None and self.resume_from is None else []
@@ -202,15 +202,6 @@ class Trainer:
         self.model.train()
         self._ready = True
         return self
-
-    def _stage_components(self) -> None:
-        """A first stage (no ``--stage``) trains the model without its prior, which a later ``--stage prior``
-        fits to the trained autoencoder: the run's model has no prior, and the folder it writes none."""
-        if self.config.stage is None:
-            self.model.keep_only([name for name in self.model.components if name != "prior"])
-        elif self.config.stage not in self.model.components:
-            raise ConfigError(f"--stage {self.config.stage}: variant {self.vspec.name!r} has no {self.config.stage} "
-                              f"component to train (it builds {', '.join(self.model.components)})")
 
     def make_optimizer(self, params, lr: float):
         """The run's optimiser (adam or rmsprop, the objective's choice) over the trainable ``params``."""
