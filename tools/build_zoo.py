@@ -268,6 +268,14 @@ RECIPES.update({
         "prior": "--steps 6000 -b 64 --data-opt subset=0:8000 --lr-schedule linear",
         "evals": ["--data-opt subset=8000: --metric recon --metric codebook", "--metric judge --metric prdc"],
         "summary": "VQ-VAE on MNIST (7x7 grid of 128 codes) with a PixelCNN prior over its codes: it samples digits",
+        "note": "Trained on this project's 2-core CPU, one thread: the autoencoder 2,500 steps (5.0 minutes), then "
+                "the prior 6,000 steps (7.4 minutes). Loading the generator brings `prior.safetensors` with it: "
+                "`ganzoo sample` draws a 7x7 grid of codes from the PixelCNN, position by position, and decodes it "
+                "(`--sample-opt temperature=T` divides the prior's logits by T). Its samples cover all 10 digits in "
+                "near-equal shares (class KL 0.028) with a judge Frechet ratio of 16.1 (sd 4.8 over the 20 draws): "
+                "half the zoo's 16-D VAE's (32.9), far from the MNIST GANs' 1.4-1.9; the judge is less sure of its "
+                "digits than of real ones (max_prob 0.70 vs 0.95), some strokes break. The reconstructions are the "
+                "zoo's closest on the held-out images (recon_nll 54.7 nats; mnist-ae 82.3, mnist-vae-16d 87.5).",
     },
     "mnist-ae": {
         "variant": "ae", "objective": "reconstruction", "data": MNIST,
