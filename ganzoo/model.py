@@ -17,12 +17,12 @@ from . import config as cfgmod
 from . import limits
 from .errors import ConfigError, GanzooError, PluginError, TooLargeError, WeightsError, first_line
 from .fsutil import atomic_write_json
-from .interfaces import Discriminator, Encoder, Generator, sample_count
+from .interfaces import Discriminator, Encoder, Generator, Prior, sample_count
 from .plugins import get_registry
 from .registry import resolve
 
-COMPONENTS = ("generator", "discriminator", "encoder")
-COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder}
+COMPONENTS = cfgmod.COMPONENT_NAMES
+COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder, "prior": Prior}
 META_KEYS = ("dataset", "labels", "label_prior", "training", "metrics")
 
 
@@ -39,6 +39,7 @@ class Model(nn.Module):
         self.meta = {k: meta.get(k) for k in META_KEYS if meta.get(k) is not None}
         self.components = nn.ModuleDict(components)
         self.sampling: dict = {}   # the sampling options sample() uses by default (with_sampling)
+        self.generator.attach_prior(self.prior)   # it draws its latents from the prior, when the model has one
 
     # -- components ------------------------------------------------------------------------
     @property
@@ -53,11 +54,18 @@ class Model(nn.Module):
     def encoder(self) -> Optional[Encoder]:
         return self.components["encoder"] if "encoder" in self.components else None
 
+    @property
+    def prior(self) -> Optional[Prior]:
+        """The learned prior over the generator's latent (a second training stage's), or None: N(0, I)."""
+        return self.components["prior"] if "prior" in self.components else None
+
     def keep_only(self, names: Iterable[str]) -> "Model":
         names = set(names)
         for name in list(self.components):
             if name not in names:
                 del self.components[name]
+        if "generator" in self.components:
+            self.generator.attach_prior(self.prior)
         return self
 
     # -- the contract, forwarded -------------------------------------------------------------
@@ -373,12 +381,12 @@ def component_sizes(cfg: dict, *, where: str) -> Optional[dict]:
 
 
 def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=None) -> Model:
-    """Load a model folder strictly: config.json plus the requested components' weights."""
+    """Load a model folder strictly: config.json plus the requested components' weights (the generator's prior too)."""
     folder = Path(folder)
     cfg = read_config(folder)
     model = from_config(cfg, where=str(folder / "config.json"))
     available = list(cfg.get("components", {}))
-    wanted = list(components) if components is not None else available
+    wanted = cfgmod.components_to_load(components, available)
     if not wanted:  # (an empty model is no model: nothing would sample)
         raise WeightsError(f"{folder / 'config.json'}: names no weights files (its components are empty)")
     for name in wanted:
