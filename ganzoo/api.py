@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
+from .config import COMPONENT_NAMES, components_to_load
 from .errors import ConfigError, NotFoundError, WeightsError, did_you_mean
 from .pins import verify_files
 from .plugins import get_registry
@@ -104,7 +105,7 @@ def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = Non
     for c in components or ():
         if src.get("path") and c not in ships:  # a bundled GAN's encoder: not a missing pin, a wrong request
             raise ConfigError(f"model {entry.name!r} has no {c}: it ships {', '.join(ships) or 'no weights'}")
-    wanted = ["config.json"] + [f"{c}.safetensors" for c in (components or _all_components(src))]
+    wanted = ["config.json"] + [f"{c}.safetensors" for c in components_to_load(components, _all_components(src))]
     if src.get("path") and Path(src["path"]).is_dir():
         from .plugins import provider
 
@@ -133,11 +134,10 @@ def load(ref, *, components: Optional[Iterable[str]] = None, device=None):
 
     if components is not None:
         components = list(components)
-        from .config import COMPONENTS
-
-        bad = [c for c in components if c not in COMPONENTS]
+        bad = [c for c in components if c not in COMPONENT_NAMES]
         if bad:
-            raise ConfigError(f"unknown component {bad[0]!r}; use {', '.join(COMPONENTS)}")
+            raise ConfigError(f"unknown component {bad[0]!r}; use {', '.join(COMPONENT_NAMES[:-1])} or "
+                              f"{COMPONENT_NAMES[-1]}")
     folder = resolve_folder(ref, components=components)
     try:
         return load_folder(folder, components=components, device=device)

@@ -13,7 +13,7 @@ from .errors import ConfigError
 
 CAPABILITIES = {  # what Model.capabilities may hold, and what each means
     "sample": "draws new samples: a generator whose latent has a distribution to draw from (Generator.has_prior: "
-              "GANs, VAEs; not a plain autoencoder's decoder)",
+              "GANs, VAEs; not a plain autoencoder's decoder) or that has a learned prior attached (Generator.prior)",
     "encode": "maps inputs to features (N, d): an encoder (Model.encode, ganzoo encode)",
     "reconstruct": "encodes and decodes inputs: an encoder and a generator (Model.reconstruct, ganzoo reconstruct)",
     "likelihood": "bounds log p(x): a variational encoder and a Decoder (the ELBO and IWAE)",
@@ -36,7 +36,7 @@ class Capabilities:
     def capabilities(self) -> frozenset:
         """What this model, with the components loaded, can do (the names of :data:`CAPABILITIES`)."""
         g, enc = self.generator, self.encoder
-        caps = {"sample": g is not None and bool(getattr(g, "has_prior", True)), "encode": enc is not None,
+        caps = {"sample": g is not None and (getattr(g, "prior", None) is not None or bool(getattr(g, "has_prior", True))), "encode": enc is not None,
                 "reconstruct": enc is not None and g is not None,
                 "likelihood": enc is not None and bool(getattr(enc, "variational", False))
                 and callable(getattr(g, "logits", None)),
@@ -95,7 +95,7 @@ def encode_data(model, x, y=None, *, batch: int = 500):
     order of ``x``. ``y``: the items' labels, handed to a conditional encoder."""
     import torch
 
-    from .interfaces import from_unit
+    from .ranges import from_unit
 
     model.require("encode", "encode")
     device = next((p.device for p in model.encoder.parameters()), torch.device("cpu"))

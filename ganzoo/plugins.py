@@ -38,6 +38,7 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.sagan",
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
+    "ganzoo_plugins.vqvae",
     "ganzoo_plugins.infogan",
     "ganzoo_plugins.zoo",
     "ganzoo_plugins.formats",

@@ -200,7 +200,9 @@ class MetricSpec:
     """An evaluation metric. ``factory(model, data, *, n, seed) -> dict`` of numbers. ``needs``: the
     capabilities a model must have for it (``ganzoo.capabilities.CAPABILITIES``: ``"sample"``, ``"encode"``,
     ``"reconstruct"``, ``"likelihood"``, ...; ``ganzoo eval --metric`` refuses a model without them);
-    ``applies_to``: the kinds it is limited to (None: every kind)."""
+    ``applies_to``: the kinds it is limited to (None: every kind). ``primary``: the keys of
+    its result that matter most -- starred by ``ganzoo eval``, recorded in the zoo's registry and model cards
+    (the built-in metrics' are :data:`ganzoo.metrics.report.PRIMARY`)."""
 
     name: str
     summary: str
@@ -208,6 +210,7 @@ class MetricSpec:
     applies_to: Optional[tuple[str, ...]] = None
     needs: tuple[str, ...] = ()
     plugin: str = ""
+    primary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from . import SEED, label_index, sampling_flags
 def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sample_opts):
     """Sample a model (zoo name, hf://org/repo[@rev] or folder) to FILE.png or FILE.npy.
 
-    Only what sampling needs is loaded (and downloaded): the generator, and the prior
-    of a model that has one. A model without a prior (a plain autoencoder) is refused.
-    Images are scaled to [0, 1];
+    Only the generator (with its learned prior, when the model has one) is loaded (and
+    downloaded). Images are scaled to [0, 1]; A model without a
+    prior (a plain autoencoder) is refused.
     vectors are written as generated.
 
     A class-conditional model sampled without --label draws every class equally, class

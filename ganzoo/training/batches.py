@@ -18,7 +18,7 @@ from typing import Optional
 import torch
 
 from ..errors import ConfigError
-from ..interfaces import from_unit
+from ..ranges import from_unit
 
 
 def load_data(config, data=None):
