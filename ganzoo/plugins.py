@@ -41,6 +41,7 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.infogan",
     "ganzoo_plugins.zoo",
     "ganzoo_plugins.formats",
+    "ganzoo_plugins.demo",
 )
 
 REGISTER_HOOKS = (
