@@ -16,6 +16,7 @@ from ganzoo.errors import ConfigError, GanzooError  # noqa: E402
 
 from .service import MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_UPLOAD_BYTES, Demo  # noqa: E402
 
+BUTTONS = ["download", "fullscreen"]   # no "share": it posts to the Hugging Face Hub
 GRID = ("every class (one row each)", -1)
 
 
@@ -41,7 +42,7 @@ def build(demo: Demo) -> gr.Blocks:
         takes = "truncation" in d["options"]
         classes = [GRID] + [(f"{i}: {c}" if c != str(i) else c, i) for i, c in enumerate(d["labels"])]
         return (d["card"], gr.update(choices=classes, value=-1, visible=bool(d["labels"])),
-                gr.update(visible=takes), gr.update(visible=takes, value=False),
+                gr.update(visible=takes, value=False), gr.update(visible=takes),
                 gr.update(visible=d["walks"]), gr.update(visible=d["reconstructs"]))
 
     def options(use_truncation, psi):
@@ -78,7 +79,7 @@ def build(demo: Demo) -> gr.Blocks:
                     "(same model, seed, n and class, same pixels).")
         with gr.Row():
             with gr.Column(scale=1):
-                model = gr.Dropdown(names, value=names[0], label="model", elem_id="model")
+                model = gr.Dropdown(names, value=demo.first, label="model", elem_id="model")
                 card = gr.Markdown(elem_id="card")
             with gr.Column(scale=2):
                 with gr.Row():
@@ -92,21 +93,22 @@ def build(demo: Demo) -> gr.Blocks:
                                     visible=False)
                 generate = gr.Button("Generate", variant="primary", elem_id="generate")
                 status = gr.Markdown(elem_id="status")
-                image = gr.Image(type="pil", format="png", label="samples", elem_id="samples", interactive=False)
+                image = gr.Image(type="pil", format="png", label="samples", elem_id="samples", interactive=False,
+                                 buttons=BUTTONS)
                 with gr.Accordion("Latent walk between two seeds", open=False, visible=False) as walk_box:
                     with gr.Row():
                         end_seed = gr.Number(1, precision=0, minimum=0, maximum=MAX_SEED, label="to seed")
                         steps = gr.Slider(2, MAX_STEPS, value=10, step=1, label="steps")
                     walk_go = gr.Button("Walk", elem_id="walk")
                     walk_status = gr.Markdown(elem_id="walk-status")
-                    walk_image = gr.Image(type="pil", format="png", label="walk", elem_id="walk-image",
+                    walk_image = gr.Image(type="pil", format="png", label="walk", elem_id="walk-image", buttons=BUTTONS,
                                           interactive=False)
                 with gr.Accordion("Reconstruct an image (PNG or JPEG)", open=True, visible=False) as recon_box:
                     upload = gr.File(file_types=[".png", ".jpg", ".jpeg"], label="image", elem_id="upload")
                     recon_go = gr.Button("Reconstruct", elem_id="reconstruct")
                     recon_status = gr.Markdown(elem_id="recon-status")
                     recon_image = gr.Image(type="pil", format="png", label="input | reconstruction",
-                                           elem_id="recon-image", interactive=False)
+                                           elem_id="recon-image", interactive=False, buttons=BUTTONS)
         # the API endpoint: model, seed, n, label (-1: the default) -> the picture
         api_label = gr.Number(-1, precision=0, visible=False)
         api_image = gr.Image(type="pil", format="png", visible=False)
@@ -129,7 +131,7 @@ def serve(sources, *, host: str = "127.0.0.1", port: int = 7860) -> None:
     page = build(demo)
     try:
         page.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, share=False,
-                    show_error=False, ssr_mode=False, mcp_server=False, pwa=False, theme=_theme(),
+                    show_error=True, ssr_mode=False, mcp_server=False, pwa=False, theme=_theme(),
                     max_file_size=MAX_UPLOAD_BYTES, enable_monitoring=False)
     except OSError as exc:
         raise ConfigError(f"cannot serve on {host}:{port} ({str(exc)[:120]}); pick another --port") from None

@@ -9,7 +9,7 @@ import threading
 import zlib
 from pathlib import Path
 
-MAX_SAMPLES = 256                  # samples in one picture (a class grid: rounded up to whole rows)
+MAX_SAMPLES = 2500                 # samples in one picture (a 2-D scatter of 2,500 points; a class grid: whole rows)
 MAX_STEPS = 32                     # points of an interpolation strip
 MAX_SEED = 2**32 - 1               # the seeds `ganzoo sample --seed` takes
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -53,6 +53,10 @@ class Demo:
                 ganzoo.model_info(src)   # an unknown name: NotFoundError with the names it may have meant
                 given[src] = src
         self.choices = {**given, **{n: n for n in ganzoo.list_models() if n not in given}}
+        # shown first: the first model given, else the zoo's best image GAN by the judge's Frechet ratio
+        scored = [(ganzoo.model_info(n).metrics.get("fd_ratio"), n) for n in self.choices if n not in given]
+        scored = sorted((r, n) for r, n in scored if isinstance(r, (int, float)))
+        self.first = next(iter(given), scored[0][1] if scored else next(iter(self.choices)))
         self._models = {}
         self._lock = threading.Lock()
         for name in given:   # a broken folder is one line now, not an error in the page later
@@ -83,10 +87,9 @@ class Demo:
         if self.choices[name] == name:
             entry = ganzoo.model_info(name)
             lines += [entry.summary, "", f"{entry.variant} · {entry.objective} · {entry.dataset}"]
-            if entry.metrics:
-                lines += ["", "| metric | value |", "|---|---:|"]
-                lines += [f"| {k} | {v:g} |" if isinstance(v, (int, float)) else f"| {k} | {v} |"
-                          for k, v in entry.metrics.items()]
+            if entry.metrics:   # as the card measured them (ganzoo eval re-computes them)
+                lines += ["", "**metrics**: " + " · ".join(
+                    f"{k} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in entry.metrics.items())]
         else:
             lines += [f"model folder `{self.choices[name]}`", "",
                       f"{m.variant} · {m.objective} · {m.meta.get('dataset') or 'unknown data'}"]

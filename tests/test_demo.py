@@ -1,0 +1,277 @@
+"""``ganzoo demo`` (plugins/demo): the page served by a real ``ganzoo demo`` process on 127.0.0.1, called
+with gradio_client and driven in a headless Chromium (Selenium); every picture is compared pixel for pixel
+with what ``ganzoo sample`` writes for the same model, seed, n and class. The server is stopped with
+Ctrl-C (SIGINT) and must exit cleanly. No request leaves the machine: Gradio's analytics are off and the
+browser resolves no host but 127.0.0.1.
+
+The browser tests need Chromium and its driver (Debian: ``apt-get install chromium chromium-driver``, which
+``scripts/setup.sh`` tries); where they are missing those tests skip with a message. ``GANZOO_DEMO_SCREENSHOT=
+docs/demo.png`` makes the browser test save its screenshot there (the README's picture)."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+from helpers import ROOT, cli, env, free_port
+
+pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+
+pytestmark = pytest.mark.slow
+
+LOOPBACK = "http://127.0.0.1:"
+
+
+def pixels(path):
+    """A PNG's pixels as an RGB array (a greyscale picture's grey repeated), with its mode."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB")), im.mode
+
+
+def cli_picture(tmp_path, *args):
+    """The picture ``ganzoo sample ARGS -o x.png`` writes, as (RGB pixels, mode)."""
+    out = tmp_path / f"cli-{len(list(tmp_path.iterdir()))}.png"
+    code, _, err = cli("sample", *args, "-o", out)
+    assert code == 0, err
+    return pixels(out)
+
+
+@pytest.fixture(scope="module")
+def folder_model(tmp_path_factory):
+    """A model folder (a copy of the zoo's digits-vae) to give ``ganzoo demo`` on its command line."""
+    dest = tmp_path_factory.mktemp("folder") / "my-vae"
+    shutil.copytree(ROOT / "plugins" / "zoo" / "models" / "digits-vae", dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def server(folder_model):
+    """``ganzoo demo FOLDER --port P`` in a child process (127.0.0.1, the default host): its URL. Stopped
+    with SIGINT (Ctrl-C) at the end, which must end it with exit status 0 and a last line."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "demo", str(folder_model), "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1"))
+    line = proc.stdout.readline()   # the URL line once the server listens (or "" if it died)
+    if f"at {LOOPBACK}{port}/" not in line:
+        proc.kill()
+        pytest.fail(f"ganzoo demo did not start: {line!r} {proc.stderr.read()[-2000:]}")
+    server.log = []
+    yield f"{LOOPBACK}{port}/"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.strip().endswith("ganzoo demo: stopped"), (proc.returncode, out, err[-3000:])
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def test_sample_endpoint_matches_ganzoo_sample(client, tmp_path, folder_model, record_property):
+    cases = [("mnist-cdcgan-hinge", 3, 20, -1, ["-n", 20, "--seed", 3]),          # the class grid
+             ("mnist-cdcgan-hinge", 4, 6, 7, ["-n", 6, "--seed", 4, "--label", 7]),
+             ("ring8-mlp-nonsat", 1, 500, -1, ["-n", 500, "--seed", 1]),              # a 2-D scatter
+             (str(folder_model), 2, 9, -1, ["-n", 9, "--seed", 2])]                  # the folder given
+    for model, seed, n, label, args in cases:
+        got = client.predict(model, seed, n, label, api_name="/sample")
+        want = cli_picture(tmp_path, folder_model if model == str(folder_model) else model, *args)
+        have = pixels(got)
+        assert have[1] == want[1] and have[0].shape == want[0].shape, (model, have[1], want[1])
+        assert np.array_equal(have[0], want[0]), f"{model} seed {seed}: the demo's pixels differ from ganzoo sample"
+    start = time.perf_counter()   # the model is cached: a second request does not load it again
+    client.predict("mnist-cdcgan-hinge", 5, 64, -1, api_name="/sample")
+    took = time.perf_counter() - start
+    record_property("demo_sample_seconds", round(took, 3))
+    print(f"\nganzoo demo: a 64-sample request to the sample endpoint for mnist-cdcgan-hinge (loaded) took {took:.3f} s")
+
+
+@pytest.mark.parametrize("model", ["/etc", "../plugins/zoo/models/mnist-ae", str(ROOT / "plugins/zoo/models/mnist-ae"),
+                                   "hf://org/repo", ""])
+def test_only_the_listed_models_load(client, model):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="not in the list of choices|not a model of this demo"):
+        client.predict(model, 0, 4, -1, api_name="/sample")
+
+
+def test_bad_requests_are_one_message(client):
+    from gradio_client.exceptions import AppError
+
+    for args, says in [(("mnist-cdcgan-hinge", 0, 4, 10), "label must be a whole number from -1 to 9"),
+                       (("mnist-dcgan-selfcond", 0, 100_000, -1), "greater than maximum value 2500"),
+                       (("mnist-ae", 0, 4, -1), "plain autoencoder")]:
+        with pytest.raises(AppError, match=says):
+            client.predict(*args, api_name="/sample")
+
+
+def test_the_server_serves_no_file_outside_its_outputs(server):
+    for path in ["gradio_api/file=/etc/passwd", "file=/etc/passwd", f"gradio_api/file={ROOT}/pyproject.toml"]:
+        try:
+            with urllib.request.urlopen(server + path, timeout=30) as r:
+                body = r.read()
+        except urllib.error.HTTPError as exc:
+            assert exc.code in (403, 404), (path, exc.code)
+            continue
+        assert b"root:" not in body and b"[project]" not in body, path
+
+
+def test_without_gradio_one_line_says_what_to_install(tmp_path):
+    """The demo extra missing (gradio hidden from the child): one line naming the install command."""
+    (tmp_path / "gradio.py").write_text("raise ImportError('No module named gradio', name='gradio')\n")
+    e = env(PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT), *sys.path]))
+    r = subprocess.run([sys.executable, "-m", "ganzoo.cli", "demo"], capture_output=True, text=True, env=e,
+                       cwd=tmp_path, timeout=300)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        "ganzoo: error: ganzoo demo needs Gradio: pip install 'ganzoo[demo]'"], r.stderr
+
+
+def test_a_model_given_that_does_not_exist_is_one_line(tmp_path):
+    code, _, err = cli("demo", "no-such-model")
+    assert code == 1 and err.startswith("ganzoo: error:") and "no-such-model" in err and len(err.splitlines()) == 1
+    code, _, err = cli("demo", tmp_path)   # a folder without config.json
+    assert code == 1 and "not a model folder" in err
+
+
+# -- a real browser ------------------------------------------------------------------------------------------
+
+def _browser():
+    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    driver = shutil.which("chromedriver")
+    if not browser or not driver:
+        pytest.skip("no headless Chromium and chromedriver here (Debian: apt-get install chromium chromium-driver, "
+                    "which scripts/setup.sh tries); the browser test is skipped, the gradio_client tests still run")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
+    os.environ.setdefault("SE_AVOID_STATS", "true")   # Selenium Manager: no usage statistics
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = browser
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                "--force-device-scale-factor=1", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-default-apps",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):   # no host but 127.0.0.1 resolves
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    return webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=driver))
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    d = _browser()
+    try:
+        d.get(server)
+        d.wait = WebDriverWait(d, 120)
+        d.wait.until(lambda d: d.find_element("id", "card").text.strip())
+        yield d
+        requested = [json.loads(e["message"])["message"]["params"]["request"]["url"]
+                     for e in d.get_log("performance") if '"Network.requestWillBeSent"' in e["message"]]
+        elsewhere = [u for u in requested if not u.startswith((server, "data:", "blob:"))]
+        assert requested and not elsewhere, f"the page asked for something not on the demo's server: {elsewhere[:5]}"
+    finally:
+        d.quit()
+
+
+def _pick(d, element_id, text):
+    """Choose ``text`` in the Gradio dropdown ``element_id``: type it, take the first match."""
+    from selenium.webdriver.common.keys import Keys
+
+    box = d.find_element("css selector", f"#{element_id} input")
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(text)
+    d.wait.until(lambda d: d.find_elements("css selector", f"#{element_id} li[data-testid='dropdown-option']"))
+    box.send_keys(Keys.ENTER)
+
+
+def _type(d, element_id, value):
+    from selenium.webdriver.common.keys import Keys
+
+    box = d.find_element("css selector", f"#{element_id} input")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(str(value), Keys.TAB)
+
+
+def _shown_image(d, element_id):
+    """The image the page shows in ``element_id``, read back from the browser: its <img> drawn on a canvas
+    (the decoded pixels, no colour conversion), as an RGB array."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    data = d.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const img = document.querySelector(arguments[0] + ' img');
+        const draw = () => {
+            const c = document.createElement('canvas');
+            c.width = img.naturalWidth; c.height = img.naturalHeight;
+            c.getContext('2d', {colorSpace: 'srgb'}).drawImage(img, 0, 0);
+            done(c.toDataURL('image/png'));
+        };
+        if (img.complete && img.naturalWidth) { draw(); } else { img.onload = draw; }
+    """, f"#{element_id}")
+    png = base64.b64decode(data.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _generate(d, seed):
+    d.find_element("id", "generate").click()
+    d.wait.until(lambda d: f"seed {seed}:" in d.find_element("id", "status").text
+                 and d.find_elements("css selector", "#samples img"))
+
+
+def test_browser_samples_are_ganzoo_samples(page, tmp_path):
+    _pick(page, "model", "mnist-dcgan-selfcond")
+    page.wait.until(lambda d: "mnist-dcgan-selfcond" in d.find_element("id", "card").text)
+    _type(page, "seed", 11)
+    _type(page, "n", 16)
+    _generate(page, 11)
+    want, _ = cli_picture(tmp_path, "mnist-dcgan-selfcond", "-n", 16, "--seed", 11)
+    assert np.array_equal(_shown_image(page, "samples"), want), "the page shows other pixels than ganzoo sample"
+
+
+def test_browser_class_of_a_conditional_model(page, tmp_path):
+    _pick(page, "model", "mnist-cdcgan-hinge")
+    page.wait.until(lambda d: "mnist-cdcgan-hinge" in d.find_element("id", "card").text
+                    and d.find_element("id", "label").is_displayed())
+    _type(page, "seed", 5)
+    _type(page, "n", 30)
+    _generate(page, 5)    # the default: every class, one row each
+    want, _ = cli_picture(tmp_path, "mnist-cdcgan-hinge", "-n", 30, "--seed", 5)
+    assert np.array_equal(_shown_image(page, "samples"), want)
+    _pick(page, "label", "7")
+    page.find_element("id", "status").get_attribute("id")
+    before = page.find_element("css selector", "#samples img").get_attribute("src")
+    page.find_element("id", "generate").click()
+    page.wait.until(lambda d: d.find_element("css selector", "#samples img").get_attribute("src") != before)
+    want, _ = cli_picture(tmp_path, "mnist-cdcgan-hinge", "-n", 30, "--seed", 5, "--label", 7)
+    assert np.array_equal(_shown_image(page, "samples"), want)
+    shot = os.environ.get("GANZOO_DEMO_SCREENSHOT")
+    page.save_screenshot(str(tmp_path / "demo.png"))
+    if shot:
+        shutil.copyfile(tmp_path / "demo.png", shot)
+
+
+def test_browser_bad_upload_is_a_message(page, tmp_path):
+    _pick(page, "model", "mnist-ae")
+    page.wait.until(lambda d: d.find_element("id", "reconstruct").is_displayed())
+    bad = tmp_path / "not-an-image.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"these are not pixels" * 50)
+    page.find_element("css selector", "#upload input[type=file]").send_keys(str(bad))
+    page.wait.until(lambda d: "not-an-image" in d.find_element("id", "upload").text)
+    page.find_element("id", "reconstruct").click()
+    page.wait.until(lambda d: "cannot read the upload" in d.find_element("id", "recon-status").text)
+    assert "Traceback" not in page.find_element("tag name", "body").text
