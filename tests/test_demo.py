@@ -23,10 +23,6 @@ import pytest
 
 from helpers import ROOT, cli, env, free_port
 
-pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
-
-pytestmark = pytest.mark.slow
-
 LOOPBACK = "http://127.0.0.1:"
 
 
@@ -58,6 +54,8 @@ def folder_model(tmp_path_factory):
 def server(folder_model):
     """``ganzoo demo FOLDER --port P`` in a child process (127.0.0.1, the default host): its URL. Stopped
     with SIGINT (Ctrl-C) at the end, which must end it with exit status 0 and a last line."""
+    pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
+    pytest.importorskip("gradio_client", reason="the demo extra is not installed (pip install -e '.[demo]')")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "demo", str(folder_model), "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -80,6 +78,7 @@ def client(server):
     return Client(server, verbose=False)
 
 
+@pytest.mark.slow
 def test_sample_endpoint_matches_ganzoo_sample(client, tmp_path, folder_model, record_property):
     cases = [("mnist-cdcgan-hinge", 3, 20, -1, ["-n", 20, "--seed", 3]),          # the class grid
              ("mnist-cdcgan-hinge", 4, 6, 7, ["-n", 6, "--seed", 4, "--label", 7]),
@@ -95,11 +94,13 @@ def test_sample_endpoint_matches_ganzoo_sample(client, tmp_path, folder_model, r
     client.predict("mnist-cdcgan-hinge", 5, 64, -1, api_name="/sample")
     took = time.perf_counter() - start
     record_property("demo_sample_seconds", round(took, 3))
-    print(f"\nganzoo demo: a 64-sample request to the sample endpoint for mnist-cdcgan-hinge (loaded) took {took:.3f} s")
+    print(f"\nganzoo demo: a 64-sample request to the sample endpoint for mnist-cdcgan-hinge (loaded) "
+          f"took {took:.3f} s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["/etc", "../plugins/zoo/models/mnist-ae", str(ROOT / "plugins/zoo/models/mnist-ae"),
-                                   "hf://org/repo", ""])
+                                   "hf://org/repo", "", "mnist-ae/../../../etc"])
 def test_only_the_listed_models_load(client, model):
     from gradio_client.exceptions import AppError
 
@@ -107,6 +108,7 @@ def test_only_the_listed_models_load(client, model):
         client.predict(model, 0, 4, -1, api_name="/sample")
 
 
+@pytest.mark.slow
 def test_bad_requests_are_one_message(client):
     from gradio_client.exceptions import AppError
 
@@ -117,6 +119,7 @@ def test_bad_requests_are_one_message(client):
             client.predict(*args, api_name="/sample")
 
 
+@pytest.mark.slow
 def test_the_server_serves_no_file_outside_its_outputs(server):
     for path in ["gradio_api/file=/etc/passwd", "file=/etc/passwd", f"gradio_api/file={ROOT}/pyproject.toml"]:
         try:
@@ -128,6 +131,7 @@ def test_the_server_serves_no_file_outside_its_outputs(server):
         assert b"root:" not in body and b"[project]" not in body, path
 
 
+@pytest.mark.slow
 def test_without_gradio_one_line_says_what_to_install(tmp_path):
     """The demo extra missing (gradio hidden from the child): one line naming the install command."""
     (tmp_path / "gradio.py").write_text("raise ImportError('No module named gradio', name='gradio')\n")
@@ -145,10 +149,101 @@ def test_a_model_given_that_does_not_exist_is_one_line(tmp_path):
     assert code == 1 and "not a model folder" in err
 
 
+# -- the page's work, without a server (plugins/demo/service.py) ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo():
+    from ganzoo_plugins.demo.service import Demo
+
+    return Demo()
+
+
+def _same(picture, want):
+    assert np.array_equal(np.asarray(picture.convert("RGB")), want)
+
+
+def test_walk_strip_is_ganzoo_sample_interpolate(demo, tmp_path):
+    want, _ = cli_picture(tmp_path, "mnist-dcgan-selfcond", "--interpolate", "-n", 1, "--steps", 6, "--seed", 3)
+    _same(demo.walk("mnist-dcgan-selfcond", 3, 4, 6), want)   # to seed 4 = seed + 1, as the command walks
+    other = np.asarray(demo.walk("mnist-dcgan-selfcond", 3, 9, 6).convert("RGB"))
+    assert other.shape == want.shape and not np.array_equal(other, want)   # the end seed is used
+
+
+def test_truncation_is_the_sampling_option_the_model_declares(demo, tmp_path):
+    assert "truncation" in demo.describe("mnist-cdcgan-hinge")["options"]
+    want, _ = cli_picture(tmp_path, "mnist-cdcgan-hinge", "-n", 10, "--seed", 2, "--truncation", 0.5)
+    _same(demo.sample("mnist-cdcgan-hinge", 2, 10, -1, truncation=0.5), want)
+    plain = np.asarray(demo.sample("mnist-cdcgan-hinge", 2, 10, -1).convert("RGB"))
+    assert not np.array_equal(plain, want)
+    from ganzoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="truncation"):
+        demo.sample("mnist-cdcgan-hinge", 2, 10, -1, truncation=-1.0)
+    with pytest.raises(ConfigError, match="no sampling option 'noise'"):
+        demo.sample("mnist-cdcgan-hinge", 2, 10, -1, noise="none")
+
+
+def test_upload_of_any_size_is_reconstructed(demo, tmp_path):
+    from PIL import Image
+
+    from ganzoo.images import grid
+
+    seven = tmp_path / "seven.png"
+    assert cli("sample", "mnist-cdcgan-hinge", "-n", 1, "--label", 7, "-o", seven).code == 0
+    Image.open(seven).convert("RGB").resize((61, 45)).save(tmp_path / "seven.jpg", quality=90)  # RGB JPEG, odd size
+    size = grid(np.zeros((2, 1, 28, 28))).size
+    for path in (seven, tmp_path / "seven.jpg"):
+        picture = np.asarray(demo.reconstruct("mnist-ae", str(path)).convert("L"), dtype=float) / 255
+        assert picture.shape == size[::-1]
+        half = picture.shape[1] // 2
+        shown, recon = picture[:, :half], picture[:, half:half * 2]
+        assert np.abs(shown - recon).mean() < np.abs(shown - shown.mean()).mean()   # it looks like its input
+
+
+def test_bad_uploads_are_one_message(demo, tmp_path):
+    import struct
+    import zlib
+
+    from ganzoo.errors import ConfigError
+    from PIL import Image
+
+    gif = tmp_path / "a.gif"
+    Image.new("L", (8, 8)).save(gif)
+    huge = tmp_path / "huge.png"   # a valid PNG header claiming 9,000 x 9,000 pixels: refused before decoding
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 9000, 9000, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+    cut = tmp_path / "cut.png"
+    Image.new("RGB", (64, 64), "white").save(cut)
+    cut.write_bytes(cut.read_bytes()[:60])
+    for path, says in [(gif, "upload a PNG or a JPEG"), (huge, "9000x9000 pixels"),
+                       (cut, "cannot read the upload"), (None, "upload an image")]:
+        with pytest.raises(ConfigError, match=says):
+            demo.reconstruct("mnist-ae", path and str(path))
+    with pytest.raises(ConfigError, match="has no encoder"):
+        demo.reconstruct("mnist-cdcgan-hinge", str(gif))
+
+
+def test_only_listed_names_and_folders_given(tmp_path):
+    from ganzoo.errors import ConfigError, NotFoundError
+    from ganzoo_plugins.demo.service import Demo
+
+    with pytest.raises(NotFoundError):
+        Demo(["no-such-model"])
+    d = Demo([str(ROOT / "plugins/zoo/models/digits-ae")])
+    assert d.first == str(ROOT / "plugins/zoo/models/digits-ae") and "mnist-cdcgan-hinge" in d.choices
+    with pytest.raises(ConfigError, match="not a model of this demo"):
+        d.model(str(ROOT / "plugins/zoo/models/mnist-ae"))   # a real folder, but not one given
+
+
 # -- a real browser ------------------------------------------------------------------------------------------
 
 def _browser():
-    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    browser = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
+                   None)
     driver = shutil.which("chromedriver")
     if not browser or not driver:
         pytest.skip("no headless Chromium and chromedriver here (Debian: apt-get install chromium chromium-driver, "
@@ -233,6 +328,7 @@ def _generate(d, seed):
                  and d.find_elements("css selector", "#samples img"))
 
 
+@pytest.mark.slow
 def test_browser_samples_are_ganzoo_samples(page, tmp_path):
     _pick(page, "model", "mnist-dcgan-selfcond")
     page.wait.until(lambda d: "mnist-dcgan-selfcond" in d.find_element("id", "card").text)
@@ -243,6 +339,7 @@ def test_browser_samples_are_ganzoo_samples(page, tmp_path):
     assert np.array_equal(_shown_image(page, "samples"), want), "the page shows other pixels than ganzoo sample"
 
 
+@pytest.mark.slow
 def test_browser_class_of_a_conditional_model(page, tmp_path):
     _pick(page, "model", "mnist-cdcgan-hinge")
     page.wait.until(lambda d: "mnist-cdcgan-hinge" in d.find_element("id", "card").text
@@ -265,6 +362,7 @@ def test_browser_class_of_a_conditional_model(page, tmp_path):
         shutil.copyfile(tmp_path / "demo.png", shot)
 
 
+@pytest.mark.slow
 def test_browser_bad_upload_is_a_message(page, tmp_path):
     _pick(page, "model", "mnist-ae")
     page.wait.until(lambda d: d.find_element("id", "reconstruct").is_displayed())
