@@ -89,7 +89,12 @@ def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = Non
                               f"({entry.variant}) and ships {', '.join(_all_components(src))}")
     wanted = ["config.json"] + [f"{c}.safetensors" for c in (components or _all_components(src))]
     if src.get("path") and Path(src["path"]).is_dir():
-        verify_files(src["path"], src.get("files", {}), wanted, label=f"model {entry.name!r} (bundled)")
+        from .plugins import provider
+
+        dist = provider(entry.plugin)["distribution"]   # who installed the bundled copy: only a reinstall repairs it
+        verify_files(src["path"], src.get("files", {}), wanted, label=f"model {entry.name!r} (bundled)",
+                     fix=f". The copy installed with {dist} is damaged: reinstall it (pip install --force-reinstall "
+                         f"{dist}); ganzoo pull cannot repair a bundled file")
         return Path(src["path"])
     if src.get("repo"):
         from . import hub
