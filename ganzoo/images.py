@@ -122,6 +122,28 @@ def latent_walks(model, n: int, steps: int, *, seed: int = 0, end_seed: int | No
         return to_unit(g.generate(z, y, **options), g.output_range)
 
 
+def latent_grid(model, d0: int, d1: int, steps: int = 15, *, y=None):
+    """The learned manifold over latent dimensions ``d0`` (columns) and ``d1`` (rows, upwards), the others at
+    0: (steps * steps, *sample_shape) samples in [0, 1] at Gaussian quantiles from 5% to 95%, so each cell
+    has equal prior mass (Kingma & Welling 2014, fig. 4). ``y``: labels for a class-conditional model
+    (steps * steps of them). ``ganzoo traverse --dims D0,D1`` draws ``grid(x, nrow=steps, pad=0)`` of them."""
+    import torch
+
+    from .errors import ConfigError
+    from .model import to_unit
+
+    if not (0 <= d0 < model.latent_dim and 0 <= d1 < model.latent_dim) or d0 == d1:
+        raise ConfigError(f"traverse needs two different latent dimensions in 0..{model.latent_dim - 1}, "
+                          f"not {d0},{d1}")
+    q = torch.linspace(0.05, 0.95, steps)
+    vals = 2**0.5 * torch.erfinv(2 * q - 1)
+    z = torch.zeros(steps * steps, model.latent_dim)
+    z[:, d0] = vals.repeat(steps)
+    z[:, d1] = vals.flip(0).repeat_interleave(steps)
+    with torch.no_grad():
+        return to_unit(model.generator(z, y), model.generator.output_range)
+
+
 def drawable(model) -> bool:
     """Whether :func:`sample_picture` can draw the model's samples (images or 2-D points)."""
     return model.is_image or tuple(model.sample_shape) == (2,)

@@ -169,6 +169,18 @@ def test_walk_strip_is_ganzoo_sample_interpolate(demo, tmp_path):
     assert other.shape == want.shape and not np.array_equal(other, want)   # the end seed is used
 
 
+def test_latent_grid_is_ganzoo_traverse(demo, tmp_path):
+    out = tmp_path / "grid.png"
+    assert cli("traverse", "mnist-vae-2d", "--dims", "1,0", "--steps", 7, "-o", out).code == 0
+    assert demo.describe("mnist-vae-2d")["traverses"] and not demo.describe("mnist-ae")["traverses"]
+    _same(demo.traverse("mnist-vae-2d", 1, 0, 7), pixels(out)[0])
+    from ganzoo.errors import ConfigError
+
+    for args, says in [((0, 0, 7), "two different latent dimensions"), ((0, 2, 7), "latent dimension must be")]:
+        with pytest.raises(ConfigError, match=says):
+            demo.traverse("mnist-vae-2d", *args)
+
+
 def test_truncation_is_the_sampling_option_the_model_declares(demo, tmp_path):
     assert "truncation" in demo.describe("mnist-cdcgan-hinge")["options"]
     want, _ = cli_picture(tmp_path, "mnist-cdcgan-hinge", "-n", 10, "--seed", 2, "--truncation", 0.5)

@@ -38,12 +38,12 @@ def build(demo: Demo) -> gr.Blocks:
         try:
             d = demo.describe(name)
         except GanzooError as exc:
-            return (_message(exc), gr.update(), gr.update(), gr.update(), gr.update(), gr.update())
+            return (_message(exc),) + (gr.update(),) * 6
         takes = "truncation" in d["options"]
         classes = [GRID] + [(f"{i}: {c}" if c != str(i) else c, i) for i, c in enumerate(d["labels"])]
         return (d["card"], gr.update(choices=classes, value=-1, visible=bool(d["labels"])),
                 gr.update(visible=takes, value=False), gr.update(visible=takes),
-                gr.update(visible=d["walks"]), gr.update(visible=d["reconstructs"]))
+                gr.update(visible=d["walks"]), gr.update(visible=d["reconstructs"]), gr.update(visible=d["traverses"]))
 
     def options(use_truncation, psi):
         return {"truncation": psi} if use_truncation else {}
@@ -59,6 +59,12 @@ def build(demo: Demo) -> gr.Blocks:
     def walk(name, seed, end_seed, steps, label, use_truncation, psi):
         try:
             return demo.walk(name, seed, end_seed, steps, label, **options(use_truncation, psi)), ""
+        except GanzooError as exc:
+            return None, _message(exc)
+
+    def traverse(name, d0, d1, steps, label):
+        try:
+            return demo.traverse(name, d0, d1, steps, label), ""
         except GanzooError as exc:
             return None, _message(exc)
 
@@ -103,6 +109,16 @@ def build(demo: Demo) -> gr.Blocks:
                     walk_status = gr.Markdown(elem_id="walk-status")
                     walk_image = gr.Image(type="pil", format="png", label="walk", elem_id="walk-image", buttons=BUTTONS,
                                           interactive=False)
+                with gr.Accordion("Latent grid over two dimensions (the others at 0)", open=False,
+                                  visible=False) as grid_box:
+                    with gr.Row():
+                        dim0 = gr.Number(0, precision=0, minimum=0, label="dimension (columns)")
+                        dim1 = gr.Number(1, precision=0, minimum=0, label="dimension (rows)")
+                        grid_steps = gr.Slider(2, MAX_STEPS, value=15, step=1, label="steps")
+                    grid_go = gr.Button("Traverse", elem_id="traverse")
+                    grid_status = gr.Markdown(elem_id="grid-status")
+                    grid_image = gr.Image(type="pil", format="png", label="latent grid", elem_id="grid-image",
+                                          interactive=False, buttons=BUTTONS)
                 with gr.Accordion("Reconstruct an image (PNG or JPEG)", open=True, visible=False) as recon_box:
                     upload = gr.File(file_types=[".png", ".jpg", ".jpeg"], label="image", elem_id="upload")
                     recon_go = gr.Button("Reconstruct", elem_id="reconstruct")
@@ -114,12 +130,13 @@ def build(demo: Demo) -> gr.Blocks:
         api_image = gr.Image(type="pil", format="png", visible=False)
         api_go = gr.Button(visible=False)
 
-        shown = [card, label, use_truncation, psi, walk_box, recon_box]
+        shown = [card, label, use_truncation, psi, walk_box, recon_box, grid_box]
         model.change(controls, model, shown, api_visibility="private")
         page.load(controls, model, shown, api_visibility="private")
         generate.click(sample, [model, seed, n, label, use_truncation, psi], [image, status], api_name="generate")
         walk_go.click(walk, [model, seed, end_seed, steps, label, use_truncation, psi], [walk_image, walk_status],
                       api_name="walk")
+        grid_go.click(traverse, [model, dim0, dim1, grid_steps, label], [grid_image, grid_status], api_name="traverse")
         recon_go.click(reconstruct, [model, upload, label], [recon_image, recon_status], api_name="reconstruct")
         api_go.click(api_sample, [model, seed, n, api_label], api_image, api_name="sample")
     return page

@@ -79,7 +79,8 @@ class Demo:
     def describe(self, name) -> dict:
         """What the page shows and offers for a model: ``card`` (Markdown: summary and metrics), ``labels``
         (class names, empty for an unconditional model), ``options`` (the sampling options its generator
-        declares), ``samples`` (whether it draws pictures of samples) and ``walks``, ``reconstructs``."""
+        declares), ``samples`` (whether it draws pictures of samples) and ``walks``, ``traverses``,
+        ``reconstructs`` (which of the other pictures it can draw)."""
         import ganzoo
 
         m = self.model(name)
@@ -97,7 +98,8 @@ class Demo:
         return {"card": "\n".join(lines), "labels": labels,
                 "options": {k: v.describe() for k, v in m.generator.sampling_options.items()},
                 "samples": m.kind != "ae" and (m.is_image or tuple(m.sample_shape) == (2,)),
-                "walks": m.kind != "ae" and m.is_image, "reconstructs": m.encoder is not None}
+                "walks": m.kind != "ae" and m.is_image, "reconstructs": m.encoder is not None,
+                "traverses": m.kind != "ae" and m.is_image and m.latent_dim >= 2, "latent_dim": m.latent_dim}
 
     def _sampler(self, name, label, options):
         """The model ``name`` with its sampling ``options`` (None values: off), and ``label`` checked
@@ -137,6 +139,24 @@ class Demo:
         if not m.is_image:
             raise _error(f"{name} does not make images; a latent walk is a strip of images")
         return grid(latent_walks(m, 1, steps, seed=seed, end_seed=end_seed, y=label), nrow=steps)
+
+    def traverse(self, name, d0=0, d1=1, steps=15, label=-1):
+        """The learned manifold over latent dimensions ``d0`` and ``d1`` (the others at 0), ``steps`` x
+        ``steps`` images: the picture of ``ganzoo traverse NAME --dims D0,D1 --steps STEPS [--label L]``."""
+        import torch
+
+        from ganzoo.images import grid, latent_grid
+
+        m = self.model(name)
+        if not m.is_image or m.kind == "ae":
+            raise _error(f"{name} has no latent prior to traverse; try a VAE such as mnist-vae-2d")
+        d0, d1 = (_whole(d, "latent dimension", 0, m.latent_dim - 1) for d in (d0, d1))
+        steps = _whole(steps, "steps", 2, MAX_STEPS)
+        label = _whole(label, "label", -1, max(m.num_classes - 1, -1))
+        if m.num_classes and label == -1:
+            raise _error(f"{name} is class-conditional; pick a class to traverse")
+        y = torch.full((steps * steps,), label, dtype=torch.long) if m.num_classes else None
+        return grid(latent_grid(m, d0, d1, steps, y=y), nrow=steps, pad=0)
 
     def reconstruct(self, name, path, label=-1):
         """The uploaded image at ``path`` (PNG or JPEG, any size: converted to the model's channels and
