@@ -181,6 +181,28 @@ def test_latent_grid_is_ganzoo_traverse(demo, tmp_path):
             demo.traverse("mnist-vae-2d", *args)
 
 
+def test_latent_codes_are_ganzoo_traverse_code(tmp_path):
+    import ganzoo
+    from ganzoo.errors import ConfigError
+    from ganzoo_plugins.demo.service import Demo
+
+    folder = tmp_path / "info"
+    ganzoo.create("infogan", sample_shape=[1, 8, 8], g_hidden=16, g_width=4, d_width=4, d_hidden=16,
+                  q_hidden=8, categories=[3], continuous=1, noise=4).save(folder)
+    d = Demo([str(folder)])
+    about = d.describe(str(folder))
+    assert about["codes"] == ["0: categorical, 3 values", "1: continuous"] and f"`{folder}`" in about["card"]
+    for args, cli_args in [((0, 2, 15, 1), ["--code", 0, "--rows", 2, "--seed", 1]),
+                           ((1, 3, 4, 0), ["--code", 1, "--rows", 3, "--steps", 4])]:
+        out = tmp_path / "c.png"
+        assert cli("traverse", folder, *cli_args, "-o", out).code == 0
+        _same(d.codes(str(folder), *args), pixels(out)[0])
+    with pytest.raises(ConfigError, match="code must be a whole number from 0 to 1"):
+        d.codes(str(folder), 2)
+    with pytest.raises(ConfigError, match="declares no latent codes"):
+        d.codes("mnist-vae-2d", 0)
+
+
 def test_truncation_is_the_sampling_option_the_model_declares(demo, tmp_path):
     assert "truncation" in demo.describe("mnist-cdcgan-hinge")["options"]
     want, _ = cli_picture(tmp_path, "mnist-cdcgan-hinge", "-n", 10, "--seed", 2, "--truncation", 0.5)

@@ -31,48 +31,49 @@ def _message(exc) -> str:
 
 def build(demo: Demo) -> gr.Blocks:
     """The page: a model picker with the model's card, samples (seed, n, class, truncation), a latent walk
-    between two seeds, the reconstruction of an uploaded image, and the ``sample`` API endpoint."""
+    between two seeds, a latent grid over two dimensions, the reconstruction of an uploaded image, and the
+    ``sample`` API endpoint."""
     names = list(demo.choices)
 
     def controls(name):
         try:
             d = demo.describe(name)
         except GanzooError as exc:
-            return (_message(exc),) + (gr.update(),) * 6
+            return (_message(exc),) + (gr.update(),) * 8
         takes = "truncation" in d["options"]
         classes = [GRID] + [(f"{i}: {c}" if c != str(i) else c, i) for i, c in enumerate(d["labels"])]
         return (d["card"], gr.update(choices=classes, value=-1, visible=bool(d["labels"])),
                 gr.update(visible=takes, value=False), gr.update(visible=takes),
-                gr.update(visible=d["walks"]), gr.update(visible=d["reconstructs"]), gr.update(visible=d["traverses"]))
+                gr.update(visible=d["walks"]), gr.update(visible=d["reconstructs"]), gr.update(visible=d["traverses"]),
+                gr.update(visible=bool(d["codes"])),
+                gr.update(choices=[(c, i) for i, c in enumerate(d["codes"])] or [("none", 0)], value=0))
 
     def options(use_truncation, psi):
         return {"truncation": psi} if use_truncation else {}
 
-    def sample(name, seed, n, label, use_truncation, psi):
+    def shown(draw, *args, **options):
+        """``(picture, "")``, or ``(None, the message)`` for a user's mistake: never a stack trace."""
         try:
-            start = time.perf_counter()
-            picture = demo.sample(name, seed, n, label, **options(use_truncation, psi))
-            return picture, f"{name}, seed {seed}: drawn in {time.perf_counter() - start:.2f} s"
+            return draw(*args, **options), ""
         except GanzooError as exc:
             return None, _message(exc)
+
+    def sample(name, seed, n, label, use_truncation, psi):
+        start = time.perf_counter()
+        picture, message = shown(demo.sample, name, seed, n, label, **options(use_truncation, psi))
+        return picture, message or f"{name}, seed {seed}: drawn in {time.perf_counter() - start:.2f} s"
 
     def walk(name, seed, end_seed, steps, label, use_truncation, psi):
-        try:
-            return demo.walk(name, seed, end_seed, steps, label, **options(use_truncation, psi)), ""
-        except GanzooError as exc:
-            return None, _message(exc)
+        return shown(demo.walk, name, seed, end_seed, steps, label, **options(use_truncation, psi))
 
     def traverse(name, d0, d1, steps, label):
-        try:
-            return demo.traverse(name, d0, d1, steps, label), ""
-        except GanzooError as exc:
-            return None, _message(exc)
+        return shown(demo.traverse, name, d0, d1, steps, label)
+
+    def codes(name, code, rows, steps, seed, label):
+        return shown(demo.codes, name, code, rows, steps, seed, label)
 
     def reconstruct(name, upload, label):
-        try:
-            return demo.reconstruct(name, upload, label), ""
-        except GanzooError as exc:
-            return None, _message(exc)
+        return shown(demo.reconstruct, name, upload, label)
 
     def api_sample(model, seed, n, label):
         try:
@@ -119,6 +120,16 @@ def build(demo: Demo) -> gr.Blocks:
                     grid_status = gr.Markdown(elem_id="grid-status")
                     grid_image = gr.Image(type="pil", format="png", label="latent grid", elem_id="grid-image",
                                           interactive=False, buttons=BUTTONS)
+                with gr.Accordion("Latent codes: rows where only one code varies", open=False,
+                                  visible=False) as codes_box:
+                    with gr.Row():
+                        code = gr.Dropdown([("none", 0)], value=0, label="code", elem_id="code")
+                        code_rows = gr.Slider(1, MAX_STEPS, value=10, step=1, label="rows (draws of z, from the seed)")
+                        code_steps = gr.Slider(2, MAX_STEPS, value=15, step=1, label="values of a continuous code")
+                    codes_go = gr.Button("Vary the code", elem_id="codes")
+                    codes_status = gr.Markdown(elem_id="codes-status")
+                    codes_image = gr.Image(type="pil", format="png", label="latent code", elem_id="codes-image",
+                                           interactive=False, buttons=BUTTONS)
                 with gr.Accordion("Reconstruct an image (PNG or JPEG)", open=True, visible=False) as recon_box:
                     upload = gr.File(file_types=[".png", ".jpg", ".jpeg"], label="image", elem_id="upload")
                     recon_go = gr.Button("Reconstruct", elem_id="reconstruct")
@@ -130,13 +141,15 @@ def build(demo: Demo) -> gr.Blocks:
         api_image = gr.Image(type="pil", format="png", visible=False)
         api_go = gr.Button(visible=False)
 
-        shown = [card, label, use_truncation, psi, walk_box, recon_box, grid_box]
-        model.change(controls, model, shown, api_visibility="private")
-        page.load(controls, model, shown, api_visibility="private")
+        per_model = [card, label, use_truncation, psi, walk_box, recon_box, grid_box, codes_box, code]
+        model.change(controls, model, per_model, api_visibility="private")
+        page.load(controls, model, per_model, api_visibility="private")
         generate.click(sample, [model, seed, n, label, use_truncation, psi], [image, status], api_name="generate")
         walk_go.click(walk, [model, seed, end_seed, steps, label, use_truncation, psi], [walk_image, walk_status],
                       api_name="walk")
         grid_go.click(traverse, [model, dim0, dim1, grid_steps, label], [grid_image, grid_status], api_name="traverse")
+        codes_go.click(codes, [model, code, code_rows, code_steps, seed, label], [codes_image, codes_status],
+                       api_name="codes")
         recon_go.click(reconstruct, [model, upload, label], [recon_image, recon_status], api_name="reconstruct")
         api_go.click(api_sample, [model, seed, n, api_label], api_image, api_name="sample")
     return page

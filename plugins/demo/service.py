@@ -52,6 +52,7 @@ class Demo:
             else:
                 ganzoo.model_info(src)   # an unknown name: NotFoundError with the names it may have meant
                 given[src] = src
+        self.folders = {name for name, src in given.items() if Path(src).is_dir()}
         self.choices = {**given, **{n: n for n in ganzoo.list_models() if n not in given}}
         # shown first: the first model given, else the zoo's best image GAN by the judge's Frechet ratio
         scored = [(ganzoo.model_info(n).metrics.get("fd_ratio"), n) for n in self.choices if n not in given]
@@ -79,13 +80,13 @@ class Demo:
     def describe(self, name) -> dict:
         """What the page shows and offers for a model: ``card`` (Markdown: summary and metrics), ``labels``
         (class names, empty for an unconditional model), ``options`` (the sampling options its generator
-        declares), ``samples`` (whether it draws pictures of samples) and ``walks``, ``traverses``,
-        ``reconstructs`` (which of the other pictures it can draw)."""
+        declares), ``samples`` (whether it draws pictures of samples), ``walks``, ``traverses``,
+        ``reconstructs`` (which of the other pictures it can draw) and ``codes`` (its latent codes, described)."""
         import ganzoo
 
         m = self.model(name)
         lines = [f"### {name}"]
-        if self.choices[name] == name:
+        if name not in self.folders:
             entry = ganzoo.model_info(name)
             lines += [entry.summary, "", f"{entry.variant} · {entry.objective} · {entry.dataset}"]
             if entry.metrics:   # as the card measured them (ganzoo eval re-computes them)
@@ -95,11 +96,13 @@ class Demo:
             lines += [f"model folder `{self.choices[name]}`", "",
                       f"{m.variant} · {m.objective} · {m.meta.get('dataset') or 'unknown data'}"]
         labels = [str(x) for x in (m.meta.get("labels") or range(m.num_classes))] if m.num_classes else []
+        layout = m.generator.code_layout if m.is_image else None
         return {"card": "\n".join(lines), "labels": labels,
                 "options": {k: v.describe() for k, v in m.generator.sampling_options.items()},
                 "samples": m.kind != "ae" and (m.is_image or tuple(m.sample_shape) == (2,)),
                 "walks": m.kind != "ae" and m.is_image, "reconstructs": m.encoder is not None,
-                "traverses": m.kind != "ae" and m.is_image and m.latent_dim >= 2, "latent_dim": m.latent_dim}
+                "traverses": m.kind != "ae" and m.is_image and m.latent_dim >= 2,
+                "codes": [f"{i}: {layout.describe(i)}" for i in range(len(layout))] if layout is not None else []}
 
     def _sampler(self, name, label, options):
         """The model ``name`` with its sampling ``options`` (None values: off), and ``label`` checked
@@ -157,6 +160,21 @@ class Demo:
             raise _error(f"{name} is class-conditional; pick a class to traverse")
         y = torch.full((steps * steps,), label, dtype=torch.long) if m.num_classes else None
         return grid(latent_grid(m, d0, d1, steps, y=y), nrow=steps, pad=0)
+
+    def codes(self, name, code=0, rows=10, steps=15, seed=0, label=-1):
+        """Rows in which only latent code ``code`` varies (a generator that declares codes, e.g. an InfoGAN):
+        the picture of ``ganzoo traverse NAME --code CODE --rows ROWS --steps STEPS --seed SEED``."""
+        from ganzoo.images import grid
+
+        m = self.model(name)
+        layout = m.generator.code_layout
+        if layout is None:
+            raise _error(f"{name} declares no latent codes; an InfoGAN does")
+        code, rows = _whole(code, "code", 0, len(layout) - 1), _whole(rows, "rows", 1, MAX_STEPS)
+        steps, seed = _whole(steps, "steps", 2, MAX_STEPS), _whole(seed, "seed", 0, MAX_SEED)
+        label = _whole(label, "label", -1, max(m.num_classes - 1, -1))
+        x = m.traverse_code(code, rows=rows, steps=steps, seed=seed, y=None if label == -1 else label)
+        return grid(x.flatten(0, 1), nrow=x.shape[1])
 
     def reconstruct(self, name, path, label=-1):
         """The uploaded image at ``path`` (PNG or JPEG, any size: converted to the model's channels and
