@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -51,24 +52,29 @@ def folder_model(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(folder_model):
+def server(folder_model, tmp_path_factory):
     """``ganzoo demo FOLDER --port P`` in a child process (127.0.0.1, the default host): its URL. Stopped
     with SIGINT (Ctrl-C) at the end, which must end it with exit status 0 and a last line."""
     pytest.importorskip("gradio", reason="the demo extra is not installed (pip install -e '.[demo]')")
     pytest.importorskip("gradio_client", reason="the demo extra is not installed (pip install -e '.[demo]')")
     port = free_port()
+    log = tmp_path_factory.mktemp("server") / "stderr.txt"   # a file, not a pipe: a full pipe would stall the server
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "demo", str(folder_model), "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
                             env=env(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1"))
-    line = proc.stdout.readline()   # the URL line once the server listens (or "" if it died)
+    first = []   # the URL line once the server listens ("" if it died); a hung start fails after 10 minutes
+    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout=600)
+    line = first[0] if first else ""
     if f"at {LOOPBACK}{port}/" not in line:
         proc.kill()
-        pytest.fail(f"ganzoo demo did not start: {line!r} {proc.stderr.read()[-2000:]}")
-    server.log = []
+        pytest.fail(f"ganzoo demo did not start: {line!r} {log.read_text()[-2000:]}")
     yield f"{LOOPBACK}{port}/"
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and out.strip().endswith("ganzoo demo: stopped"), (proc.returncode, out, err[-3000:])
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.strip().endswith("ganzoo demo: stopped"), (proc.returncode, out,
+                                                                                   log.read_text()[-3000:])
 
 
 @pytest.fixture(scope="module")
