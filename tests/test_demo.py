@@ -153,6 +153,9 @@ def test_a_model_given_that_does_not_exist_is_one_line(tmp_path):
     assert code == 1 and err.startswith("ganzoo: error:") and "no-such-model" in err and len(err.splitlines()) == 1
     code, _, err = cli("demo", tmp_path)   # a folder without config.json
     assert code == 1 and "not a model folder" in err
+    for host in ("", "-1", "a=b", "x" * 300):   # refused before anything is served (or looked up)
+        code, _, err = cli("demo", "--host", host)
+        assert code == 1 and "--host must be an IP address or a host name" in err, (host, err)
 
 
 # -- the page's work, without a server (plugins/demo/service.py) ---------------------------------------------

@@ -33,6 +33,9 @@ def demo_cmd(models, host, port):
     """
     from ganzoo.errors import ConfigError
 
+    if not _is_host(host):
+        raise ConfigError(f"--host must be an IP address or a host name such as 127.0.0.1 or localhost, "
+                          f"not {host[:80]!r}")
     try:
         from .app import serve
     except ImportError as exc:
@@ -40,3 +43,16 @@ def demo_cmd(models, host, port):
             raise ConfigError(INSTALL) from None
         raise
     serve(list(models), host=host, port=port)
+
+
+def _is_host(host: str) -> bool:
+    """An IP address, or a well-formed host name (RFC 1123 labels; nothing is looked up here)."""
+    import ipaddress
+    import re
+
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        label = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        return len(host) <= 253 and re.fullmatch(rf"{label}(\.{label})*", host) is not None
