@@ -36,6 +36,7 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.dcgan",
     "ganzoo_plugins.resnet",
     "ganzoo_plugins.sagan",
+    "ganzoo_plugins.stylegan",
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
     "ganzoo_plugins.infogan",
