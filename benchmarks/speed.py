@@ -87,16 +87,20 @@ def ref_mlp(d: int, nz: int, hidden: list[int]):
 class RefLoop:
     """pytorch/examples DCGAN's training step: D on real (label 1), D on G(z).detach() (label 0),
     optimizerD.step(); then G through D(fake) with label 1, optimizerG.step(). ``probs`` selects
-    BCELoss on a Sigmoid output (the DCGAN example) or BCEWithLogitsLoss (the MLP reference)."""
+    BCELoss on a Sigmoid output (the DCGAN example) or BCEWithLogitsLoss (the MLP reference);
+    ``hinge=True`` the hinge loss instead (SNGAN's and SAGAN's: D relu(1 - D(x)) + relu(1 + D(G(z))), G -D(G(z)),
+    the ResNet rows), with z of shape (batch, nz) and the given Adam settings."""
 
     def __init__(self, G, D, *, nz: int, batch: int, data: torch.Tensor, conv: bool, probs: bool,
-                 device: str = "cpu"):
+                 device: str = "cpu", hinge: bool = False, g_lr: float = 2e-4,
+                 d_lr: float = 2e-4, betas=(0.5, 0.999)):
         self.dev = torch.device(device)
         G, D = G.to(self.dev), D.to(self.dev)
         self.G, self.D, self.nz, self.batch, self.conv = G, D, nz, batch, conv
+        self.hinge = hinge
         self.crit = nn.BCELoss() if probs else nn.BCEWithLogitsLoss()
-        self.optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        self.optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.optG = torch.optim.Adam(G.parameters(), lr=g_lr, betas=betas)
+        self.optD = torch.optim.Adam(D.parameters(), lr=d_lr, betas=betas)
         self.data = data.to(self.dev) * 2 - 1  # [0, 1] -> [-1, 1], as the example's Normalize(0.5, 0.5)
         if not conv:
             self.data = self.data.flatten(1)
@@ -111,6 +115,8 @@ class RefLoop:
         return self.data[j * self.batch:(j + 1) * self.batch]
 
     def step(self, real=None):
+        if self.hinge:
+            return self.hinge_step(real)
         G, D, b = self.G, self.D, self.batch
         real = self.next_real() if real is None else real
         D.zero_grad()
@@ -135,18 +141,32 @@ class RefLoop:
         self.optG.step()
         return float(errD.detach()), float(errG.detach())
 
+    def hinge_step(self, real=None):
+        G, D = self.G, self.D
+        real = self.next_real() if real is None else real
+        fake = G(torch.randn(self.batch, self.nz, device=self.dev))
+        D.zero_grad()
+        errD = torch.relu(1.0 - D(real)).mean() + torch.relu(1.0 + D(fake.detach())).mean()
+        errD.backward()
+        self.optD.step()
+        G.zero_grad()
+        errG = -D(fake).mean()
+        errG.backward()
+        self.optG.step()
+        return float(errD.detach()), float(errG.detach())
+
 
 # -- ganzoo's engine ----------------------------------------------------------------------------------
 class EngineLoop:
     """A :class:`ganzoo.training.Trainer`, stepped like :meth:`Trainer.fit` does (without checkpoints/plots)."""
 
     def __init__(self, variant: str, config: dict, data: torch.Tensor, *, batch: int, tmp: Path,
-                 device: str = "cpu", **kw):
+                 device: str = "cpu", objective: str = "non-saturating", **kw):
         from ganzoo.data.sources import TensorData
         from ganzoo.training import TrainConfig, Trainer
 
         out = Path(tempfile.mkdtemp(dir=tmp))
-        self.t = Trainer(TrainConfig(variant=variant, objective="non-saturating", out=out / "run", steps=10**9,
+        self.t = Trainer(TrainConfig(variant=variant, objective=objective, out=out / "run", steps=10**9,
                                      batch_size=batch, seed=0, device=device, progress=False, config=config, **kw),
                          data=TensorData(data.cpu(), name="synthetic")).setup()
         self.t.out.mkdir(parents=True, exist_ok=True)
@@ -215,7 +235,7 @@ def verify_same_maths(cfg: dict, tmp: Path, steps: int = 3) -> dict:
     copy_weights(eng.t.model.generator, G)
     copy_weights(eng.t.model.discriminator, D)
     ref = RefLoop(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"], conv=cfg["conv"], probs=cfg["probs"],
-                  device=dev)
+                  device=dev, **cfg.get("loop", {}))
     n_params = (sum(p.numel() for p in eng.t.model.generator.parameters()),
                 sum(p.numel() for p in eng.t.model.discriminator.parameters()))
     ref_params = (sum(p.numel() for p in G.parameters()), sum(p.numel() for p in D.parameters()))
@@ -267,6 +287,7 @@ def bench_training(args, tmp: Path) -> str:
             ref=lambda: ref_mlp(784, 64, mlp_hidden),
             engine={}, per=per * (5 if smoke else 40), extra={"compile": {"compile": True}}),
     }
+    configs.update(resnet_configs(smoke, per))
     if args.no_compile or smoke:
         for c in configs.values():
             c["extra"].pop("compile", None)
@@ -280,7 +301,7 @@ def bench_training(args, tmp: Path) -> str:
         torch.manual_seed(0)
         G, D = cfg["ref"]()
         loops = {"reference": RefLoop(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"], conv=cfg["conv"],
-                                      probs=cfg["probs"]),
+                                      probs=cfg["probs"], **cfg.get("loop", {})),
                  "ganzoo": EngineLoop(cfg["variant"], cfg["config"], cfg["data"], batch=cfg["batch"], tmp=tmp,
                                       **cfg["engine"])}
         compile_s = None
@@ -305,9 +326,10 @@ def bench_training(args, tmp: Path) -> str:
             notes.append(f"{name}: torch.compile's first step (compilation) took {compile_s:.1f} s (Inductor's "
                          "on-disk cache may be warm from earlier runs; a cold compile takes about a minute here)")
     text = ["### Training throughput: engine vs plain PyTorch reference", "",
-            f"Images/s (real images per second, K = 1), median of {repeats} (DCGAN) / "
+            f"Images/s (real images per second, K = 1), median of {repeats} (DCGAN, ResNet, SAGAN) / "
             f"{repeats if smoke else args.repeats} (MLP) interleaved repeats (ABBA order) of "
-            f"{per} (DCGAN) / {configs[list(configs)[1]]['per']} (MLP) iterations after {warmup} (DCGAN) / 3 (MLP) "
+            f"{per} (DCGAN, ResNet, SAGAN) / {configs[list(configs)[1]]['per']} (MLP) iterations after {warmup} "
+            "(DCGAN, ResNet, SAGAN) / 3 (MLP) "
             f"warm-up iterations per side; ratio = ganzoo / reference. `ganzoo` is the engine with its CPU defaults "
             "(what `ganzoo train` runs: channels-last for conv models, fused Adam, eager); the other rows change "
             "the named option (`compile`: `torch.compile` of G and D, `--compile`).", "",
@@ -317,19 +339,46 @@ def bench_training(args, tmp: Path) -> str:
              "real batches and the same noise (seeded per step) for 3 steps; the differences:", "",
              common.table(["model", "G / D parameters", "reference", "step 1: Δ D loss / Δ G loss",
                            "3 steps: max Δ D loss", "max Δ G loss", "max Δ weight"], checks), "",
-             "Step 1 (identical weights) agrees to float rounding. Later steps drift further for the DCGAN "
+             "Step 1 (identical weights) agrees to float rounding, except that the ResNet and SAGAN rows differ by "
+             "about 1e-4 there: their spectrally normalised D estimates each weight's largest singular value by one "
+             "power iteration per call, and the engine calls D once on the real and fake batches joined where the "
+             "reference calls it twice (the same formula, a slightly different estimate). Later steps drift further "
+             "for the DCGAN "
              "because Adam's first updates are about ±lr for every weight whatever the gradient's size, so "
              "a rounding-level difference in a near-zero gradient can flip a 2e-4 step; the drift stays "
              "within a few learning-rate steps (absolute differences throughout).", "",
              "The losses are the same formulas written differently: the DCGAN reference is the example's "
              "`Sigmoid` + `BCELoss` (two `backward()` calls for D), ganzoo's non-saturating objective is "
              "`softplus` on logits (one backward of the summed D loss); the MLP reference uses "
-             "`BCEWithLogitsLoss`. The differences above are float rounding (fused vs foreach Adam, "
+             "`BCEWithLogitsLoss`, the ResNet and SAGAN references the hinge loss written out. The differences above are float rounding (fused vs foreach Adam, "
              "different kernel order). What the engine saves: no D weight gradients in the G step, fused "
              "Adam, set_to_none gradients, statistics kept on the device between log lines, and for a D "
-             "without batch statistics (the MLP's) one D call on the real and fake batches joined instead "
-             "of two (the DCGAN's BatchNorm D keeps two, as the reference)."]
+             "without batch statistics (the MLP's, the spectrally normalised ResNet's and SAGAN's) one D call on the "
+             "real and fake batches joined instead of two (the DCGAN's BatchNorm D keeps two, as the reference)."]
     return "\n".join(text)
+
+
+def resnet_configs(smoke: bool, per: int) -> dict:
+    """The ResNet (SNGAN) and SAGAN rows: the zoo's MNIST networks (G 32 channels per block, D 16, one extra D
+    block, z 64, batch 64; SAGAN with attention at 14 x 14 and spectral norm in G), unconditional, hinge loss,
+    each variant's Adam defaults (ResNet 2e-4 / 2e-4, SAGAN 1e-4 / 4e-4, betas (0, 0.9)); the references are
+    benchmarks/reference_resnet.py's plain-PyTorch networks with the hinge step of :class:`RefLoop`."""
+    import reference_resnet as rr
+
+    size, g, d, nz, b = (8, 8, 8, 8, 16) if smoke else (28, 32, 16, 64, 64)
+    base, k = (4, 1) if size == 8 else (7, 2)
+    out = {}
+    for variant, sn, attention, lrs in (("resnet", False, 0, (2e-4, 2e-4)), ("sagan", True, size // 2, (1e-4, 4e-4))):
+        name = (f"{'SAGAN' if attention else 'ResNet (SNGAN)'} 1x{size}x{size} (z {nz}, G {g} / D {d} channels"
+                f"{f', attention at {attention}x{attention}' if attention else ''}, hinge, batch {b})")
+        out[name] = dict(
+            variant=variant, nz=nz, batch=b, conv=True, probs=False, per=per, extra={},
+            config={"sample_shape": [1, size, size], "latent_dim": nz, "g_width": g, "d_width": d, "d_extra": 1},
+            data=torch.rand(4 * b, 1, size, size), engine={"objective": "hinge"},
+            loop={"hinge": True, "g_lr": lrs[0], "d_lr": lrs[1], "betas": (0.0, 0.9)},
+            ref=lambda sn=sn, attention=attention: (rr.Generator(nz, 1, base, k, g, sn=sn, attention=attention),
+                                                    rr.Discriminator(1, size, d, 1, attention=attention)))
+    return out
 
 
 def bench_training_gpu(args, tmp: Path) -> str:

@@ -17,6 +17,8 @@ def list_models(pattern: Optional[str] = None) -> list[str]:
 
 
 def model_info(name: str) -> ModelEntry:
+    """The zoo entry (:class:`ganzoo.registry.ModelEntry`) of model ``name`` (a former name works, with a
+    :class:`ganzoo.registry.ModelRenamedWarning`); an unknown name raises ``NotFoundError``."""
     return get_registry().model(current_name(name))
 
 
@@ -35,10 +37,12 @@ def current_name(name: str) -> str:
 
 
 def list_variants(pattern: Optional[str] = None) -> list[str]:
+    """Names of the registered variants (built-in and plugins'), optionally filtered like :func:`list_models`."""
     return match(get_registry().names("variant"), pattern)
 
 
 def list_objectives(pattern: Optional[str] = None) -> list[str]:
+    """Names of the registered objectives, optionally filtered like :func:`list_models`."""
     return match(get_registry().names("objective"), pattern)
 
 
@@ -85,7 +89,12 @@ def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = Non
                               f"({entry.variant}) and ships {', '.join(_all_components(src))}")
     wanted = ["config.json"] + [f"{c}.safetensors" for c in (components or _all_components(src))]
     if src.get("path") and Path(src["path"]).is_dir():
-        verify_files(src["path"], src.get("files", {}), wanted, label=f"model {entry.name!r} (bundled)")
+        from .plugins import provider
+
+        dist = provider(entry.plugin)["distribution"]   # who installed the bundled copy: only a reinstall repairs it
+        verify_files(src["path"], src.get("files", {}), wanted, label=f"model {entry.name!r} (bundled)",
+                     fix=f". The copy installed with {dist} is damaged: reinstall it (pip install --force-reinstall "
+                         f"{dist}); ganzoo pull cannot repair a bundled file")
         return Path(src["path"])
     if src.get("repo"):
         from . import hub

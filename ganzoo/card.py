@@ -30,15 +30,60 @@ def _yaml_str(value) -> str:
     return json.dumps(str(value))  # JSON strings are valid YAML scalars
 
 
+def public_dataset(ref) -> Optional[str]:
+    """A dataset reference as it may be published: its source's name without the local path
+    (``"mnist:/home/me/data"`` -> ``"mnist"``); None stays None."""
+    return str(ref).partition(":")[0] or None if ref else None
+
+
+def public_config(config: dict) -> dict:
+    """``config.json`` as it is published (pushed to the Hub, bundled in the zoo): the dataset references
+    (``dataset``, ``training.data``) without local paths; everything else as it is."""
+    out = dict(config)
+    if out.get("dataset"):
+        out["dataset"] = public_dataset(out["dataset"])
+    if isinstance(out.get("training"), dict) and out["training"].get("data"):
+        out["training"] = {**out["training"], "data": public_dataset(out["training"]["data"])}
+    return out
+
+
+def _dataset_spec(name):
+    try:
+        from .plugins import get_registry
+
+        reg = get_registry()
+        return reg.dataset(name) if name and reg.has("dataset", name) else None
+    except Exception:  # noqa: BLE001 - a card must render even without the plugin installed
+        return None
+
+
+def _task(config: dict, can_sample: bool) -> str:
+    """The Hub task of the model-index entry."""
+    if len(config.get("sample_shape") or []) != 3:
+        return "other"
+    if not can_sample:
+        return "image-to-image"   # an autoencoder: its numbers are reconstructions'
+    if config.get("num_classes") and not config.get("label_prior"):
+        return "conditional-image-generation"   # class-conditional (a self-conditioned model samples alone)
+    return "unconditional-image-generation"
+
+
 def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Optional[str] = None,
                 sample_image: Optional[str] = "samples.png", train_command: Optional[str] = None,
                 eval_command: Optional[str] = None, license: str = "apache-2.0",
-                provenance: Optional[list] = None) -> str:
+                provenance: Optional[list] = None, can_sample: bool = True,
+                protocol: Optional[dict] = None) -> str:
     """Markdown with YAML front matter for a model whose ``config.json`` is ``config``; ``provenance``:
-    markdown lines of a "Source" section (where an imported model's weights came from)."""
+    markdown lines of a "Source" section (where an imported model's weights came from); ``can_sample``: False
+    for a model without a prior to sample from (a plain autoencoder: the card shows how to encode and
+    reconstruct instead); ``protocol``: :func:`ganzoo.metrics.report.eval_protocol` of the numbers, shown as
+    JSON. Local paths never appear: the dataset is named by its source (and its public Hub dataset, if any)."""
+    config = public_config(config)
     variant = str(config.get("variant", "unknown"))
     objective = str(config.get("objective", "unknown"))
     dataset = config.get("dataset")
+    spec = _dataset_spec(dataset)
+    hub_dataset = getattr(spec, "hub_dataset", None)
     kind = _kind(config)
     training = config.get("training") or {}
     metrics = {k: v for k, v in (metrics or config.get("metrics") or {}).items()
@@ -50,13 +95,13 @@ def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Option
 
     fm = ["---", "library_name: ganzoo", f"license: {license}", "tags:"]
     fm += [f"- {_yaml_str(t)}" for t in tags]
-    if dataset:
-        fm += ["datasets:", f"- {_yaml_str(dataset)}"]
+    if hub_dataset:   # the Hub's metadata names public datasets only
+        fm += ["datasets:", f"- {_yaml_str(hub_dataset)}"]
     if metrics:
         fm += ["model-index:", f"- name: {_yaml_str(name)}", "  results:", "  - task:",
-               "      type: unconditional-image-generation" if len(config.get("sample_shape") or []) == 3
-               else "      type: other", "    dataset:", f"      name: {_yaml_str(dataset or 'unknown')}",
-               f"      type: {_yaml_str(dataset or 'unknown')}", "    metrics:"]
+               f"      type: {_task(config, can_sample)}", "    dataset:",
+               f"      name: {_yaml_str(dataset or 'unknown')}", f"      type: {_yaml_str(hub_dataset or dataset or 'unknown')}",
+               "    metrics:"]
         for key, value in sorted(metrics.items()):
             fm += [f"    - type: {_yaml_str(key)}", f"      value: {value!r}", f"      name: {_yaml_str(key)}"]
     fm.append("---")
@@ -67,8 +112,10 @@ def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Option
         "",
         f"# {name}",
         "",
-        f"A **{variant}** {KIND_TAGS.get(kind, 'generative model')} trained with the **{objective}** objective"
-        + (f" on **{dataset}**" if dataset else "") + ", published with [ganzoo](https://github.com/ganzoo/ganzoo).",
+        f"{'An' if variant[:1] in 'aeiou' else 'A'} **{variant}** {KIND_TAGS.get(kind, 'generative model')} trained with the **{objective}** objective"
+        + (f" on **{dataset}**" if dataset else "")
+        + (f" ([{hub_dataset}](https://huggingface.co/datasets/{hub_dataset}))" if hub_dataset else "")
+        + ", published with [ganzoo](https://github.com/ganzoo/ganzoo).",
         "",
         f"- latent size: {config.get('latent_dim', '?')}, sample shape: {shape}",
         *([f"- self-conditioned: G and D take one of {len(config['label_prior'])} k-means clusters of the "
@@ -79,15 +126,7 @@ def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Option
         "",
         "## Use it with ganzoo",
         "",
-        "```python",
-        "import ganzoo",
-        f'model = ganzoo.load("{ref}", components=["generator"])  # downloads only the generator',
-        "x = model.sample(16, seed=0)",
-        "```",
-        "",
-        "```bash",
-        f"ganzoo sample {ref} -n 64 -o samples.png",
-        "```",
+        *(_use_sampling(ref) if can_sample else _use_encoding(ref, dataset, spec)),
         "",
         "## Use it without ganzoo (huggingface_hub + safetensors)",
         "",
@@ -120,7 +159,28 @@ def render_card(config: dict, *, metrics: Optional[dict] = None, repo_id: Option
         body.append("No metrics were recorded for this model.")
     if eval_command:
         body += ["", "Evaluated with:", "", "```bash", eval_command, "```"]
+    if protocol:
+        body += ["", "## Evaluation protocol", "", "How the numbers above were measured (machine-readable: the "
+                 "judge and its sha256, sample counts, the real split, seeds, draws):", "", "```json",
+                 json.dumps(protocol, indent=1, sort_keys=True), "```"]
     if sample_image:
-        body += ["", "## Samples", "", f"![samples]({sample_image})"]
+        body += ["", "## Samples" if can_sample else "## Reconstructions", "",
+                 f"![{'samples' if can_sample else 'held-out inputs (odd rows) above their reconstructions'}]"
+                 f"({sample_image})"]
     body += ["", "## License", "", f"{license}", ""]
     return "\n".join(fm + body)
+
+
+def _use_sampling(ref: str) -> list:
+    return ["```python", "import ganzoo",
+            f'model = ganzoo.load("{ref}", components=["generator"])  # downloads only the generator',
+            "x = model.sample(16, seed=0)", "```", "", "```bash", f"ganzoo sample {ref} -n 64 -o samples.png", "```"]
+
+
+def _use_encoding(ref: str, dataset, spec) -> list:
+    """A model without a prior: what it does is encode and reconstruct (decoding N(0, I) would make blobs)."""
+    data = f"{dataset}:DIR" if getattr(spec, "needs_argument", False) else (dataset or "DATA")
+    return ["It has no prior to sample from: use its encoder's features and its reconstructions.", "",
+            "```python", "import ganzoo", f'model = ganzoo.load("{ref}")  # encoder and decoder',
+            "z = model.encode(x)                  # x: images (N, C, H, W) in [0, 1] -> features", "```", "",
+            "```bash", f"ganzoo reconstruct {ref} --data {data} -o recon.png", "```"]

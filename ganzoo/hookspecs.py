@@ -18,6 +18,7 @@ import pluggy
 
 hookspec = pluggy.HookspecMarker("ganzoo")
 hookimpl = pluggy.HookimplMarker("ganzoo")
+"""The decorator of a plugin's hook functions: ``@ganzoo.hookimpl def register_variants(register): ...``."""
 
 
 @hookspec

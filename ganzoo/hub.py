@@ -285,7 +285,7 @@ def push(folder, repo_id: str, *, private: bool = False, revision: Optional[str]
     import shutil
     import tempfile
 
-    from .card import render_card
+    from .card import public_config, render_card
     from .fsutil import atomic_write_bytes
     from .model import load_folder, read_config
 
@@ -314,6 +314,10 @@ def push(folder, repo_id: str, *, private: bool = False, revision: Optional[str]
                 os.link(os.path.realpath(p), stage / p.name)
             except OSError:
                 shutil.copyfile(os.path.realpath(p), stage / p.name)
+        public = public_config(cfg)
+        if public != cfg:   # local paths (the data folder of a run) stay home
+            (stage / "config.json").unlink()
+            (stage / "config.json").write_text(json.dumps(public, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         made = []
         sample_image = "samples.png" if (stage / "samples.png").is_file() else None
         if not (folder / "samples.png").exists():
@@ -321,7 +325,9 @@ def push(folder, repo_id: str, *, private: bool = False, revision: Optional[str]
             made += [sample_image] if sample_image else []
         if not (folder / "README.md").exists():
             (stage / "README.md").write_text(render_card(cfg, metrics=metrics or cfg.get("metrics"), repo_id=repo_id,
-                                                         sample_image=sample_image), encoding="utf-8")
+                                                         sample_image=sample_image,
+                                                         can_sample="sample" in getattr(model, "capabilities", ("sample",))),
+                                             encoding="utf-8")
             made.append("README.md")
         try:
             _retrying(lambda: api.create_repo(repo_id, private=private, exist_ok=True), revision="main",

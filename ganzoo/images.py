@@ -173,6 +173,7 @@ def png_bytes(img) -> bytes:
 
 
 def save_png(img, path) -> None:
+    """Write the PIL image ``img`` to ``path`` as a PNG, atomically (whole or not at all)."""
     from .fsutil import atomic_write_bytes
 
     atomic_write_bytes(path, png_bytes(img))

@@ -118,7 +118,31 @@ class Model(nn.Module):
         n = sample_count(n)
         if y is None and self.num_classes:
             y = self.draw_labels(n, None if seed is None else seed + 1)
+        elif y is not None:
+            y = self._label_tensor(y)
         return self.generator.sample(n, seed=seed, y=y, **{**self.sampling, **options})
+
+    def _label_tensor(self, y):
+        """``y`` (an index, a stored class name, or a sequence/tensor of them) as a long tensor; anything else
+        is a ConfigError naming what is accepted."""
+        names = [str(v) for v in (self.meta.get("labels") or [])]
+        single = not isinstance(y, (list, tuple))
+        items = [y] if single else list(y)
+        if any(isinstance(v, str) for v in items):
+            for v in items:
+                if isinstance(v, str) and v not in names:
+                    known = f"one of its class names ({', '.join(names[:20])}) or " if names else ""
+                    raise ConfigError(f"y={v!r} is not a label of this model; pass {known}a class index "
+                                      f"0..{max(self.num_classes - 1, 0)}")
+            items = [names.index(v) if isinstance(v, str) else v for v in items]
+            y = items[0] if single else items
+        try:
+            t = torch.as_tensor(y)
+        except (TypeError, ValueError, RuntimeError):
+            t = None
+        if t is None or t.is_complex() or (t.is_floating_point() and not torch.equal(t, t.round())):
+            raise ConfigError(f"y must be class indices (an int, a list or a tensor of ints), not {y!r}"[:300])
+        return t.long()
 
     def sample_unit(self, n: int, *, seed: Optional[int] = None, y=None, **options) -> torch.Tensor:
         """Samples with images mapped to [0, 1] (vectors as generated)."""
@@ -148,8 +172,14 @@ class Model(nn.Module):
         if g.code_layout is None:
             raise ConfigError(f"the {self.variant} generator declares no latent codes (code_layout)")
         k = g.code_layout.categories_of(code)
-        values = torch.arange(k) if k else torch.linspace(-float(span), float(span), int(steps))
-        z = g.sample_latent(sample_count(rows), seed=seed).repeat_interleave(len(values), 0)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise ConfigError(f"steps must be a whole number >= 2, not {steps!r}")
+        if isinstance(span, bool) or not isinstance(span, (int, float)) or not 0 < span < float("inf"):
+            raise ConfigError(f"span must be a number > 0, not {span!r}")
+        if sample_count(rows) < 1:
+            raise ConfigError("rows must be at least 1")
+        values = torch.arange(k) if k else torch.linspace(-float(span), float(span), steps)
+        z = g.sample_latent(rows, seed=seed).repeat_interleave(len(values), 0)
         z = g.code_layout.set(z, code, values.repeat(rows).to(z.device))
         if y is None and self.num_classes:
             y = self.draw_labels(rows, None if seed is None else seed + 1)

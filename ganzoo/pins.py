@@ -28,19 +28,20 @@ def require_pin(pins: dict, fname: str, label: str) -> str:
     return pins[fname]
 
 
-def verify_files(folder, pins: dict, names: Iterable[str], *, label: str) -> None:
-    """Check pinned sha256 digests of ``names`` in ``folder``; refuse on the first mismatch."""
+def verify_files(folder, pins: dict, names: Iterable[str], *, label: str, fix: str = "") -> None:
+    """Check pinned sha256 digests of ``names`` in ``folder``; refuse on the first mismatch (``fix``: what
+    to do about it, appended to the message)."""
     from .fsutil import sha256_file
 
     for fname in names:
         want = require_pin(pins, fname, label)
         path = Path(folder) / fname
         if not path.is_file():
-            raise IntegrityError(f"{label}: {fname} is missing from {folder}")
+            raise IntegrityError(f"{label}: {fname} is missing from {folder}{fix}")
         got = sha256_file(path)
         if got != want:
             raise IntegrityError(f"{label}: {fname} has sha256 {got[:12]}..., the registry pins {want[:12]}...; "
-                                 "refusing to load it")
+                                 f"refusing to load it{fix}")
 
 
 def git_blob_sha1(path: Path) -> str:

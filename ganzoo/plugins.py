@@ -163,6 +163,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 
 def plugin_infos() -> list[PluginInfo]:
+    """Every plugin ganzoo found (built-in and entry points): name, version, source (``"builtin"`` or the
+    distribution), module, the error that disabled it (None if it loaded) and what it registered."""
     return list(_get().plugins.values())
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 from .entries import ModelEntry, parse_registry, weights_from
 from .errors import IncompatibleError, NotFoundError, PluginError, did_you_mean
@@ -21,8 +21,11 @@ from .errors import IncompatibleError, NotFoundError, PluginError, did_you_mean
 Target = Union[str, Callable[..., Any]]
 
 KINDS = ("gan", "vae", "ae")
+"""The kinds of model and objective: adversarial, variational, autoencoding (pairing is by kind)."""
 KIND_NAMES = {"gan": "adversarial", "vae": "variational", "ae": "autoencoding"}
+"""Each kind's adjective, for messages."""
 DEFAULT_OBJECTIVES = {"gan": "non-saturating", "vae": "elbo", "ae": "reconstruction"}
+"""The objective a variant of each kind trains with when it names none (``VariantSpec.default_objective``)."""
 
 
 def _check_kind(what: str, name: str, kind: str) -> None:
@@ -111,12 +114,12 @@ class VariantSpec:
             object.__setattr__(self, "default_objective", DEFAULT_OBJECTIVES[self.kind])
 
 
-KIND_NAMES = {"gan": "a GAN", "vae": "a VAE", "ae": "an autoencoder"}
+_KIND_PHRASES = {"gan": "a GAN", "vae": "a VAE", "ae": "an autoencoder"}
 
 
 def a_kind(kind: str) -> str:
     """A kind as a message says it: ``"a GAN"``, ``"a VAE"``, ``"an autoencoder"`` (else ``"of kind 'x'"``)."""
-    return KIND_NAMES.get(kind, f"of kind {kind!r}")
+    return _KIND_PHRASES.get(kind, f"of kind {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -144,14 +147,17 @@ class ObjectiveSpec:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A data source. ``factory(arg, **options)`` returns a :class:`ganzoo.data.TensorData`;
-    ``arg`` is what follows the colon in ``name:arg`` (a path for ``mnist:DIR``)."""
+    """A data source. ``factory(arg, **options)`` returns a :class:`ganzoo.data.sources.TensorData`;
+    ``arg`` is what follows the colon in ``name:arg`` (a path for ``mnist:DIR``). ``hub_dataset``: the public
+    Hugging Face Hub dataset this source reads a copy of (``"ylecun/mnist"``), which model cards list as their
+    dataset; None for generated data or a user's own folder."""
 
     name: str
     summary: str
     factory: Target
     needs_argument: bool = False
     plugin: str = ""
+    hub_dataset: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,7 @@ class SamplingOption:
 
 TRUNCATION = SamplingOption("draw z from the normal truncated to [-psi, psi] (the truncation trick); off by default",
                             low=0.0, low_open=True)
+"""The ``truncation`` sampling option (a psi > 0) of every generator whose latent is N(0, I)."""
 
 
 def check_options(options: Mapping, declared: Mapping[str, SamplingOption], who: str) -> dict:

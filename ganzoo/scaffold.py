@@ -8,6 +8,7 @@ For ``NAME = "my-gan"`` the package is::
       ganzoo_my_gan/__init__.py
       ganzoo_my_gan/plugin.py          @hookimpl register_variants -> VariantSpec("my-gan", ...)
       ganzoo_my_gan/model.py           the generator, the discriminator and build()
+      ganzoo_my_gan/objective.py       my-gan-rsgan: a relativistic GAN objective on the step contract
       tests/test_my_gan.py
 
 Templates are plain files with ``{{key}}`` placeholders (in contents and in paths) and a
@@ -50,14 +51,16 @@ def names_for(name: str) -> dict:
 
     check_name(name)
     module = name.replace("-", "_")
-    major_minor = ".".join(__version__.split(".")[:2])
+    major, minor = (int(p) for p in __version__.split(".")[:2])
+    major_minor, next_release = f"{major}.{minor}", (f"0.{minor + 1}" if major == 0 else f"{major + 1}")
     return {
         "name": name,                                   # variant and entry-point (plugin) name
         "dist": f"ganzoo-{name}",                       # distribution name (pip install ...)
         "package": f"ganzoo_{module}",                  # import package
         "module": module,                               # tests/test_<module>.py
         "class_prefix": "".join(part.capitalize() for part in name.split("-")),
-        "ganzoo_version": major_minor,
+        "ganzoo_version": major_minor,                  # the plugin depends on ganzoo>=this,<ganzoo_next
+        "ganzoo_next": next_release,
     }
 
 

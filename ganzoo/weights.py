@@ -21,10 +21,27 @@ def state_dict_for_save(module: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_module(module: nn.Module, path, metadata: dict | None = None) -> None:
-    from safetensors.torch import save_file
-
+    """Write ``module``'s state dict to ``path`` (atomically) as safetensors, byte for byte the same for the same
+    tensors and metadata (:func:`safetensors_bytes`), so equal weights have equal sha256 pins."""
+    data = safetensors_bytes(state_dict_for_save(module), {"format": "pt", **(metadata or {})})
     with atomic_path(path) as tmp:
-        save_file(state_dict_for_save(module), str(tmp), metadata={"format": "pt", **(metadata or {})})
+        with open(tmp, "wb") as fh:
+            for part in data:
+                fh.write(part)
+
+
+def safetensors_bytes(tensors: dict, metadata: dict) -> tuple:
+    """A safetensors file as (length, header, data) byte strings, deterministic: safetensors itself writes the
+    metadata in hash-map order, which changes from process to process; the header is written again here with
+    sorted keys (same entries, same offsets, padded to 8 bytes as safetensors pads it)."""
+    from safetensors.torch import save
+
+    raw = memoryview(save(tensors, metadata=metadata))
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(bytes(raw[8:8 + n]))
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)), text, raw[8 + n:]
 
 
 def read_header(path) -> dict:

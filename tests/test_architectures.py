@@ -256,3 +256,33 @@ def test_wgan_gp_asks_the_resnet_critic_for_layer_norm():
     assert any(isinstance(mod, torch.nn.GroupNorm) for mod in m.discriminator.modules())
     assert not any(hasattr(mod, "parametrizations") for mod in m.discriminator.modules())
     assert m.discriminator.batch_independent
+
+
+def test_attention_command_draws_the_generators_maps(tmp_path):
+    """ganzoo attention MODEL -o FILE.png (the sagan plugin's command): a row per sample, the sample with its query
+    points and one heat map per query; one clear line for models without self-attention and for bad options."""
+    from PIL import Image
+
+    from ganzoo_plugins.sagan.command import attention_picture
+    from helpers import cli
+
+    folder = tmp_path / "sagan"
+    ganzoo.create("sagan", num_classes=3, g_width=8, d_width=8, latent_dim=8, sample_shape=[1, 8, 8]).save(folder)
+    model = ganzoo.load(folder, components=["generator"])
+    tiles = attention_picture(model, 2, points=3, seed=0)
+    assert tiles.shape == (2 * 4, 3, 8, 8) and 0 <= float(tiles.min()) and float(tiles.max()) <= 1
+    assert not torch.equal(tiles[1], tiles[2])                 # different queries attend differently
+    att = [m for m in model.generator.modules() if type(m).__name__ == "SelfAttention"][0]
+    assert att.record is False and att.attention is None      # the recording is switched off again
+    r = cli("attention", str(folder), "-o", str(tmp_path / "attn.png"), "-n", "2", "--points", "3", "--label", "1")
+    assert r.code == 0, r.err
+    assert "wrote the attention maps of 2 samples (3 queries each)" in r.out
+    w, h = Image.open(tmp_path / "attn.png").size
+    assert w > h > 0                                           # 4 tiles a row, 2 rows
+    dc = tmp_path / "dcgan"
+    ganzoo.create("dcgan", g_width=8, d_width=8, latent_dim=8, sample_shape=[1, 8, 8]).save(dc)
+    for args, msg in (([str(dc), "-o", str(tmp_path / "a.png")], "has no self-attention block"),
+                      ([str(folder), "-o", str(tmp_path / "a.txt")], "must end in .png"),
+                      ([str(folder), "-o", str(tmp_path / "a.png"), "--label", "7"], "--label must lie in 0..2")):
+        r = cli("attention", *args)
+        assert r.code == 1 and r.err.count("\n") == 1 and msg in r.err, r.err

@@ -15,22 +15,31 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo.interfaces import discriminator_output
+from ganzoo.interfaces import Generator, discriminator_output
+from ganzoo.sampling import SamplingOption
 from helpers import cli
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 TOLERANCE = 1e-4
-#: variant -> (component, regex of the exporter's reason): what cannot be exported, and why. Empty today.
+#: (variant, component) -> regex of the exporter's reason: what cannot be exported, and why. Empty today.
 CANNOT_EXPORT: dict = {}
 
 
+#: configs beside the defaults whose graphs differ in kind: PacGAN's grouped batch axis, conditional
+#: BatchNorm, a Gaussian-mixture latent, an auxiliary classifier's second output (for variants registered)
+EXTRA = {"dcgan": [{"pack": 2, "d_norm": "spectral"}, {"num_classes": 3, "g_norm": "conditional"}],
+         "mlp": [{"mixture": 4, "latent_dim": 2, "pack": 2}],
+         "resnet": [{"num_classes": 3, "d_label": "acgan"}]}
+
+
 def builds(variant):
-    """The configs a variant is exported in: its defaults, and class-conditional where it has classes."""
+    """The configs a variant is exported in: its defaults, class-conditional where it has classes, EXTRA."""
     defaults = ganzoo.plugins.get_registry().variant(variant).defaults
     yield {}
     if "num_classes" in defaults:
         yield {"num_classes": 3}
+    yield from EXTRA.get(variant, [])
 
 
 CASES = [(v, json.dumps(c)) for v in ganzoo.list_variants() for c in builds(v)]
@@ -70,12 +79,21 @@ def test_every_variant_exports_each_component_to_onnx(tmp_path, variant, config)
     model = ganzoo.create(variant, **json.loads(config)).eval()
     for component in model.components:
         path = tmp_path / f"{component}.onnx"
-        if variant in CANNOT_EXPORT and CANNOT_EXPORT[variant][0] == component:
-            with pytest.raises(ganzoo.errors.IncompatibleError, match=CANNOT_EXPORT[variant][1]):
+        if (variant, component) in CANNOT_EXPORT:
+            with pytest.raises(ganzoo.errors.IncompatibleError, match=CANNOT_EXPORT[variant, component]):
                 ganzoo.export_model(model, path, component=component)
             continue
         ganzoo.export_model(model, path, component=component)
-        pack = getattr(model.components[component], "pack", 1) if component == "discriminator" else 1
+        comp = model.components[component]
+        if component == "generator" and type(comp).generate is not Generator.generate \
+                and "truncation" in comp.sampling_options:  # a style model: truncation fixed in the graph
+            ganzoo.export_model(model, tmp_path / "psi.onnx", sampling={"truncation": 0.7})
+            feeds = feeds_for(model, component, 3)
+            _, got = onnx_run(tmp_path / "psi.onnx", feeds)
+            with torch.no_grad():
+                want = comp.generate(*feeds.values(), truncation=0.7)
+            assert np.abs(got[0] - want.numpy()).max() <= TOLERANCE, (variant, "truncation 0.7")
+        pack = getattr(comp, "pack", 1) if component == "discriminator" else 1
         for n in (pack, 5 * pack):  # batch sizes the export never saw
             feeds = feeds_for(model, component, n)
             session, got = onnx_run(path, feeds)
@@ -114,6 +132,51 @@ def test_onnx_contract_inputs_outputs_metadata(tmp_path):
 def save(model, tmp_path):
     model.save(tmp_path / "m")
     return tmp_path / "m"
+
+
+class ToyStyleG(ganzoo.Generator):
+    """A mapping network z -> w and a synthesis w -> x, truncated in w like StyleGAN:
+    w = w_avg + psi (w - w_avg), declared as its truncation option and applied in generate."""
+
+    sampling_options = {"truncation": SamplingOption("w = w_avg + psi (w - w_avg)", low=0.0, low_open=True)}
+
+    def __init__(self):
+        super().__init__(4, [6], output_range=None)
+        self.mapping = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.LeakyReLU(0.2), torch.nn.Linear(8, 8))
+        self.synthesis = torch.nn.Linear(8, 6)
+        self.register_buffer("w_avg", torch.randn(8))
+
+    def forward(self, z, y=None):
+        return self.generate(z, y)
+
+    def generate(self, z, y=None, truncation=None, **options):
+        w = self.mapping(z)
+        if truncation is not None:
+            w = self.w_avg + truncation * (w - self.w_avg)
+        return self.synthesis(w)
+
+
+def test_a_style_models_truncation_is_fixed_in_the_graph_and_recorded(tmp_path):
+    """Options that act between latent and sample (truncation in w) are exported as a documented fixed psi;
+    a generator that truncates its draw of z says the graph's z is the caller's to draw."""
+    model = ganzoo.Model(variant="toy-style", objective="non-saturating", config={},
+                         components={"generator": ToyStyleG()}).eval()
+    text = ganzoo.export_model(model, tmp_path / "psi.onnx", sampling={"truncation": 0.5})
+    assert "(opset 18, truncation 0.5 fixed): z (N, 4) float32 -> x (N, 6)" in text
+    z = torch.randn(5, 4)
+    _, got = onnx_run(tmp_path / "psi.onnx", {"z": z})
+    with torch.no_grad():
+        want, plain = model.generator.generate(z, truncation=0.5), model.generator(z)
+    assert np.abs(got[0] - want.numpy()).max() <= TOLERANCE and np.abs(got[0] - plain.numpy()).max() > 1e-3
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "psi.onnx")).metadata_props}
+    assert json.loads(meta["ganzoo.sampling"]) == {"truncation": 0.5}
+    with pytest.raises(ganzoo.errors.ConfigError, match="truncation"):
+        ganzoo.export_model(model, tmp_path / "bad.onnx", sampling={"truncation": -1})
+    plain_model = save(ganzoo.create("mlp"), tmp_path)
+    code, _, err = cli("export", plain_model, "--truncation", "0.7", "-o", tmp_path / "G.onnx")
+    assert code == 1 and "mlp's generator applies truncation where it draws z (sample_latent), before the " \
+                          "graph's input z: draw z that way yourself" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "psi.onnx"]
 
 
 def test_a_missing_onnx_install_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
@@ -160,3 +223,14 @@ def test_zoo_generators_export_with_their_trained_weights(tmp_path):
         _, got = onnx_run(path, feeds)
         assert np.abs(got[0] - torch_run(model, "generator", feeds)[0].numpy()).max() <= TOLERANCE, name
     assert len(seen) >= 4
+
+
+def test_a_component_without_one_forward_pass_says_why(tmp_path):
+    """What the exporter says of a component it cannot trace (a learned prior samples step by step)."""
+    from ganzoo_plugins.formats.onnx import Onnx
+
+    with pytest.raises(ganzoo.errors.IncompatibleError, match=r"ONNX export traces one forward pass of a generator, "
+                       r"discriminator or encoder; vqvae's prior has none to trace .*export the generator"):
+        Onnx().export(ganzoo.Model(variant="vqvae", objective="elbo", config={},
+                                   components={"generator": ToyStyleG()}), tmp_path / "p.onnx", component="prior")
+    assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 
@@ -95,6 +95,7 @@ def predicted(cfg: dict):
     optional={"components": json_values | st.just({"generator": {"file": "generator.safetensors"}}),
               "objective_config": json_values, "num_classes": json_values})),
     garble=st.sampled_from([None, 0, 1, -1]))
+@example(cfg={"format": "ganzoo/1", "variant": "mlp", "objective": "hinge", "config": {}}, garble=None)  # no weights
 def test_fuzz_config_json(tmp_path, cfg, garble):
     """Where json + the documented schema reject config.json, ganzoo names the file and the reason; where
     they accept it, ganzoo refuses it with the class :func:`predicted` names (the unknown variant or

@@ -354,3 +354,26 @@ def test_two_processes_pull_the_same_model(hub, tmp_path, monkeypatch):
     reliability.check_hf_cache(os.environ["HF_HUB_CACHE"])
     reliability.check_file(folder / "generator.safetensors")
     assert same_state(ganzoo.load(f"hf://{repo}").generator, m.generator)
+
+
+def test_a_push_carries_no_local_path_and_names_the_public_dataset(writer, tmp_path):
+    """A run's config.json names its data folder (so that ganzoo eval RUN finds it); what is pushed names the
+    source only, and the card lists the public Hub dataset and the task of a class-conditional model."""
+    import json
+
+    m = ganzoo.create("dcgan", sample_shape=[1, 16, 16], latent_dim=8, g_width=4, d_width=4, num_classes=10,
+                      dataset="mnist:/home/someone/private/mnist",
+                      training={"data": "mnist:/home/someone/private/mnist", "steps": 1}, metrics={"fd_ratio": 2.5})
+    folder = tmp_path / "run"
+    m.save(folder)
+    repo = repo_name()
+    ghub.push(folder, repo)
+    snap = Path(ghub.download(repo))
+    texts = {p.name: p.read_text(errors="replace") for p in snap.iterdir() if p.suffix in (".json", ".md")}
+    assert texts and not any("/home/someone" in t for t in texts.values()), [n for n, t in texts.items() if "/home" in t]
+    cfg = json.loads(texts["config.json"])
+    assert cfg["dataset"] == "mnist" and cfg["training"]["data"] == "mnist"
+    assert '\ndatasets:\n- "ylecun/mnist"\n' in texts["README.md"]
+    assert "      type: conditional-image-generation\n" in texts["README.md"]
+    assert json.loads((folder / "config.json").read_text())["dataset"] == "mnist:/home/someone/private/mnist"  # kept
+    assert ganzoo.load(f"hf://{repo}").meta["dataset"] == "mnist"

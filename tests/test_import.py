@@ -6,6 +6,7 @@ classes as in dcgan/main.py, huggan's mixin class, ``save_pretrained``), never h
 
 import hashlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -161,6 +162,7 @@ def test_mixin_folder_imports_exactly(tmp_path, cls, kwargs):
     assert f"latent size 12: config.json `{first}`, agreeing with" in card and "format `hub-mixin`" in card
 
 
+@pytest.mark.reliability("input")
 def test_mixin_config_that_disagrees_or_is_ambiguous_is_refused_naming_the_keys(tmp_path):
     import reliability
 
@@ -316,3 +318,98 @@ def test_hub_faults_during_an_hf_import(tmp_path, hub, monkeypatch):
     assert code == 1 and len(err.splitlines()) == 1 and "HTTP 500" in err and "gave up after 3 tries" in err, err
     assert not (tmp_path / "down").exists()
     reliability.check_hf_cache(tmp_path / "cache-down")
+
+
+THIRD_PARTY = """
+from ganzoo import hookimpl, FormatSpec
+
+@hookimpl
+def register_formats(register):
+    register(FormatSpec("tp-keras-ish", "a third party's own names", importer="tp_format:Flat",
+                        exporter="tp_format:Npz"))
+    register(FormatSpec("tp-broken", "a sniff that raises", importer="tp_format:Broken"))
+
+
+class Flat:
+    '''{"dense_0/kernel": (in, out), "dense_0/bias": ..., "dense_1/...": ...} onto mlp's generator.'''
+
+    def sniff(self, source):
+        return source.config is None and all(k.startswith("dense_") for k in source.tensors)
+
+    def plan(self, source, request):
+        from ganzoo.interop import ImportPlan
+
+        k0 = source.tensors["dense_0/kernel"]
+        hidden = [int(k0.shape[1])]
+        last = source.tensors["dense_1/kernel"]
+        keys = {"net.0.weight": k0.t().contiguous(), "net.0.bias": "dense_0/bias",
+                "net.2.weight": last.t().contiguous(), "net.2.bias": "dense_1/bias"}
+        config = {"sample_shape": [int(last.shape[1])], "latent_dim": int(k0.shape[0]), "g_hidden": hidden,
+                  "d_hidden": [8]}
+        return ImportPlan("mlp", config, {"generator": keys}, ignored=("dense_0/kernel", "dense_1/kernel"),
+                          notes=["kernels transposed: (in, out) -> (out, in)"])
+
+
+class Npz:
+    suffix = ".npz"
+
+    def export(self, model, path, *, component):
+        import numpy as np
+
+        with open(path, "wb") as fh:
+            np.savez(fh, **{k: v.numpy() for k, v in model.components[component].state_dict().items()})
+        return f"{len(model.components[component].state_dict())} arrays"
+
+
+class Broken:
+    def sniff(self, source):
+        raise KeyError("oops")
+"""
+
+
+def test_a_third_party_format_plugs_in_without_editing_ganzoo(tmp_path, monkeypatch):
+    """A format from an installed distribution: recognised by its sniff, its computed tensors and ignored
+    names honoured, exported through `ganzoo export --format`; a sniff that raises is reported by its
+    plugin's name and the other formats still answer."""
+    from ganzoo import plugins
+    from test_plugins import make_dist
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    make_dist(tmp_path, "ganzoo-tp-format", "tp-format", "tp_format", THIRD_PARTY)
+    plugins.reset()
+    try:
+        ref = ganzoo.create("mlp", sample_shape=[2], latent_dim=3, g_hidden=[5], d_hidden=[8]).eval()
+        sd = ref.generator.state_dict()
+        torch.save({"dense_0/kernel": sd["net.0.weight"].t(), "dense_0/bias": sd["net.0.bias"],
+                    "dense_1/kernel": sd["net.2.weight"].t(), "dense_1/bias": sd["net.2.bias"]}, tmp_path / "k.pt")
+        code, out, _ = cli("list", "--formats")
+        assert re.search(r"tp-keras-ish +import,export +tp-format", out), out
+        code, _, err = cli("import", tmp_path / "k.pt", "-o", tmp_path / "m")   # recognised by tp-keras-ish
+        assert code == 0, err
+        assert err == "ganzoo: warning: format 'tp-broken' (tp-format): sniff failed: KeyError: 'oops'; skipped\n"
+        model = ganzoo.load(tmp_path / "m")
+        assert torch.equal(model.sample(6, seed=1), ref.sample(6, seed=1))
+        assert "| `net.0.weight` | (computed by the importer) |" in (tmp_path / "m" / "README.md").read_text()
+        code, out, err = cli("export", tmp_path / "m", "--format", "tp-keras-ish", "-o", tmp_path / "g.npz")
+        assert code == 0 and out.strip() == f"wrote {tmp_path / 'g.npz'}: 4 arrays", err
+        assert np.load(tmp_path / "g.npz")["net.2.bias"].shape == (2,)
+    finally:
+        plugins.reset()
+        import sys
+
+        sys.modules.pop("tp_format", None)
+
+
+def test_an_imported_model_pushes_and_loads_back_with_its_card(tmp_path, hub, monkeypatch):
+    examples_checkpoints(tmp_path, nz=8, ngf=4, ndf=4, nc=1)
+    folder = ganzoo.import_model(tmp_path / "netG_epoch_24.pth", tmp_path / "m")
+    monkeypatch.setenv("HF_TOKEN", hub.token)
+    code, _, err = cli("push", folder, "me/imported-dcgan")
+    assert code == 0, err
+    monkeypatch.delenv("HF_TOKEN")
+    back = ganzoo.load("hf://me/imported-dcgan")
+    z = torch.randn(3, 8)
+    with torch.no_grad():
+        assert torch.equal(back.generator(z), ganzoo.load(folder).generator(z))
+    card = hub.repos["me/imported-dcgan"].commits[hub.repos["me/imported-dcgan"].branches["main"]]["files"]["README.md"]
+    assert b"## Source" in card[0] and b"format `pytorch-examples`" in card[0]

@@ -171,3 +171,9 @@ def test_an_existing_output_folder_is_left_alone(tmp_path, state):
     with reliability.refuses("import arguments", ConfigError, r"out exists and is not an empty folder"):
         ganzoo.import_model(tmp_path / "netG.pth", tmp_path / "out")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["mine.txt"]
+
+
+def test_a_wrong_tensor_under_an_explicit_format_is_not_called_another_format(tmp_path, state):
+    state["main.3.weight"] = torch.zeros(32, 15, 4, 4)
+    refused_import(tmp_path, "PyTorch checkpoint (import)", state,
+                   r"for 'trunk\.net\.3\.weight'$", format="pytorch-examples")

@@ -55,6 +55,16 @@ def test_bad_layouts_and_codes_are_refused():
                      (dict(), r"^a code layout needs at least one code")):
         with pytest.raises(ConfigError, match=msg):
             LatentCodes(**bad)
+    m = _model(Stripes())
+    for kw, msg in ((dict(steps=1), r"^steps must be a whole number >= 2, not 1$"),
+                    (dict(span=float("nan")), r"^span must be a number > 0, not nan$"),
+                    (dict(rows=0), r"^rows must be at least 1$"), (dict(rows=-1), r"^the number of samples must be")):
+        with pytest.raises(ConfigError, match=msg):
+            m.traverse_code(1, **kw)
+    with pytest.raises(ConfigError, match=r"^code 2 does not exist; the codes are 0\.\.1$"):
+        m.traverse_code(2)
+    with pytest.raises(ConfigError, match=r"^the dcgan generator declares no latent codes \(code_layout\)$"):
+        ganzoo.create("dcgan", sample_shape=[1, 8, 8], g_width=4, d_width=4, latent_dim=4).traverse_code(0)
     z = torch.zeros(2, 9)
     with pytest.raises(ConfigError, match=r"^code 4 does not exist; the codes are 0\.\.3$"):
         LAYOUT.set(z, 4, 0.0)

@@ -190,16 +190,33 @@ def test_the_issues_interpolation_is_refused_before_it_is_made(tmp_path):
     (["sample", "mnist-cdcgan-hinge", "-n", "5", "-o", "x.npy"], r"sample: 10 samples need 31,360 bytes"),  # 1 of each class
     (["sample", "digits-vae", "--interpolate", "-n", "3", "--steps", "2", "-o", "x.png"], r"sample: 3 walks of 2 steps need"),
     (["traverse", "mnist-vae-2d", "--steps", "2", "-o", "x.png"], r"traverse: a 2x2 grid need"),
+    (["reconstruct", "digits-ae", "--data", "digits", "-n", "4", "-o", "x.png"], r"reconstruct: 4 inputs and their "
+                                                                                 r"reconstructions need"),
+    (["eval", "ring8-mlp-nonsat", "--data", "ring8", "-n", "3000", "--metric", "modes"], r"eval: 3,000 samples need"),
 ])
 def test_every_sampling_command_checks_its_output_first(tmp_path, monkeypatch, args, what):
     monkeypatch.setenv("GANZOO_MAX_OUTPUT_MEMORY", "20000")
     monkeypatch.chdir(tmp_path)
+    out = tmp_path / args[-1] if "-o" in args else None
     r = cli(*args)
     reliability.refused_cli("sampling request", r, rf"^ganzoo: error: {what} .*over the 20,000 bytes budget; ask for (fewer|a smaller)")
-    assert not (tmp_path / args[-1]).exists()
+    assert out is None or not out.exists()
     monkeypatch.setenv("GANZOO_MAX_OUTPUT_MEMORY", "2M")  # the same request under a larger budget is made
     r = cli(*args)
-    assert r.code == 0 and (tmp_path / args[-1]).is_file(), r.err
+    assert r.code == 0 and (out is None or out.is_file()), r.err
+
+
+@pytest.mark.reliability("input")
+def test_traverse_code_checks_its_grid_first(tmp_path, monkeypatch):
+    """traverse --code K (an InfoGAN-style generator): rows x the code's values, priced before it is drawn."""
+    ganzoo.create("infogan", sample_shape=[1, 8, 8], categories=[3], continuous=1, noise=2, g_hidden=8, g_width=4,
+                  d_width=4, d_hidden=8, q_hidden=4).save(tmp_path / "info")
+    monkeypatch.setenv("GANZOO_MAX_OUTPUT_MEMORY", "20000")
+    r = cli("traverse", tmp_path / "info", "--code", "0", "--rows", "4", "-o", tmp_path / "t.png")
+    reliability.refused_cli("sampling request", r, r"^ganzoo: error: traverse: 4 rows of 3 values need [\d,]+ bytes .*"
+                                                   r"over the 20,000 bytes budget; ask for fewer --rows or --steps")
+    monkeypatch.setenv("GANZOO_MAX_OUTPUT_MEMORY", "2M")
+    assert cli("traverse", tmp_path / "info", "--code", "1", "--rows", "4", "--steps", "5", "-o", tmp_path / "t.png").code == 0
 
 
 def test_check_output_memory_says_how_many_fit(monkeypatch):

@@ -292,6 +292,33 @@ def test_sample_pictures_are_drawn_in_one_place():
     assert got.size == full.size == (3 * 2 * 64, 2 * 2 * 64) and got.tobytes() == full.tobytes()
 
 
+def test_rgb_pictures_keep_red_red(tmp_path, monkeypatch):
+    """A pure red image is (255, 0, 0) in every picture ganzoo writes (sample grids, model cards, Hub
+    pictures and training samples all go through images.grid and save_png); an orange one keeps its order."""
+    from PIL import Image
+
+    from ganzoo import images
+    from helpers import cli
+
+    x = torch.zeros(2, 3, 4, 4)
+    x[:, 0] = 1.0                      # red
+    x[1, 1] = 0.5                      # orange: R 1, G 0.5, B 0
+    img = images.grid(x, nrow=2, pad=0, scale=1)
+    assert img.mode == "RGB" and img.getpixel((0, 0)) == (255, 0, 0) and img.getpixel((4, 0)) == (255, 128, 0)
+    images.save_png(img, tmp_path / "r.png")
+    with Image.open(tmp_path / "r.png") as back:
+        assert back.convert("RGB").getpixel((1, 1)) == (255, 0, 0) and back.convert("RGB").getpixel((5, 1)) == (255, 128, 0)
+    # end to end: an RGB model whose generator makes red (tanh range: R = 1, G = B = -1)
+    m = ganzoo.create("dcgan", sample_shape=[3, 8, 8], g_width=4, d_width=4, latent_dim=4)
+    m.save(tmp_path / "red")
+    red = torch.tensor([1.0, -1.0, -1.0]).view(1, 3, 1, 1)
+    monkeypatch.setattr(type(m.generator), "forward", lambda self, z, y=None: red.expand(len(z), 3, 8, 8))
+    assert cli("sample", tmp_path / "red", "-n", "4", "-o", tmp_path / "s.png").code == 0
+    with Image.open(tmp_path / "s.png") as pic:
+        colours = {c for _, c in pic.convert("RGB").getcolors(maxcolors=16)}
+    assert (255, 0, 0) in colours and not colours - {(255, 0, 0), (255, 255, 255)}, colours  # red cells, white padding
+
+
 @pytest.mark.reliability("input")
 def test_create_validates_before_allocating():
     with reliability.refuses("model config (create)", ConfigError, "unknown config key 'latnet_dim'"):

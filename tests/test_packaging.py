@@ -291,3 +291,96 @@ def test_installed_wheel_runs_outside_the_checkout(venv, dists):
     assert got["version"] == got["metadata"] == got["config_version"] == version
     assert f"- ganzoo version: {version} " in got["card"]
     assert got["zoo"] == [4, 2] and got["plugin"] == [4, 2]
+
+
+# -- the README's commands, as a user copies them ---------------------------------------------------
+# What the README shows that this test does not run, and why (each is covered elsewhere):
+README_SKIPS = (
+    ("bash scripts/", "needs a clone of the repository (the README says so)"),
+    ("pip install ganzoo-", "the wheel under test is installed already"),
+    ('pip install "', "the wheel under test is installed already"),
+    ('pip install "./', "the wheel under test is installed already"),
+    ("torchrun ", "data parallelism: tests/test_train_ddp.py"),
+    ("ganzoo push ", "the Hub: tests/test_hub.py"),
+    ("ganzoo pull ", "the Hub: tests/test_hub.py"),
+    ("hf://", "the Hub: tests/test_hub.py"),
+)
+STEPS_CAP = 20   # every --steps / --epochs / steps= is cut to this (a --resume to twice it): the commands, not the runs
+
+
+def readme_commands(text: str) -> list[tuple[str, str]]:
+    """The README's code blocks as (language, code): each line of a ```bash block (its trailing comment
+    dropped), each ```python block whole."""
+    import re
+
+    out = []
+    for lang, body in re.findall(r"```(bash|python)\n(.*?)```", text, re.S):
+        if lang == "python":
+            out.append(("python", body))
+            continue
+        for line in body.splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line and not line.startswith("#"):
+                out.append(("bash", line))
+    return out
+
+
+def as_run(lang: str, code: str, mnist: Path | None):
+    """``code`` as this test runs it (None: skipped): runs cut to STEPS_CAP steps, MNIST where it is here."""
+    import re
+
+    if any(code.startswith(s) or (s == "hf://" and lang == "bash" and s in code) for s, _ in README_SKIPS):
+        return None
+    if "../shared/data/mnist" in code:
+        if mnist is None:
+            return None
+        code = code.replace("../shared/data/mnist", str(mnist))
+    resume = "--resume" in code
+    code = re.sub(r"--steps \d+", f"--steps {STEPS_CAP * (2 if resume else 1)}", code)
+    code = re.sub(r"--epochs [\d.]+", f"--steps {STEPS_CAP}", code)
+    code = re.sub(r"\bsteps=\d+", f"steps={STEPS_CAP}", code)
+    if lang == "bash" and code.startswith("pip install -e "):   # offline, into the venv under test
+        code = "python -m pip install --no-deps --no-index --no-build-isolation -e " + code[len("pip install -e "):]
+    return code
+
+
+def test_readme_command_extraction_and_rewriting():
+    text = ("```bash\nbash scripts/test.sh   # tests\nganzoo train mlp --data ring8 --out r --steps 5000\n"
+            "ganzoo train --resume --out r --steps 10000\n```\n\n```python\nimport ganzoo\n"
+            "ganzoo.train('mlp', data='ring8', out='p', steps=2000)\n```\n"
+            "```bash\nganzoo eval m --data mnist:../shared/data/mnist  # held out\n```\n")
+    cmds = readme_commands(text)
+    assert [c for _, c in cmds] == ["bash scripts/test.sh", "ganzoo train mlp --data ring8 --out r --steps 5000",
+                                    "ganzoo train --resume --out r --steps 10000",
+                                    "import ganzoo\nganzoo.train('mlp', data='ring8', out='p', steps=2000)\n",
+                                    "ganzoo eval m --data mnist:../shared/data/mnist"]
+    runs = [as_run(lang, c, Path("/data/m")) for lang, c in cmds]
+    assert runs == [None, "ganzoo train mlp --data ring8 --out r --steps 20", "ganzoo train --resume --out r --steps 40",
+                    "import ganzoo\nganzoo.train('mlp', data='ring8', out='p', steps=20)\n",
+                    "ganzoo eval m --data mnist:/data/m"]
+    assert as_run("bash", "ganzoo eval m --data mnist:../shared/data/mnist", None) is None
+
+
+@pytest.mark.slow
+@pytest.mark.packaging
+def test_the_readmes_commands_run_from_an_empty_folder_against_the_wheel(venv, tmp_path):
+    """Every command the README shows (bar README_SKIPS), in order, from an empty folder, with the installed
+    wheel's ganzoo on PATH: each exits 0 and prints no traceback."""
+    from conftest import MNIST_DIR
+
+    mnist = MNIST_DIR if (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file() else None
+    cwd = tmp_path / "user"
+    cwd.mkdir()
+    env = dict(venv["env"])
+    ran, skipped = [], []
+    for lang, code in readme_commands((ROOT / "README.md").read_text(encoding="utf-8")):
+        cmd = as_run(lang, code, mnist)
+        if cmd is None:
+            skipped.append(code)
+            continue
+        argv = [str(venv["python"]), "-c", cmd] if lang == "python" else ["bash", "-c", cmd]
+        r = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 0 and "Traceback" not in r.stderr, f"$ {cmd}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+        ran.append(cmd)
+    assert len(ran) >= 20, (ran, skipped)
+    assert any(c.startswith("ganzoo train") for c in ran) and any(c.startswith("ganzoo new-plugin") for c in ran)

@@ -375,3 +375,31 @@ def test_a_folder_of_a_plugin_that_is_not_installed_names_the_distribution(site,
                        r"'tiny' from the distribution ganzoo-tiny 1\.2\.3, which is not installed here .*; "
                        r"pip install ganzoo-tiny$"):
         ganzoo.load(tmp_path / "m")
+
+
+def test_a_damaged_bundled_model_says_to_reinstall_the_distribution_that_shipped_it(site, tmp_path):
+    """A bundled copy does not match its pin: pull cannot repair it (it is not in the Hub cache); the line says to
+    reinstall the distribution that installed it."""
+    from ganzoo.fsutil import sha256_file
+
+    folder = site / "tp_zoo_models" / "tiny-zoo"
+    ganzoo.create("mlp", g_hidden=[8], d_hidden=[8]).save(folder)
+    pins = {p.name: sha256_file(p) for p in folder.iterdir()}
+    make_dist(site, "ganzoo-tinyzoo", "tinyzoo", "tp_tinyzoo", f"""
+from ganzoo import hookimpl, ModelEntry
+
+@hookimpl
+def register_models(register):
+    register(ModelEntry("tiny-zoo", "mlp", "non-saturating", "ring8",
+                        source={{"bundled": "tiny-zoo", "path": {str(folder)!r}, "files": {pins!r}}}))
+""")
+    plugins.reset()   # (creating the model above loaded the plugins before this one was installed)
+    assert ganzoo.load("tiny-zoo").variant == "mlp"
+    data = bytearray((folder / "generator.safetensors").read_bytes())
+    data[-1] ^= 1
+    (folder / "generator.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ganzoo.errors.IntegrityError,
+                       match=r"^model 'tiny-zoo' \(bundled\): generator\.safetensors has sha256 .*; refusing to load it\. "
+                             r"The copy installed with ganzoo-tinyzoo is damaged: reinstall it \(pip install "
+                             r"--force-reinstall ganzoo-tinyzoo\); ganzoo pull cannot repair a bundled file$"):
+        ganzoo.load("tiny-zoo")

@@ -389,3 +389,50 @@ def test_generated_plugin_trains_from_the_cli(fresh_venv):
     import numpy as np
 
     assert np.load(root / "s.npy").shape == (8, 2)
+
+
+SCRATCH_OBJECTIVE = '''
+"""The template's objective rewritten from the guide's protocol table alone: no ganzoo base class."""
+import torch.nn.functional as F
+
+
+class RelativisticGAN:
+    def __init__(self, margin: float = 0.0):
+        self.margin = margin
+
+    def d_loss_step(self, step):
+        real, fake = step.scores()
+        return F.softplus(self.margin - (real - fake)).mean(), {"d_real": real.detach(), "d_fake": fake.detach()}
+
+    def after_discriminator_step(self, D):
+        pass
+
+    def g_loss_step(self, step):
+        real, fake = step.scores()
+        return F.softplus(real - fake).mean(), {"d_fake": fake.detach()}
+
+    def report(self, scores):
+        return scores
+'''
+
+
+@pytest.mark.parametrize("objective", ["template", "from the guide's protocol"])
+def test_the_generated_tests_pass_for_an_objective_written_from_the_guide(tmp_path, objective):
+    """The generated tests use the current protocol only: they pass for the template's objective and for one
+    written from the guide's tables without ganzoo's base class (the 0.1 methods are not needed)."""
+    import subprocess
+
+    dest = new_plugin("guide-gan", tmp_path / "p")
+    if objective != "template":
+        (dest / "ganzoo_guide_gan" / "objective.py").write_text(SCRATCH_OBJECTIVE)
+    info = tmp_path / "site" / "ganzoo_guide_gan-0.1.0.dist-info"   # installed, as far as the entry points go
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ganzoo-guide-gan\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[ganzoo]\nguide-gan = ganzoo_guide_gan.plugin\n")
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), str(dest), str(root)]),
+               OMP_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                        str(dest / "tests")], capture_output=True, text=True, env=env, cwd=dest, timeout=TIMEOUT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert " passed" in r.stdout and "failed" not in r.stdout

@@ -47,13 +47,15 @@ class Fixed(torch.nn.Module):
 
 @pytest.mark.parametrize("name", RELATIVISTIC)
 def test_relativistic_losses_match_hand_computation(name):
-    real, fake = [0.3, -1.2, 2.5], [-0.5, 2.0, 0.1]
+    # the batches' means differ (0.53 and -0.8): using one batch's mean where the other's belongs shows
+    real, fake = [0.3, -1.2, 2.5], [-0.5, 0.4, -2.3]
+    assert abs(sum(real) / 3 - sum(fake) / 3) > 1
     obj = ganzoo.objective(name)
     rx, fx = torch.tensor(real).unsqueeze(1), torch.tensor(fake).unsqueeze(1)
     d_loss, stats = loss_functions(obj)[0](StepInputs(Fixed(), rx, fx, phase="d"))
     g_loss, _ = loss_functions(obj)[1](StepInputs(Fixed(), rx, fx, phase="g"))
-    assert d_loss.item() == pytest.approx(_hand(name, real, fake), abs=1e-6)
-    assert g_loss.item() == pytest.approx(_hand(name, fake, real), abs=1e-6)   # G: the roles swapped
+    assert d_loss.item() == pytest.approx(_hand(name, real, fake), rel=1e-6, abs=1e-6)
+    assert g_loss.item() == pytest.approx(_hand(name, fake, real), rel=1e-6, abs=1e-6)   # G: the roles swapped
     assert stats["d_real"].tolist() == pytest.approx(real) and stats["d_fake"].tolist() == pytest.approx(fake)
     # G's loss needs the real batch: without one it says so instead of guessing
     with pytest.raises(ganzoo.errors.ConfigError, match="real batch"):

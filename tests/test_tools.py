@@ -32,7 +32,9 @@ def test_every_zoo_entry_has_a_recipe_and_its_card_says_how_to_rebuild_it():
         command = f"python tools/build_zoo.py {m['name']}"
         assert m["recipe"].startswith(command + " "), m["recipe"]
         card = (build_zoo.MODELS / m["bundled"] / "README.md").read_text(encoding="utf-8")
-        assert f"## Reproduce\n\n```bash\n{command}\n```" in card, m["name"]
+        assert (f"## Reproduce\n\nFrom a clone of ganzoo's repository (the wheel does not ship `tools/`):\n\n"
+                f"```bash\n{command}\n```") in card, m["name"]
+        assert "../shared" not in card and "../shared" not in m["recipe"], m["name"]   # no local paths shipped
 
 
 def test_build_zoo_lists_recipes_and_refuses_unknown_names():

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import click
 
+from . import sampling_flags
+
 
 @click.command("import")
 @click.argument("source")
@@ -49,15 +51,18 @@ def import_cmd(source, out, fmt, discriminator, key, variant, objective, setting
 @click.option("--format", "fmt", default="onnx", show_default=True, help="onnx, pytorch-examples, or a plugin's "
               "(ganzoo list --formats).")
 @click.option("--component", default="generator", show_default=True,
-              type=click.Choice(["generator", "discriminator", "encoder"]), help="Which network to export.")
+              help="Which network to export: generator, discriminator, encoder (or another component the model has).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="File to write (G.onnx, netG.pth).")
-def export_cmd(model, fmt, component, output):
+@sampling_flags
+def export_cmd(model, fmt, component, output, truncation, sample_opts):
     """Export a model's generator (or discriminator, encoder) to another format.
 
     MODEL is a zoo name, hf://org/repo or a model folder. ONNX (pip install 'ganzoo[onnx]'):
     inputs z (N, latent_dim) float32 and, for a class-conditional model, y (N,) int64; output x
     (N, *sample_shape); N dynamic; opset 18; checked against onnxruntime before it is written.
     pytorch-examples: a netG.pth (netD.pth) that pytorch/examples' DCGAN classes load.
+    --truncation (a style model's w = w_avg + PSI (w - w_avg)) is fixed in the graph and recorded
+    in its metadata; where a generator truncates the draw of z instead, z is yours to draw.
 
     \b
     Examples:
@@ -67,7 +72,10 @@ def export_cmd(model, fmt, component, output):
     """
     from ..interop import export_model
 
-    description = export_model(model, output, format=fmt, component=component)
+    from . import sampling_from
+
+    description = export_model(model, output, format=fmt, component=component,
+                               sampling=sampling_from(truncation, sample_opts))
     click.echo(f"wrote {output}: {description}")
 
 

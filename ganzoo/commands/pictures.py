@@ -71,6 +71,9 @@ def traverse_cmd(model, dims, code, steps, span, rows, seed, label, output):
         if not 0 <= code < len(layout):
             raise ConfigError(f"--code must lie in 0..{len(layout) - 1} for {model} ("
                               + "; ".join(f"{i}: {layout.describe(i)}" for i in range(len(layout))) + ")")
+        cols = layout.categories_of(code) or steps
+        images.check_memory(m, rows * cols, what=f"traverse: {rows} rows of {cols} values",
+                            advice="ask for fewer --rows or --steps")
         x = m.traverse_code(code, rows=rows, steps=steps, span=span, seed=seed, y=_label(m, model, label, rows, each=True))
         cols = x.shape[1]
         x = x.flatten(0, 1)
@@ -83,6 +86,7 @@ def _dims_grid(m, model, dims, steps, label):
     """The VAE manifold picture: ``steps`` x ``steps`` samples over two latent dimensions (the others at 0)."""
     import torch
 
+    from .. import images
     from ..errors import ConfigError
     from ..model import to_unit
 

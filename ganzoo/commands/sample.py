@@ -34,7 +34,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
     of each, 70 in all), and the PNG has one row per class (the .npy the same samples,
     class 0 first) -- the picture that ganzoo.images.sample_picture draws for model
     cards, Hub pushes and training. They are ganzoo.load(MODEL).sample(N', seed=SEED,
-    y=LABELS) with LABELS = ganzoo.images.class_rows(C, N)[0] (0, 0, .., 1, 1, ..).
+    y=torch.arange(C).repeat_interleave(N' // C)), labels 0, 0, .., 1, 1, ..
 
     \b
     Examples:

@@ -84,17 +84,22 @@ def list_cmd(pattern, variants, objectives, datasets, metrics, formats, as_json)
 @click.option("--objective", "kind", flag_value="objective", help="NAME is an objective.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def info_cmd(name, kind, as_json):
-    """Show everything about a pretrained model (or a variant / objective).
+    """Show everything about a pretrained model -- its registry entry, then its model card -- or a model
+    folder (its config.json and card), a variant or an objective.
 
     \b
     Examples:
-      ganzoo info ring8-mlp-nonsat
+      ganzoo info ring8-mlp-nonsat        # the entry, then the card (how it was trained and measured)
+      ganzoo info runs/mnist              # a model folder: its config.json and card
       ganzoo info dcgan --variant
     """
     from dataclasses import asdict
+    from pathlib import Path
 
     from ..plugins import get_registry
 
+    if kind is None and (name.startswith((".", "/", "~")) or Path(name).expanduser().is_dir()):
+        return _folder_info(Path(name).expanduser(), as_json)
     reg = get_registry()
     if kind in (None, "model") and reg.renamed(name):
         from ..api import current_name
@@ -122,6 +127,54 @@ def info_cmd(name, kind, as_json):
     for key, value in data.items():
         if key != "name":
             _show(key, value, 1)
+    if kind == "model":
+        from pathlib import Path
+
+        folder = item.source.get("path")
+        card = Path(folder) / "README.md" if folder else None
+        if card is not None and card.is_file():
+            click.echo("\n" + _card_body(card.read_text(encoding="utf-8")))
+        elif item.source.get("repo"):
+            click.echo(f"\ncard: https://huggingface.co/{item.source['repo']}")
+
+
+def _folder_info(folder, as_json: bool) -> None:
+    """``ganzoo info FOLDER``: the folder's config.json (checked as ganzoo.load checks it) and its card (the
+    folder's README.md, else the card ganzoo push would write)."""
+    from .. import config as cfgmod
+    from ..card import render_card
+    from ..errors import NotFoundError
+
+    path = folder / "config.json"
+    if not path.is_file():
+        raise NotFoundError(f"{folder}: no config.json; is this a ganzoo model folder?")
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{path}: not readable JSON ({exc})") from None
+    cfg = cfgmod.validate_model_config(cfg, where=str(path))
+    if as_json:
+        click.echo(json.dumps(cfg, indent=2, sort_keys=True))
+        return
+    click.echo(f"model folder {folder}")
+    for key in ("variant", "objective", "dataset", "latent_dim", "sample_shape", "num_classes", "components",
+                "training", "metrics"):
+        if key in cfg:
+            _show(key, cfg[key], 1)
+    card = folder / "README.md"
+    text = card.read_text(encoding="utf-8") if card.is_file() else render_card(cfg, sample_image=None)
+    click.echo("\n" + _card_body(text))
+
+
+def _card_body(text: str) -> str:
+    """A model card without its YAML front matter (what a reader reads)."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 4)
+        if end != -1:
+            text = text[end + 5:]
+    return text.strip("\n")
 
 
 def _show(key, value, depth: int) -> None:

@@ -15,10 +15,36 @@ def register_datasets(register):
     register(DatasetSpec("ring8", "8 Gaussians on the unit circle, std 0.01 (VEEGAN/PacGAN)", f"{SRC}:ring8"))
     register(DatasetSpec("grid25", "25 Gaussians at {-4,-2,0,2,4}^2, std 0.05 (VEEGAN/PacGAN)", f"{SRC}:grid25"))
     register(DatasetSpec("digits", "scikit-learn's bundled 8x8 digits (1,797 images, 10 classes)", f"{SRC}:digits"))
-    register(DatasetSpec("mnist", "MNIST idx files (gzip or raw) in DIR: mnist:DIR", f"{SRC}:mnist", needs_argument=True))
+    register(DatasetSpec("mnist", "MNIST idx files (gzip or raw) in DIR: mnist:DIR", f"{SRC}:mnist", needs_argument=True,
+                         hub_dataset="ylecun/mnist"))
     register(DatasetSpec("folder", "a folder of images, class subfolders as labels: folder:DIR; --data-opt "
                          "channels=1|3 and image_size=N, both inferred from the images unless given", f"{SRC}:folder",
                          needs_argument=True))
+
+
+def ref_beside(ref, folder):
+    """A dataset reference ``name:PATH`` as the model folder ``folder`` records it: PATH relative to the folder
+    (``mnist:../../data/mnist`` for ``runs/mnist``), so that ``ganzoo eval RUN`` finds the data from any
+    directory; a reference without a local path is returned as it is."""
+    import os
+    from pathlib import Path
+
+    name, sep, path = str(ref).partition(":") if ref else ("", "", "")
+    if not sep or not path or not Path(path).expanduser().exists():
+        return ref
+    return f"{name}:{os.path.relpath(Path(path).expanduser().resolve(), Path(folder).resolve())}"
+
+
+def ref_from(ref, folder):
+    """The dataset reference a model folder records, for use here: a relative PATH is read from the model
+    folder (see :func:`ref_beside`) when it exists there, else as it is (older folders recorded it relative to
+    where training ran)."""
+    from pathlib import Path
+
+    name, sep, path = str(ref).partition(":") if ref else ("", "", "")
+    if sep and path and folder is not None and not Path(path).is_absolute() and (Path(folder) / path).exists():
+        return f"{name}:{Path(folder) / path}"
+    return ref
 
 
 def load_dataset(ref: str, **options):

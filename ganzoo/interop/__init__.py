@@ -27,13 +27,16 @@ def import_model(source, out, *, format: Optional[str] = None, discriminator=Non
                    objective=objective, config=config, component=component)
 
 
-def export_model(model, out, *, format: str = "onnx", component: str = "generator") -> str:
+def export_model(model, out, *, format: str = "onnx", component: str = "generator",
+                 sampling: Optional[dict] = None) -> str:
     """Write ``model``'s ``component`` (generator, discriminator or encoder) to the file ``out`` in
     ``format`` (``onnx``, ``pytorch-examples`` or a plugin's); ``model`` is a :class:`ganzoo.Model`, a zoo
-    name, ``hf://org/repo`` or a model folder. Returns the exporter's one-line description."""
+    name, ``hf://org/repo`` or a model folder. ``sampling``: options the generator applies between its
+    latent and its samples, fixed in the export (a style model's ``{"truncation": 0.7}``). Returns the
+    exporter's one-line description."""
     from .exporting import export_model as _export
 
-    return _export(model, out, format=format, component=component)
+    return _export(model, out, format=format, component=component, sampling=sampling)
 
 
 __all__ = ["import_model", "export_model", "Source", "ImportPlan", "ImportRequest"]

@@ -43,9 +43,12 @@ def sniff(src: Source) -> str:
             ok = format_object(spec, "importer").sniff(src)
         except GanzooError:
             ok = False
-        except Exception as exc:  # noqa: BLE001 - a plugin's bug: say whose
-            raise PluginError(f"format {spec.name!r} ({spec.plugin}): sniff failed: {type(exc).__name__}: "
-                              f"{first_line(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - a plugin's bug: say whose, and let the others answer
+            from ..plugins import _warn
+
+            _warn(f"format {spec.name!r} ({spec.plugin}): sniff failed: {type(exc).__name__}: {first_line(exc)}; "
+                  "skipped")
+            ok = False
         if ok:
             hits.append(spec.name)
     if len(hits) > 1:
@@ -88,6 +91,8 @@ def import_model(source, out, *, format: Optional[str] = None, discriminator=Non
             other = sniff(src)
         except GanzooError:
             raise exc from None
+        if other == format:
+            raise
         raise WeightsError(f"{exc}; it is a {other} checkpoint, which `ganzoo import {src.ref} -o DIR` reads "
                            "without --format") from None
     model.meta["training"] = provenance(src, request, name)

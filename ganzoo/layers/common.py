@@ -31,6 +31,7 @@ ACTIVATIONS = {
     "tanh": nn.Tanh,
     "elu": nn.ELU,
 }
+"""The activations :func:`activation` builds, by name (each entry makes a fresh module)."""
 
 
 def activation(name: str) -> nn.Module:
@@ -41,6 +42,7 @@ def activation(name: str) -> nn.Module:
 
 
 BASE_SIZES = (4, 7, 3, 5)
+"""The sizes a DCGAN trunk starts from; an image size must be one of them times 2^k (:func:`conv_plan`)."""
 
 
 def conv_plan(size: int) -> tuple[int, int]:
@@ -65,6 +67,7 @@ def check_depth(depth, key: str) -> int:
 
 
 NORMS = ("batch", "conditional", "layer", "none")
+"""The normalisations :func:`norm2d` builds."""
 
 
 def norm2d(kind: str, channels: int, num_classes: int = 0) -> nn.Module:

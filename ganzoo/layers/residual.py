@@ -114,6 +114,7 @@ class ResBlockDown(nn.Module):
 
 
 D_LABELS = ("projection", "acgan")
+"""How a conditional discriminator uses the label (:class:`LabelHead`): a projection term or an auxiliary classifier."""
 
 
 class LabelHead(ClassProjection):

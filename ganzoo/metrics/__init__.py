@@ -81,7 +81,7 @@ def register_metrics(register):
                         f"{SUITE}:recon_metric", applies_to=("vae", "ae")))
     register(MetricSpec("codes", "latent codes (InfoGAN): a categorical code's accuracy (majority judge class of each "
                         "value), continuous codes' effect on width and slant", "ganzoo.metrics.codes:code_metric"))
-    register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", f"{SUITE}:fid_metric"))
+    register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", "ganzoo.metrics.fid:fid_metric"))
 
 
 def evaluate(model, data=None, *, metrics=None, n=None, seed=0, options=None, data_options=None,

@@ -53,7 +53,7 @@ def code_metric(model, data, *, n=None, seed=0, code=None):
 
 def _accuracy(model, data, n, seed, code):
     from .judge import load_judge
-    from .suite import generate
+    from .draws import generate
 
     judge = load_judge(data.name)
     if model.sample_shape != (judge.channels, judge.size, judge.size):

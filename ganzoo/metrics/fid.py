@@ -18,7 +18,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ganzoo.errors import NotFoundError, WeightsError, first_line
+from ganzoo.errors import ConfigError, NotFoundError, WeightsError, first_line
 
 ENV = "GANZOO_INCEPTION_WEIGHTS"
 SIZE = 299
@@ -78,3 +78,18 @@ def fid(real01: torch.Tensor, fake01: torch.Tensor, *, path: Optional[str] = Non
 
     net = load_inception(path)
     return frechet_distance(inception_features(net, real01), inception_features(net, fake01))
+
+
+FID_N = 2000   # samples (and held-out real images) the fid metric compares by default
+
+
+def fid_metric(model, data, *, n=None, seed=0, inception: Optional[str] = None):
+    """The ``fid`` metric: FID of ``n`` samples against as many held-out real images (needs Inception weights)."""
+    from .draws import generate, real_halves
+
+    load_inception(inception)  # fail fast with the one-line message
+    if not data.is_image or not model.is_image:
+        raise ConfigError("metric 'fid' needs image data and an image model")
+    _, b, _ = real_halves(data)
+    n = int(n or min(len(b), FID_N))
+    return {"n": n, "n_real": int(min(len(b), n)), "fid": fid(b[:n], generate(model, n, seed), path=inception)}

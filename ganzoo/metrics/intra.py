@@ -17,7 +17,9 @@ import torch
 from ganzoo.errors import ConfigError
 
 from .features import frechet_distance
-from .suite import JUDGE_DRAWS, _judge_outputs, _real_indices, balanced_labels, conditional_on_classes
+from .judge import conditional_on_classes
+from .draws import _judge_outputs, _real_indices, balanced_labels
+from .suite import JUDGE_DRAWS
 
 
 def intra_metric(model, data, *, n=None, seed=0, draws: int = JUDGE_DRAWS):

@@ -174,6 +174,13 @@ def judge_splits(data_ref: str):
 
 
 @torch.no_grad()
+def conditional_on_classes(model, data) -> bool:
+    """Whether ``model`` is class-conditional on ``data``'s classes (not self-conditioned on k-means clusters),
+    so that a judge can score each class's samples against that class's images (the ``intra`` metric)."""
+    return bool(model.num_classes) and model.label_prior is None and data.y is not None \
+        and getattr(data, "label_source", "classes") == "classes" and model.num_classes == data.num_classes
+
+
 def accuracy(judge: Judge, x: torch.Tensor, y: torch.Tensor) -> float:
     _, p = judge.predict(x)
     return float((p.argmax(1) == y).float().mean())

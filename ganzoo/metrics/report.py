@@ -19,6 +19,7 @@ PRIMARY = {  # metric -> its primary keys
     "codes": ("code_accuracy", "code_classes"),
     "fid": ("fid",),
 }
+"""Per metric, its primary numbers: what ``ganzoo eval`` stars and the zoo records."""
 TABLE_COLUMNS = ("modes", "hq_fraction", "reverse_kl", "spread", "classes", "fd_ratio", "intra_fd_ratio", "class_kl",
                  "recall", "coverage", "elbo", "iwae", "recon_nll")
 NOTES = {
@@ -71,3 +72,35 @@ def format_table(result: dict) -> str:
     lines.append("")
     lines.append("* primary numbers")
     return "\n".join(lines)
+
+
+PROTOCOL_FORMAT = "ganzoo-eval-protocol/1"
+PROTOCOL_KEYS = ("n", "n_real", "draws", "k", "iwae_k", "real_excludes_judge_train")  # a metric's settings, not scores
+JUDGED = ("judge", "intra", "prdc", "codes")  # metrics measured with (or in the feature space of) the judge
+
+
+def eval_protocol(result: dict, *, command: str = "", data_options: dict | None = None) -> dict:
+    """How the numbers of an :func:`ganzoo.metrics.evaluate` result were measured, as JSON a program can read:
+    the command, ganzoo's version, the data (its public name, no local path) and its options, the samples'
+    seed, and per metric its settings (``n`` samples, ``n_real`` real ones, ``draws``, ``k``, ...) -- for the
+    metrics scored with the dataset's judge classifier, the judge's name, sha256 and training split, and for
+    ``judge`` which sample seeds and real splits its draws used."""
+    from .. import __version__
+    from .judge import card, dataset_name, has_judge
+
+    data = dataset_name(result.get("data", ""))
+    seed = int(result.get("seed", 0))
+    metrics = {}
+    for name, values in sorted(result.get("metrics", {}).items()):
+        entry = {k: values[k] for k in PROTOCOL_KEYS if k in values}
+        if name in JUDGED and has_judge(data):
+            info = card(data)
+            entry.update(judge=data, judge_sha256=info.get("sha256"), judge_split=info.get("split"))
+        if name == "judge" and "draws" in values:
+            draws = int(values["draws"])
+            entry.update(sample_seeds=[seed, seed + draws - 1], real_splits=[0, draws - 1])
+        if name == "modes":
+            entry.update(high_quality="within 3 standard deviations of the nearest mode")
+        metrics[name] = entry
+    return {"format": PROTOCOL_FORMAT, "command": command, "ganzoo_version": __version__, "data": data,
+            "data_options": dict(data_options or {}), "seed": seed, "metrics": metrics}

@@ -23,6 +23,10 @@ from .step import StepInputs, outputs
 
 
 class GANObjective:
+    """The base of the adversarial objectives: subclass it and write ``d_loss(real, fake)`` and ``g_loss(fake)``
+    on raw scores (or ``d_loss_step(step)`` / ``g_loss_step(step)`` on the step contract); it supplies the rest
+    of the protocol (``report``, ``after_discriminator_step``, the 0.1 entry points for fixed batches)."""
+
     kind = "gan"
     d_steps = None          # filled from the spec unless a subclass fixes it
     probabilistic = True    # scores are logits of D(x) = P(real)
@@ -162,3 +166,7 @@ class LSGAN(GANObjective):
 
     def g_loss(self, fake):
         return 0.5 * ((fake - 1.0) ** 2).mean()
+
+
+__all__ = ["GANObjective", "scores", "gradient_penalty", "r1_penalty", "Minimax", "NonSaturating", "WGAN", "WGANGP",
+           "Hinge", "LSGAN"]

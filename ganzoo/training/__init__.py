@@ -8,13 +8,13 @@
 Its rooms, in the order data flows through them: :mod:`.config` (the run's arguments), :mod:`.batches`
 (real data), :mod:`.augment` (what D sees), :mod:`.steps` (one iteration, by the objective's kind),
 :mod:`.ema`, :mod:`.cuda_graphs`, :mod:`.distributed`, :mod:`.monitor` (logs and pictures), :mod:`.state` and
-:mod:`.checkpoint` (exact resume), :mod:`.trainer` (ties them together). Importing this package does not
+:mod:`.checkpoint` (exact resume), :mod:`.trainer` (ties them together), :mod:`.run` (``ganzoo.train``). Importing this package does not
 import torch; ``Trainer`` and ``train`` load on first use.
 """
 
 from .config import TrainConfig
 
-_LAZY = {"Trainer": "trainer", "train": "trainer"}
+_LAZY = {"Trainer": "trainer", "train": "run"}
 
 
 def __getattr__(name):

@@ -1,6 +1,6 @@
 """The real data a run trains on: loading and checking the dataset, then batches in a seeded epoch order.
 
-:func:`load_data` resolves ``--data`` (or takes an in-memory :class:`~ganzoo.data.TensorData`) and checks
+:func:`load_data` resolves ``--data`` (or takes an in-memory :class:`~ganzoo.data.sources.TensorData`) and checks
 it against the run (labels for ``--conditional``, images for ``--augment``). :class:`Batches` keeps the
 whole dataset on the training device (images mapped to the generator's output range, in the model's memory
 format) and hands out batches of ``M`` samples: each epoch is a fresh permutation from a generator seeded

@@ -111,9 +111,12 @@ class Monitor:
                             "Lower the learning rate (--lr) or try another objective, then --resume")
 
     def log(self, rec: dict) -> None:
-        """Append one line to metrics.jsonl."""
+        """Append one line to metrics.jsonl (strict JSON: a non-finite number is written as null)."""
+        from ..metrics.report import to_json_safe
+
+        rec = to_json_safe(rec)
         self.history.append(rec)
-        line = json.dumps(rec, sort_keys=True, allow_nan=True) + "\n"
+        line = json.dumps(rec, sort_keys=True, allow_nan=False) + "\n"
         with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(line)
 
@@ -126,7 +129,7 @@ class Monitor:
         """Samples of the (EMA) generator at this step, the mixture evaluation, and the curves."""
         from .. import images
         from ..data.sources import Mixture
-        from ..metrics.suite import eval_labels
+        from ..metrics.draws import eval_labels
         from ..model import to_unit
 
         t, step = trainer, trainer.steps_done
@@ -159,12 +162,13 @@ class Monitor:
             return
 
         def series(*keys):
-            return {k: ([r["step"] for r in recs if k in r], [r[k] for r in recs if k in r]) for k in keys
-                    if any(k in r for r in recs)}
+            return {k: ([r["step"] for r in recs if r.get(k) is not None], [r[k] for r in recs if r.get(k) is not None])
+                    for k in keys if any(r.get(k) is not None for r in recs)}
 
         panels = {title: series(*keys) for title, keys in self.step.panels(self.names).items()}
         evals = [r for r in self.history if r.get("event") == "eval"]
         if evals:
+            evals = [r for r in evals if r.get("mode_distance") is not None]
             panels["distance to nearest mode"] = {"mode_distance": ([r["step"] for r in evals],
                                                                     [r["mode_distance"] for r in evals])}
         images.save_png(images.curves(panels), self.out / "curves.png")

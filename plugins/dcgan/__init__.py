@@ -8,7 +8,8 @@ from ganzoo.registry import VariantSpec
 def register_variants(register):
     register(VariantSpec(
         name="dcgan",
-        summary="Deep convolutional GAN for square images (8, 28, 32, 64 px; 1 or 3 channels)",
+        summary="Deep convolutional GAN for square images (8, 28, 32, 64 px; 1 or 3 channels); conditional D: "
+                "projection or ACGAN (d_label)",
         kind="gan",                  # adversarial: trains with every objective of kind "gan"
         default_objective="non-saturating",
         build="ganzoo_plugins.dcgan.model:build",

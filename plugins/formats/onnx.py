@@ -9,8 +9,10 @@ Inputs and outputs, batch size N dynamic:
 | discriminator | ``x`` (N, *sample_shape) float32; ``y`` as above | ``score`` (N,); ``class_logits``, ``q`` when D has them |
 | encoder | ``x`` (N, *sample_shape) float32 | ``z`` (N, latent_dim); a VAE's: ``mu``, ``logvar`` |
 
-The graph computes the component's ``forward`` in eval mode (BatchNorm with its running statistics),
-so ``x`` lies in the generator's ``output_range`` (recorded in the file's metadata with the variant, the
+The graph computes the component's ``forward`` in eval mode (BatchNorm with its running statistics) --
+a generator's ``generate(z, y, **sampling)``, which is ``forward`` unless sampling options act between
+latent and sample (a style model's truncation in w: fixed at export, ``--truncation``) -- so ``x`` lies in
+the generator's ``output_range`` (recorded in the file's metadata with the variant, the
 sizes and the ganzoo version). Every export is checked before it is written: onnxruntime's output on a
 fresh batch of another size must equal torch's within :data:`TOLERANCE`.
 """
@@ -22,14 +24,16 @@ import json
 import logging
 import warnings
 from importlib import metadata
+from typing import Optional
 
 import torch
 from torch import nn
 
 from ganzoo.errors import ConfigError, IncompatibleError, first_line
-from ganzoo.interfaces import discriminator_output
+from ganzoo.interfaces import Generator, discriminator_output
 
 OPSET = 18
+TRACED = ("generator", "discriminator", "encoder")  # components with one forward pass: the graph
 TOLERANCE = 1e-4
 INSTALL = "pip install 'ganzoo[onnx]'"
 
@@ -47,17 +51,17 @@ def _require():
 class _Call(nn.Module):
     """The component as a graph of named tensors: labels passed only to a conditional one."""
 
-    def __init__(self, module: nn.Module, component: str, fields: tuple = ()):
+    def __init__(self, module: nn.Module, component: str, fields: tuple = (), sampling: Optional[dict] = None):
         super().__init__()
-        self.module, self.component, self.fields = module, component, fields
+        self.module, self.component, self.fields, self.sampling = module, component, fields, dict(sampling or {})
 
     def forward(self, a, y=None):
         if self.component == "encoder":
             out = self.module(a)
             return tuple(out) if isinstance(out, (tuple, list)) else out
+        if self.component == "generator":  # how it samples: generate (forward, unless options act there)
+            return self.module.generate(a, y, **self.sampling)
         out = self.module(a, y) if y is not None else self.module(a)
-        if self.component == "generator":
-            return out
         out = discriminator_output(out)
         return tuple(getattr(out, f) for f in self.fields)
 
@@ -88,13 +92,22 @@ class Onnx:
     suffix = ".onnx"
 
     def export(self, model, path, *, component: str = "generator") -> str:
+        if component not in TRACED:
+            raise IncompatibleError(f"ONNX export traces one forward pass of a {', '.join(TRACED[:-1])} or "
+                                    f"{TRACED[-1]}; {model.variant}'s {component} has none to trace (a prior draws "
+                                    "its latents step by step): export the generator, and draw its z in Python")
         _require()
         if any(t.device.type != "cpu" for t in model.state_dict().values()):
             model = copy.deepcopy(model).cpu()  # a graph does not depend on the device it was traced on
         comp = model.components[component]
         pack = int(getattr(comp, "pack", 1) or 1) if component == "discriminator" else 1
+        sampling = dict(getattr(model, "sampling", None) or {})
+        if sampling and type(comp).generate is Generator.generate:
+            raise IncompatibleError(
+                f"{model.variant}'s generator applies {', '.join(sampling)} where it draws z (sample_latent), "
+                "before the graph's input z: draw z that way yourself (the graph is the same for any value)")
         inputs, outputs, fields = _signature(model, component, 2 * pack, seed=0)
-        wrapper = _Call(comp, component, fields).eval()
+        wrapper = _Call(comp, component, fields, sampling).eval()
         batch = torch.export.Dim("groups", min=1) * pack if pack > 1 else torch.export.Dim("N", min=1)
         names = list(inputs)
         dynamic = {"a": {0: batch}, **({"y": {0: batch}} if "y" in inputs else {})}
@@ -113,7 +126,8 @@ class Onnx:
         results = results if isinstance(results, tuple) else (results,)
         shapes = ", ".join(f"{k} {_shape(v)}" for k, v in inputs.items())
         made = ", ".join(f"{k} {_shape(v, dtype=False)}" for k, v in zip(outputs, results))
-        return (f"{model.variant}'s {component} as ONNX (opset {OPSET}): {shapes} -> {made}; "
+        fixed = "".join(f", {k} {v} fixed" for k, v in sorted(sampling.items()))
+        return (f"{model.variant}'s {component} as ONNX (opset {OPSET}{fixed}): {shapes} -> {made}; "
                 f"onnxruntime matches torch within {diff:.1e} on {n} fresh samples")
 
 
@@ -151,7 +165,8 @@ def _annotate(path, model, component: str, inputs: list, outputs) -> None:
             "ganzoo.latent_dim": str(model.latent_dim), "ganzoo.sample_shape": json.dumps(list(model.sample_shape)),
             "ganzoo.num_classes": str(model.components[component].num_classes),
             "ganzoo.output_range": json.dumps(list(g.output_range) if g is not None and g.output_range else None),
-            "ganzoo.inputs": ",".join(inputs), "ganzoo.outputs": ",".join(outputs)}
+            "ganzoo.inputs": ",".join(inputs), "ganzoo.outputs": ",".join(outputs),
+            "ganzoo.sampling": json.dumps(dict(getattr(model, "sampling", None) or {}), sort_keys=True)}
     del proto.metadata_props[:]
     for k, v in meta.items():
         proto.metadata_props.add(key=k, value=v)

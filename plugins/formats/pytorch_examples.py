@@ -91,6 +91,9 @@ class Examples:
     def export(self, model, path, *, component: str = "generator") -> str:
         if component not in ("generator", "discriminator"):
             raise IncompatibleError(f"pytorch-examples holds a generator or a discriminator, not an {component}")
+        if getattr(model, "sampling", None):
+            raise IncompatibleError("a pytorch-examples state dict holds weights, not sampling options; drop "
+                                    f"{', '.join(model.sampling)}")
         cfg = model.config
         role = "G" if component == "generator" else "D"
         shape = list(model.sample_shape)
