@@ -32,6 +32,7 @@ def test_the_zoo_has_the_promised_models():
     want |= {"ring8-mlp-pacgan2", "grid25-mlp-pacgan2", "ring8-mlp-selfcond", "grid25-mlp-selfcond"}
     want |= {"digits-dcgan-nonsat", "digits-vae", "digits-ae", "mnist-mlp-selfcond", "mnist-dcgan-selfcond",
              "mnist-cdcgan-hinge", "mnist-cdcgan-rahinge", "mnist-vae-2d", "mnist-vae-16d", "mnist-ae"}
+    want |= {"mnist-stylegan"}
     missing = sorted(want - set(ENTRIES))
     assert not missing, f"not in the zoo yet: {missing}"
 
