@@ -209,6 +209,31 @@ def test_path_length_in_w_is_the_generators_lazy_term(tmp_path, digits):  # noqa
                             progress=False, config={**STYLE, "pl": 2.0}), data=digits).setup()
 
 
+def test_lazy_terms_schedule_and_a_resume_across_them_is_bit_exact(tmp_path, digits):  # noqa: F811
+    """Lazy R1 every 3rd D step and the path length in w every 2nd G step (the variant's own terms): each is
+    computed at its steps only (the logged value is held between); a snapshot after 2 steps, restored into a
+    fresh trainer, takes steps 2 and 3 -- the path length's step 2 and R1's step 3 -- to the same weights,
+    buffers (w_avg, the path-length mean) and statistics, bit for bit."""
+    lazy = {"r1": 0.5, "r1_every": 3, "pl": 1.0, "pl_every": 2}
+    t, _ = check_trains_and_resumes(tmp_path, "stylegan", "non-saturating", digits, config=lazy)
+    stats = [{k: float(v) for k, v in t.step().items()} for _ in range(6)]          # steps 4..9
+    r1 = [s["r1"] for s in stats]
+    pl = [s["pl"] for s in stats]
+    assert r1[0] == r1[1] and r1[1] != r1[2] and r1[2] == r1[3] == r1[4] and r1[4] != r1[5]   # new at 6, 9
+    assert pl[0] == pl[1] != pl[2] == pl[3] != pl[4] == pl[5]                                  # new at 4, 6, 8
+    (term,) = t.model.generator.loss_terms
+    assert term.in_w and term.every == 2
+
+
+def test_the_pl_run_option_is_measured_in_w(tmp_path, digits):  # noqa: F811
+    from ganzoo.training import TrainConfig, Trainer
+
+    t = Trainer(TrainConfig(variant="stylegan", data=None, out=tmp_path / "p", steps=4, batch_size=8, pl=1.0,
+                            pl_every=2, progress=False, config=STYLE), data=digits).setup()
+    assert t.model.generator.loss_terms == []
+    assert [(x.name, x.in_w, x.every) for x in t.iteration.regularisers] == [("pl", True, 2)]
+    assert math.isfinite(float(t.step()["pl"]))
+
 # -- the layers ------------------------------------------------------------------------------------------------
 def test_the_grouped_convolution_is_the_same_function():
     a, b = tiny((1, 28, 28)).generator.eval(), tiny((1, 28, 28), fused_modconv=True).generator.eval()
