@@ -117,6 +117,14 @@ def atomic_dir(path: str | os.PathLike):
         raise
 
 
+def write_chunks(path, chunks) -> None:
+    """Write byte strings one after the other to ``path`` (a temp path of :func:`atomic_path`), without joining
+    them in memory first: the one place model weights reach the disk."""
+    with open(path, "wb") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+
+
 def atomic_write_bytes(path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(data)

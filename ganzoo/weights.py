@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .errors import WeightsError, first_line
+from . import fsutil
 from .fsutil import atomic_path
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
@@ -25,9 +26,7 @@ def save_module(module: nn.Module, path, metadata: dict | None = None) -> None:
     tensors and metadata (:func:`safetensors_bytes`), so equal weights have equal sha256 pins."""
     data = safetensors_bytes(state_dict_for_save(module), {"format": "pt", **(metadata or {})})
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            for part in data:
-                fh.write(part)
+        fsutil.write_chunks(tmp, data)
 
 
 def safetensors_bytes(tensors: dict, metadata: dict) -> tuple:

@@ -59,7 +59,7 @@ def test_bad_cluster_counts_are_refused(k, match):
 
 @pytest.mark.slow
 def test_a_self_conditioned_gan_follows_its_clusters_and_samples_without_labels(tmp_path):
-    with pytest.raises(ConfigError, match="add --conditional"):
+    with pytest.raises(ConfigError, match="add conditional to train on them"):  # Python: the keyword's name
         ganzoo.train("mlp", data="ring8", out=tmp_path / "no", steps=1, data_options={"clusters": 8})
     torch.set_num_threads(1)
     m = ganzoo.train("mlp", data="ring8", out=tmp_path / "sc", steps=1500, batch_size=128, conditional=True,

@@ -17,6 +17,7 @@ import torch
 
 import ganzoo
 import reliability
+from ganzoo import fsutil
 from ganzoo.training import checkpoint as ckpt
 from ganzoo.errors import DiskFullError, GanzooError
 from ganzoo import train
@@ -59,6 +60,7 @@ class DiskFills:
         self.calls, self.fired = 0, False
         real_save_file, real_write_text = st.save_file, pathlib.Path.write_text
         real_fsync_file, real_atomic_text = ckpt._fsync_file, ckpt.atomic_write_text
+        real_write_chunks = fsutil.write_chunks
 
         def hit(name_ok: bool) -> bool:
             if not name_ok:
@@ -72,15 +74,20 @@ class DiskFills:
             reliability.fault("ENOSPC (disk full)")
             return _enospc(path)
 
-        def save_file(tensors, filename, metadata=None):
-            target = {"tensors": "state.safetensors", "model": "generator.safetensors"}.get(where)
-            name = Path(filename).name
-            if hit(target is not None and (name == target or (where == "model" and name.startswith(".generator")))):
+        def save_file(tensors, filename, metadata=None):  # a checkpoint's tensors
+            if hit(where == "tensors" and Path(filename).name == "state.safetensors"):
                 data = st.save(tensors, metadata=metadata)
                 with open(filename, "wb") as fh:
                     fh.write(data[: len(data) // 2])
                 raise enospc(filename)
             return real_save_file(tensors, filename, metadata=metadata)
+
+        def write_chunks(path, chunks):  # a model's weights
+            if hit(where == "model" and Path(path).name.startswith(".generator")):
+                data = b"".join(chunks)
+                real_write_chunks(path, [data[: len(data) // 2]])
+                raise enospc(path)
+            return real_write_chunks(path, chunks)
 
         def write_text(self_, data, *a, **k):
             if hit(where == "meta" and self_.name == "state.json"):
@@ -103,6 +110,7 @@ class DiskFills:
             return real_atomic_text(path, text)
 
         monkeypatch.setattr(st, "save_file", save_file)
+        monkeypatch.setattr(fsutil, "write_chunks", write_chunks)
         monkeypatch.setattr(pathlib.Path, "write_text", write_text)
         monkeypatch.setattr(ckpt, "_fsync_file", fsync_file)
         monkeypatch.setattr(ckpt, "atomic_write_text", atomic_text)
@@ -160,22 +168,20 @@ def test_disk_full_in_the_cli_is_one_line_and_resume_works(tmp_path, monkeypatch
 def test_disk_full_during_model_save_keeps_the_previous_files(tmp_path, monkeypatch, nth_file):
     import pathlib
 
-    import safetensors.torch as st
-
     folder = tmp_path / "m"
     old = ganzoo.create("mlp", **TINY)
     old.save(folder)
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     new = ganzoo.create("mlp", **TINY)  # same shapes, other weights
-    real_save_file, real_write_bytes = st.save_file, pathlib.Path.write_bytes
+    real_write_chunks, real_write_bytes = fsutil.write_chunks, pathlib.Path.write_bytes
 
-    def save_file(tensors, filename, metadata=None):
-        if Path(filename).name.startswith(f".{nth_file}."):
-            data = st.save(tensors, metadata=metadata)
-            Path(filename).write_bytes(data[: len(data) // 3])
+    def write_chunks(path, chunks):
+        if Path(path).name.startswith(f".{nth_file}."):
+            data = b"".join(chunks)
+            real_write_chunks(path, [data[: len(data) // 3]])
             reliability.fault("ENOSPC (disk full)")
-            raise _enospc(filename)
-        return real_save_file(tensors, filename, metadata=metadata)
+            raise _enospc(path)
+        return real_write_chunks(path, chunks)
 
     def write_bytes(self_, data):
         if self_.name.startswith(f".{nth_file}.json."):
@@ -184,7 +190,7 @@ def test_disk_full_during_model_save_keeps_the_previous_files(tmp_path, monkeypa
             raise _enospc(self_)
         return real_write_bytes(self_, data)
 
-    monkeypatch.setattr(st, "save_file", save_file)
+    monkeypatch.setattr(fsutil, "write_chunks", write_chunks)
     monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
     with pytest.raises(DiskFullError, match=rf"{nth_file}\.(safetensors|json): disk full .*previous .* is intact"):
         new.save(folder)
@@ -212,7 +218,9 @@ import pathlib, sys, threading
 import safetensors.torch as st
 ready, match, nth, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 seen = 0
+import ganzoo.fsutil as fsutil
 real_save_file, real_write_bytes = st.save_file, pathlib.Path.write_bytes
+real_write_chunks = fsutil.write_chunks
 
 def pause_here(path):
     global seen
@@ -233,12 +241,18 @@ def save_file(tensors, filename, metadata=None):
         hang(filename, st.save(tensors, metadata=metadata))
     return real_save_file(tensors, filename, metadata=metadata)
 
+def write_chunks(path, chunks):
+    if pause_here(path):
+        hang(path, b"".join(chunks))
+    return real_write_chunks(path, chunks)
+
 def write_bytes(self, data):
     if self.name.startswith(".") and self.name.endswith(".tmp") and pause_here(self):
         hang(self, data)
     return real_write_bytes(self, data)
 
 st.save_file = save_file
+fsutil.write_chunks = write_chunks
 pathlib.Path.write_bytes = write_bytes
 if args[0] == "--save":                    # --save SRC DEST: ganzoo.load(SRC).save(DEST)
     import ganzoo

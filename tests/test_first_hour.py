@@ -218,7 +218,8 @@ def test_info_prints_plain_values():
     for name in ("mnist-cdcgan-hinge", "dcgan", "wgan-gp"):
         code, out, err = cli("info", name)
         assert code == 0, err
-        assert "{" not in out and "['" not in out and "('" not in out, out
+        entry = out.split("\n# ", 1)[0]  # the registry entry; a model's card (markdown, with code) follows
+        assert "{" not in entry and "['" not in entry and "('" not in entry, entry
     code, out, err = cli("info", "ring8-mlp-nonsat")
     assert "\n      generator.safetensors: " in out  # a mapping inside a mapping: one line each
 

@@ -186,10 +186,11 @@ def evaluate(model, data_ref=None, *, n: Optional[int] = None, seed: int = 0, me
     try:
         data = load_dataset(data_ref) if isinstance(data_ref, str) else data_ref
     except ConfigError as exc:
-        if not recorded or ":" not in data_ref:
+        if not recorded:
             raise
-        name = data_ref.partition(":")[0]  # the training run's path, which need not exist here
-        raise ConfigError(f"this model was trained on {data_ref}, not found here ({exc}); pass the data: "
+        name = data_ref.partition(":")[0]  # a public id (mnist) or the training run's path, not found here
+        where = f"{data_ref}, not found here ({exc})" if ":" in data_ref else f"{data_ref}, which needs a path"
+        raise ConfigError(f"this model was trained on {where}; pass the data: "
                           f"--data {name}:DIR (data=\"{name}:DIR\" in Python)") from None
     if n is not None and (isinstance(n, bool) or int(n) < 2):
         raise ConfigError(f"n must be at least 2, not {n!r}")
