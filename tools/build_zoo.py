@@ -261,9 +261,9 @@ RECIPES.update({
                                         "image per class)")},
         "note": "**Misses issue 46's goal** (fd_ratio <= 2.0, all 10 classes, class KL <= 0.05) by far: fd_ratio "
                 "23.7, 9 classes, class KL 0.142, recall 0.055. Each class collapsed to a few styles early (the "
-                "training pictures show it from step 2,000 on): D's minibatch standard deviation sees the variety "
-                "across the classes of a batch, not inside one. Shipped as the first StyleGAN2-lite model, scored as "
-                "it is; see docs/zoo-notes.md for what was tried. " + CPU_NOTE,
+                "training pictures show it from step 2,000 on). Short pilots point at the learning rate: at "
+                "StyleGAN2's 0.002 an unconditional run collapses too, at 5e-4 it keeps its variety (docs/zoo-notes.md "
+                "in the repository). Shipped as the first StyleGAN2-lite model, scored as it is. " + CPU_NOTE,
     },
     "mnist-vae-2d": {
         "variant": "vae", "objective": "elbo", "data": MNIST,
