@@ -39,6 +39,7 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.stylegan",
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
+    "ganzoo_plugins.vqvae",
     "ganzoo_plugins.infogan",
     "ganzoo_plugins.zoo",
     "ganzoo_plugins.formats",

@@ -37,6 +37,20 @@ def test_every_zoo_entry_has_a_recipe_and_its_card_says_how_to_rebuild_it():
         assert "../shared" not in card and "../shared" not in m["recipe"], m["name"]   # no local paths shipped
 
 
+
+def test_readme_zoo_table_marks_every_failure_example(tmp_path):
+    """A model whose recipe calls it a failure example (a 2-D model that captured no mode, or an image model
+    such as mnist-sagan, which collapsed) is marked in README.md's zoo table; the others are not."""
+    build_zoo = _tool("build_zoo")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- zoo:begin -->\nold\n<!-- zoo:end -->\nrest\n", encoding="utf-8")
+    build_zoo.readme_table(readme)
+    rows = {line.split("`")[1]: line for line in readme.read_text(encoding="utf-8").splitlines() if line.startswith("| `")}
+    failures = {n for n, r in build_zoo.RECIPES.items() if "a failure example" in r["summary"]}
+    assert "mnist-sagan" in failures and "ring8-mlp-hinge" in failures
+    assert {n for n, line in rows.items() if "(failure example)" in line} == failures
+    assert readme.read_text(encoding="utf-8").startswith("intro\n") and "old" not in readme.read_text(encoding="utf-8")
+
 def test_build_zoo_lists_recipes_and_refuses_unknown_names():
     run = lambda *a: subprocess.run([sys.executable, str(TOOLS / "build_zoo.py"), *a], cwd=ROOT,  # noqa: E731
                                     capture_output=True, text=True, timeout=120)

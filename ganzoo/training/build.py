@@ -85,6 +85,16 @@ def build_model(c, vspec, data, base_model=None, saved=None):
     return model
 
 
+def stage_components(model, stage, variant: str) -> None:
+    """A first stage (``stage`` None) trains ``model`` without its prior, which a later ``--stage prior`` fits to
+    the trained autoencoder: the run's model has no prior, and the folder it writes none."""
+    if stage is None:
+        model.keep_only([name for name in model.components if name != "prior"])
+    elif stage not in model.components:
+        raise ConfigError(f"--stage {stage}: variant {variant!r} has no {stage} component to train (it builds "
+                          f"{', '.join(model.components)})")
+
+
 def start_from(model, base, *, where: str) -> None:
     """Copy each of ``base``'s components into ``model``, strictly (every tensor, the same shapes; a
     :class:`~ganzoo.errors.WeightsError` names the first that differs). ``model``'s components that ``base``
