@@ -5,7 +5,7 @@
     python tools/build_zoo.py --list               # the recipes and their commands
     python tools/build_zoo.py --rescore NAME       # re-evaluate the bundled copy, no training
     python tools/build_zoo.py --render NAME        # write card, config.json, pictures again; no training or scoring
-    python tools/build_zoo.py --readme             # only rewrite README.md's zoo table
+    python tools/build_zoo.py --tables             # only rewrite the zoo tables of docs/zoo.md
 
 For each NAME it runs ``ganzoo train ... --out runs/zoo/NAME`` and ``ganzoo eval runs/zoo/NAME
 --json`` (the exact commands are in RECIPES and in the model card; a recipe with a ``prior`` trains a second
@@ -503,7 +503,7 @@ def update_registry(entry: dict) -> None:
     atomic_write_text(REGISTRY, "\n".join(header) + "\n" + body)
 
 
-TABLES = (  # the README's zoo tables, one per kind of model (GANs by data: their metrics differ)
+TABLES = (  # the zoo tables of docs/zoo.md, one per kind of model (GANs by data: their metrics differ)
     ("GAN, 2-D mixture", lambda kind, m: kind == "gan" and "modes" in m["metrics"]),
     ("GAN, images", lambda kind, m: kind == "gan" and "modes" not in m["metrics"]),
     ("VAE", lambda kind, m: kind == "vae"),
@@ -511,8 +511,8 @@ TABLES = (  # the README's zoo tables, one per kind of model (GANs by data: thei
 )
 
 
-def readme_table(readme: Path = ROOT / "README.md") -> None:
-    """Rewrite the zoo tables in README.md (between the zoo markers) from registry.yaml: one per kind, each with
+def zoo_tables(readme: Path = ROOT / "docs" / "zoo.md") -> None:
+    """Rewrite the zoo tables in docs/zoo.md (between the zoo markers) from registry.yaml: one per kind, each with
     the columns its models have; a 2-D model that captured no mode, or a model its recipe calls a failure example,
     is marked as the failure it is."""
     import yaml
@@ -554,13 +554,13 @@ def main(argv=None) -> None:
     p.add_argument("--retrain", action="store_true", help="train again even if runs/zoo/NAME exists")
     p.add_argument("--rescore", action="store_true",
                    help="evaluate again without training: runs/zoo/NAME, or else the bundled copy (after a metric change)")
-    p.add_argument("--readme", action="store_true", help="only rewrite README.md's zoo table from registry.yaml")
+    p.add_argument("--tables", "--readme", dest="readme", action="store_true", help="only rewrite the zoo tables of docs/zoo.md from registry.yaml")
     p.add_argument("--render", action="store_true",
                    help="write the cards, config.json, pictures and pins again from the bundled copies and the "
                         "evaluations their cards record: no training, no scoring")
     a = p.parse_args(argv)
     if a.readme:
-        readme_table()
+        zoo_tables()
         return
     if a.list:
         for name in RECIPES:
@@ -574,7 +574,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"unknown recipe(s) {unknown}; see --list" if unknown else "name a recipe or pass --all")
     for name in names:
         render(name) if a.render else build(name, retrain=a.retrain, rescore=a.rescore)
-    readme_table()
+    zoo_tables()
 
 
 if __name__ == "__main__":
