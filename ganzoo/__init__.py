@@ -22,6 +22,7 @@ _LAZY = {
     "create": "api", "load": "api", "evaluate": "metrics", "objective": "model", "Model": "model",
     "train": "training", "Trainer": "training", "TrainConfig": "training",
     "Generator": "interfaces", "Discriminator": "interfaces", "Encoder": "interfaces", "Decoder": "interfaces",
+    "Prior": "interfaces",
     "import_model": "interop", "export_model": "interop",
 }
 
@@ -43,5 +44,5 @@ __all__ = [
     "FormatSpec", "ModelEntry", "list_models", "model_info", "list_variants", "list_objectives", "create", "load", "evaluate",
     "objective", "train", "import_model", "export_model",
     "Trainer", "TrainConfig",
-    "Generator", "Discriminator", "Encoder", "Decoder", "Model",
+    "Generator", "Discriminator", "Encoder", "Decoder", "Prior", "Model",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
+from .config import COMPONENT_NAMES, components_to_load
 from .errors import ConfigError, NotFoundError, WeightsError, did_you_mean
 from .pins import verify_files
 from .plugins import get_registry
@@ -87,7 +88,7 @@ def entry_folder(entry: ModelEntry, *, components: Optional[Iterable[str]] = Non
         if kind in has and c not in has[kind]:  # e.g. a GAN's encoder: not a missing pin, a wrong request
             raise ConfigError(f"model {entry.name!r} has no {c}: it is {a_kind(kind)} "
                               f"({entry.variant}) and ships {', '.join(_all_components(src))}")
-    wanted = ["config.json"] + [f"{c}.safetensors" for c in (components or _all_components(src))]
+    wanted = ["config.json"] + [f"{c}.safetensors" for c in components_to_load(components, _all_components(src))]
     if src.get("path") and Path(src["path"]).is_dir():
         from .plugins import provider
 
@@ -116,9 +117,10 @@ def load(ref, *, components: Optional[Iterable[str]] = None, device=None):
 
     if components is not None:
         components = list(components)
-        bad = [c for c in components if c not in ("generator", "discriminator", "encoder")]
+        bad = [c for c in components if c not in COMPONENT_NAMES]
         if bad:
-            raise ConfigError(f"unknown component {bad[0]!r}; use generator, discriminator or encoder")
+            raise ConfigError(f"unknown component {bad[0]!r}; use {', '.join(COMPONENT_NAMES[:-1])} or "
+                              f"{COMPONENT_NAMES[-1]}")
     folder = resolve_folder(ref, components=components)
     try:
         return load_folder(folder, components=components, device=device)

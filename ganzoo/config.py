@@ -76,6 +76,18 @@ def validate(config: dict, defaults: dict, where: str) -> dict:
     return out
 
 
+COMPONENT_NAMES = ("generator", "discriminator", "encoder", "prior")
+
+
+def components_to_load(asked, available) -> list:
+    """The components to load when ``asked`` for (None: all ``available``): as asked, plus the ``prior`` with
+    the generator when the model has one -- the generator draws its latents from it, so sampling needs both."""
+    wanted = list(available) if asked is None else list(asked)
+    if "generator" in wanted and "prior" in available and "prior" not in wanted:
+        wanted.append("prior")
+    return wanted
+
+
 MODEL_KEYS = {
     "format": str, "ganzoo_version": str, "variant": str, "objective": str, "objective_config": dict,
     "config": dict, "dataset": (str, type(None)), "latent_dim": int, "sample_shape": list,
@@ -105,7 +117,7 @@ def validate_model_config(cfg, where: str = "config.json") -> dict:
     if cfg["format"] != FORMAT:
         raise ConfigError(f"{where}: format {cfg['format']!r} is not {FORMAT!r}; upgrade ganzoo")
     for comp, info in cfg.get("components", {}).items():
-        if comp not in ("generator", "discriminator", "encoder") or not isinstance(info, dict):
+        if comp not in COMPONENT_NAMES or not isinstance(info, dict):
             raise ConfigError(f"{where}: unknown component {comp!r}")
         fname = info.get("file")
         if not isinstance(fname, str) or "/" in fname or "\\" in fname or fname.startswith("."):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from . import downloads
+from .config import components_to_load
 from .errors import ConfigError, HubError, IntegrityError, NotFoundError
 from .hub_http import Settings, _map_error, _retrying, settings
 from .limits import max_parameters, weights_bound
@@ -90,7 +91,7 @@ def download(repo: str, *, revision: Optional[str] = None, components: Optional[
     folder = cfg_path.parent
     with downloads.discarded_if_refused(cfg_path, storage):  # a refused config.json leaves the cache
         cfg, sizes = _read_config(cfg_path, what)
-    wanted = list(components) if components is not None else list(cfg.get("components", {}))
+    wanted = components_to_load(components, list(cfg.get("components", {})))   # the generator brings its prior
     for name in wanted:
         info = cfg.get("components", {}).get(name)
         if info is None:

@@ -12,6 +12,9 @@
 * :class:`Decoder` is the generator of an autoencoder or VAE: ``logits(z, y=None)`` gives the
   pre-activation of a Bernoulli observation model and ``forward`` = sigmoid(logits), in [0, 1].
   The autoencoding objectives (``elbo``, ``reconstruction``) need one.
+* :class:`Prior` is a learned distribution over a generator's latent (a VQ-VAE's PixelCNN over its codes),
+  fitted in a second training stage; attached to the generator, it is what :meth:`Generator.sample_latent`
+  draws from instead of N(0, I), with its own sampling options.
 
 Every component checks its labels with :meth:`check_labels` (a conditional component needs ``y``
 of shape (N,) in ``0..num_classes-1``; an unconditional one refuses labels), which raises
@@ -93,8 +96,27 @@ class Generator(_Component):
     def forward(self, z: torch.Tensor, y: Optional[torch.Tensor] = None) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
+    @property
+    def prior(self) -> Optional["Prior"]:
+        """The learned :class:`Prior` this generator's latents are drawn from (:meth:`attach_prior`), or None:
+        z ~ N(0, I)."""
+        return self.__dict__.get("_prior")
+
+    def attach_prior(self, prior: Optional["Prior"]) -> None:
+        """Draw this generator's latents from ``prior`` (None: from N(0, I) again); the prior's
+        ``sampling_options`` then are the generator's. The prior stays its own component: it is not a
+        submodule, so the generator's weights never include it. :class:`ganzoo.Model` attaches its ``prior``."""
+        if prior is not None and prior.latent_dim != self.latent_dim:
+            raise ConfigError(f"a prior over latents of size {prior.latent_dim} cannot draw this generator's "
+                              f"latents of size {self.latent_dim}")
+        self.__dict__["_prior"] = prior
+        if prior is None:
+            self.__dict__.pop("sampling_options", None)
+        else:   # (an instance attribute over the class's declaration)
+            self.__dict__["sampling_options"] = prior.sampling_options
+
     def sample_latent(self, n: int, *, seed: Optional[int] = None, device=None, training: bool = False,
-                      truncation: Optional[float] = None) -> torch.Tensor:
+                      truncation: Optional[float] = None, **options) -> torch.Tensor:
         """The latent of ``n`` samples, the one place a latent is drawn: z ~ N(0, I) of shape (n, latent_dim).
 
         ``seed``: drawn with a generator of its own (same seed, same latent, on any ``device``); None: from
@@ -106,9 +128,17 @@ class Generator(_Component):
 
         An override returns a tensor with ``n`` rows that ``forward`` takes (any shape and dtype: a
         learned prior may return code indices), drawing its random numbers from
-        ``RandomSource(seed, device, module=self)`` (:class:`ganzoo.sampling.RandomSource`)."""
+        ``RandomSource(seed, device, module=self)`` (:class:`ganzoo.sampling.RandomSource`).
+
+        With a :attr:`prior` attached, the latent is the prior's draw, ``prior.sample_latent(self, n,
+        rng=RandomSource(...), **options)`` with the prior's sampling options."""
         rng = RandomSource(seed, device, module=self)
         n = sample_count(n)
+        if self.prior is not None:
+            options = self.check_sampling({**options, "truncation": truncation})
+            return self.prior.sample_latent(self, n, rng=rng, **options)
+        if options:
+            raise ConfigError(f"{type(self).__name__} takes no sampling option {sorted(options)[0]!r}")
         if truncation is None:
             return rng.randn(n, self.latent_dim)
         return rng.truncated_normal((n, self.latent_dim), truncation)
@@ -339,5 +369,31 @@ class Encoder(_Component):
         raise NotImplementedError
 
 
-__all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "discriminator_output",
+class Prior(_Component):
+    """A learned distribution over a generator's latent z, fitted after the autoencoder in its own training stage
+    (``ganzoo train --stage prior --init DIR``) and saved as its own component, ``prior.safetensors``.
+
+    ``Prior.__init__(latent_dim, sample_shape, num_classes=0)``: ``latent_dim`` is the generator's.
+    ``loss(model, x, y=None) -> (loss, stats)``: what the prior stage minimises on a real batch ``x`` (labels
+    ``y`` for a conditional prior), typically the negative log-likelihood of the latents that the model's
+    encoder gives ``x``; ``model`` has ``encoder`` and ``generator``, frozen (eval mode, no gradients), as an
+    autoencoding objective's ``model`` has them.
+    ``sample_latent(generator, n, *, rng, **options) -> z``: ``n`` latents that ``generator`` (the one it is
+    attached to) takes, drawn from ``rng``, the draw's :class:`ganzoo.sampling.RandomSource` (same seed, same
+    latents); ``options`` are its ``sampling_options`` (none by default), which replace the generator's."""
+
+    sampling_options: Mapping[str, SamplingOption] = MappingProxyType({})
+
+    def __init__(self, latent_dim: int, sample_shape: Sequence[int], num_classes: int = 0):
+        super().__init__(sample_shape, num_classes)
+        self.latent_dim = int(latent_dim)
+
+    def loss(self, model, x: torch.Tensor, y: Optional[torch.Tensor] = None):  # pragma: no cover
+        raise NotImplementedError
+
+    def sample_latent(self, generator: Generator, n: int, *, rng: RandomSource, **options):  # pragma: no cover
+        raise NotImplementedError
+
+
+__all__ = ["Generator", "Discriminator", "DiscriminatorOutput", "Encoder", "Decoder", "Prior", "discriminator_output",
            "truncated_normal", "LatentCodes"]

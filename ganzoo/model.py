@@ -17,12 +17,12 @@ from . import config as cfgmod
 from . import limits
 from .errors import ConfigError, GanzooError, PluginError, TooLargeError, WeightsError, first_line
 from .fsutil import atomic_write_json
-from .interfaces import Discriminator, Encoder, Generator, sample_count
+from .interfaces import Discriminator, Encoder, Generator, Prior, sample_count
 from .plugins import get_registry
 from .registry import resolve
 
-COMPONENTS = ("generator", "discriminator", "encoder")
-COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder}
+COMPONENTS = cfgmod.COMPONENT_NAMES
+COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder, "prior": Prior}
 META_KEYS = ("dataset", "labels", "label_prior", "training", "metrics")
 
 
@@ -39,6 +39,7 @@ class Model(nn.Module):
         self.meta = {k: meta.get(k) for k in META_KEYS if meta.get(k) is not None}
         self.components = nn.ModuleDict(components)
         self.sampling: dict = {}   # the sampling options sample() uses by default (with_sampling)
+        self.generator.attach_prior(self.prior)   # it draws its latents from the prior, when the model has one
 
     # -- components ------------------------------------------------------------------------
     @property
@@ -53,11 +54,18 @@ class Model(nn.Module):
     def encoder(self) -> Optional[Encoder]:
         return self.components["encoder"] if "encoder" in self.components else None
 
+    @property
+    def prior(self) -> Optional[Prior]:
+        """The learned prior over the generator's latent (a second training stage's), or None: N(0, I)."""
+        return self.components["prior"] if "prior" in self.components else None
+
     def keep_only(self, names: Iterable[str]) -> "Model":
         names = set(names)
         for name in list(self.components):
             if name not in names:
                 del self.components[name]
+        if "generator" in self.components:
+            self.generator.attach_prior(self.prior)
         return self
 
     # -- the contract, forwarded -------------------------------------------------------------
@@ -165,9 +173,9 @@ class Model(nn.Module):
         """Samples in which only latent code ``code`` varies, (rows, values, *sample_shape), images in [0, 1],
         for a generator that declares codes (:attr:`Generator.code_layout`). Row r is one draw of z (seed
         ``seed``): its other codes and noise stay fixed along the row, while column j sets code ``code`` to
-        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to
-        span of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class for a
-        class-conditional model, or one per row (default: :meth:`draw_labels`, one per row)."""
+        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to span
+        of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class, or one per row (default:
+        :meth:`draw_labels`, one per row). The sampling options (:meth:`with_sampling`) apply as in :meth:`sample`."""
         g = self.generator
         if g.code_layout is None:
             raise ConfigError(f"the {self.variant} generator declares no latent codes (code_layout)")
@@ -179,7 +187,7 @@ class Model(nn.Module):
         if sample_count(rows) < 1:
             raise ConfigError("rows must be at least 1")
         values = torch.arange(k) if k else torch.linspace(-float(span), float(span), steps)
-        z = g.sample_latent(rows, seed=seed).repeat_interleave(len(values), 0)
+        z = g.sample_latent(rows, seed=seed, **self.sampling).repeat_interleave(len(values), 0)
         z = g.code_layout.set(z, code, values.repeat(rows).to(z.device))
         if y is None and self.num_classes:
             y = self.draw_labels(rows, None if seed is None else seed + 1)
@@ -189,7 +197,7 @@ class Model(nn.Module):
         was = g.training
         g.eval()
         try:
-            x = g(z, None if y is None else y.to(z.device))
+            x = g.generate(z, None if y is None else y.to(z.device), **self.sampling)
         finally:
             g.train(was)
         return to_unit(x, g.output_range).view(rows, len(values), *self.sample_shape)
@@ -373,12 +381,12 @@ def component_sizes(cfg: dict, *, where: str) -> Optional[dict]:
 
 
 def load_folder(folder, *, components: Optional[Iterable[str]] = None, device=None) -> Model:
-    """Load a model folder strictly: config.json plus the requested components' weights."""
+    """Load a model folder strictly: config.json plus the requested components' weights (the generator's prior too)."""
     folder = Path(folder)
     cfg = read_config(folder)
     model = from_config(cfg, where=str(folder / "config.json"))
     available = list(cfg.get("components", {}))
-    wanted = list(components) if components is not None else available
+    wanted = cfgmod.components_to_load(components, available)
     if not wanted:  # (an empty model is no model: nothing would sample)
         raise WeightsError(f"{folder / 'config.json'}: names no weights files (its components are empty)")
     for name in wanted:

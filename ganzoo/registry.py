@@ -162,13 +162,16 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """An evaluation metric. ``factory(model, data, *, n, seed) -> dict`` of numbers."""
+    """An evaluation metric. ``factory(model, data, *, n, seed) -> dict`` of numbers. ``primary``: the keys of
+    its result that matter most -- starred by ``ganzoo eval``, recorded in the zoo's registry and model cards
+    (the built-in metrics' are :data:`ganzoo.metrics.report.PRIMARY`)."""
 
     name: str
     summary: str
     factory: Target
     applies_to: tuple[str, ...] = ("gan", "vae", "ae")
     plugin: str = ""
+    primary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -254,3 +254,15 @@ def test_eval_reports_the_codes_metric_for_models_that_declare_a_categorical_cod
                                q_hidden=8, categories=[], continuous=2)
     assert set(ganzoo.evaluate(continuous, digits, metrics=["codes"])["metrics"]["codes"]) == {
         "code0_width", "code0_slant", "code1_width", "code1_slant"}
+
+
+def test_traverse_code_uses_the_models_sampling_options():
+    """``Model.with_sampling`` reaches the traversal as it reaches ``sample``: with a truncation the rows' fixed
+    noise is drawn truncated (a different picture from the plain one), the same for the same seed."""
+    m = ganzoo.create("infogan", sample_shape=[1, 8, 8], g_hidden=16, g_width=4, d_width=4, d_hidden=16,
+                      q_hidden=8, categories=[3], continuous=1, noise=4)
+    plain = m.traverse_code(0, rows=2, seed=5)
+    cut = m.with_sampling(truncation=0.05)
+    assert plain.shape == cut.traverse_code(0, rows=2, seed=5).shape == (2, 3, 1, 8, 8)
+    assert torch.equal(cut.traverse_code(0, rows=2, seed=5), cut.traverse_code(0, rows=2, seed=5))
+    assert not torch.allclose(plain, cut.traverse_code(0, rows=2, seed=5))

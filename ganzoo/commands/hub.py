@@ -34,7 +34,8 @@ def push_cmd(folder, repo_id, private, revision, message):
 @click.command("pull")
 @click.argument("model")
 @click.option("--revision", default=None, help="Branch, tag or commit (for a Hub id; zoo names are pinned).")
-@click.option("--generator-only", is_flag=True, help="Fetch only config.json and the generator.")
+@click.option("--generator-only", is_flag=True, help="Fetch only config.json and the generator (with its prior, "
+              "when the model has one: what sampling needs).")
 def pull_cmd(model, revision, generator_only):
     """Download MODEL (zoo name, org/repo or hf://org/repo[@rev]) into the cache; print its folder.
 

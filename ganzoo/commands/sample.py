@@ -26,7 +26,8 @@ from . import SEED, label_index, sampling_flags
 def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sample_opts):
     """Sample a model (zoo name, hf://org/repo[@rev] or folder) to FILE.png or FILE.npy.
 
-    Only the generator is loaded (and downloaded). Images are scaled to [0, 1];
+    Only the generator (with its learned prior, when the model has one) is loaded (and
+    downloaded). Images are scaled to [0, 1];
     vectors are written as generated.
 
     A class-conditional model sampled without --label draws every class equally, class
@@ -63,7 +64,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
     m = load(model, components=["generator"])
     if options:  # every picture, array and walk below samples with them
         m = m.with_sampling(**m.generator.check_sampling(options, who=model))
-    if m.kind == "ae":
+    if m.kind == "ae" and m.prior is None:
         raise ConfigError(f"{model} is a plain autoencoder: it has no prior to draw codes from (decoding N(0, I) "
                           f"makes blobs); show its reconstructions with `ganzoo reconstruct {model} --data DATA`, "
                           "or train a VAE to sample")

@@ -61,7 +61,8 @@ def _accuracy(model, data, n, seed, code):
                           f"{[judge.channels, judge.size, judge.size]}; this model makes {list(model.sample_shape)}")
     layout = model.generator.code_layout
     k = layout.categories_of(code)
-    values = layout.values(model.generator.sample_latent(n, seed=seed), code).cpu()   # the z generate() draws
+    z = model.generator.sample_latent(n, seed=seed, **model.sampling)   # the latent generate() draws
+    values = layout.values(z, code).cpu()
     _, probs = judge.predict(generate(model, n, seed))
     table = torch.zeros(k, judge.num_classes, dtype=torch.long)
     table.index_put_((values, probs.argmax(1)), torch.ones(n, dtype=torch.long), accumulate=True)

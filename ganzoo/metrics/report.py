@@ -2,7 +2,8 @@
 
 :data:`PRIMARY` names, per metric, the numbers that matter most. They are what ``ganzoo eval``
 stars, what the zoo records in ``registry.yaml`` and the model cards (:func:`primary_metrics`), and
-:data:`TABLE_COLUMNS` (a subset of them) are the columns of the README's zoo table. No torch import.
+:data:`TABLE_COLUMNS` (a subset of them) are the columns of the zoo tables (docs/zoo.md); a plugin's metric names its
+own (``MetricSpec.primary``). No torch import.
 """
 
 from __future__ import annotations
@@ -32,11 +33,20 @@ NOTES = {
 }
 
 
+def primary_keys() -> dict:
+    """metric -> its primary keys: :data:`PRIMARY`, and a plugin metric's ``MetricSpec.primary``."""
+    from ..plugins import get_registry
+
+    reg = get_registry()
+    return {**{name: reg.metric(name).primary for name in reg.names("metric") if reg.metric(name).primary},
+            **PRIMARY}
+
+
 def primary_metrics(result: dict) -> dict:
     """The primary numbers of an :func:`ganzoo.metrics.evaluate` result, flat and rounded to 4
     places (what the zoo records); NaN and missing values are left out."""
     out = {}
-    for group, keys in PRIMARY.items():
+    for group, keys in primary_keys().items():
         for key in keys:
             value = result["metrics"].get(group, {}).get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
@@ -64,7 +74,7 @@ def format_table(result: dict) -> str:
     for name, values in result["metrics"].items():
         lines.append("")
         lines.append(f"[{name}]" + (f"  ({NOTES[name]})" if name in NOTES else ""))
-        primary = PRIMARY.get(name, ())
+        primary = primary_keys().get(name, ())
         for key, v in values.items():
             text = "n/a" if isinstance(v, float) and not math.isfinite(v) else (
                 f"{v}" if isinstance(v, int) else f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}")

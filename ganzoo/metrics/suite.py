@@ -134,7 +134,7 @@ def default_metrics(model, data, options: Optional[dict] = None) -> list[str]:
     from .judge import conditional_on_classes, has_judge
 
     names = []
-    if model.kind == "ae":  # no prior to sample from: an autoencoder is scored on its reconstructions
+    if model.kind == "ae" and model.prior is None:  # nothing to sample from: scored on its reconstructions
         return ["recon"] if model.encoder is not None and model.sample_shape == tuple(data.sample_shape) else []
     if hasattr(data, "centres") and model.sample_shape == tuple(data.sample_shape):
         names.append("modes")

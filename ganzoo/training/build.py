@@ -10,7 +10,6 @@ convolutional models where the convolutions prefer it.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..errors import ConfigError, GanzooError, first_line
 
@@ -86,6 +85,16 @@ def build_model(c, vspec, data, base_model=None, saved=None):
     return model
 
 
+def stage_components(model, stage, variant: str) -> None:
+    """A first stage (``stage`` None) trains ``model`` without its prior, which a later ``--stage prior`` fits to
+    the trained autoencoder: the run's model has no prior, and the folder it writes none."""
+    if stage is None:
+        model.keep_only([name for name in model.components if name != "prior"])
+    elif stage not in model.components:
+        raise ConfigError(f"--stage {stage}: variant {variant!r} has no {stage} component to train (it builds "
+                          f"{', '.join(model.components)})")
+
+
 def start_from(model, base, *, where: str) -> None:
     """Copy each of ``base``'s components into ``model``, strictly (every tensor, the same shapes; a
     :class:`~ganzoo.errors.WeightsError` names the first that differs). ``model``'s components that ``base``
@@ -102,12 +111,12 @@ def start_from(model, base, *, where: str) -> None:
 
 
 def memory_format(model, data, device, c):
-    """channels-last for conv models on images (oneDNN and cuDNN convolutions prefer it; resume stays bit-exact
+    """channels-last for conv models (any 4-D weight) on images (oneDNN and cuDNN convolutions prefer it; resume stays bit-exact
     because restored optimiser moments get their parameter's layout, see :func:`.state.match_state_layout`),
     unless ``channels_last=False`` -- and not by default when compiled on CUDA: torch 2.11's inductor mispredicts
     the weight-gradient layout of channels-last convolutions on 1x1 maps, such as DCGAN's first and last layers,
     and stops on its own stride check (seen on an H200)."""
-    conv = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
+    conv = any(p.dim() == 4 for p in model.parameters())   # conv weights, in nn.Conv2d or a plugin's own layers
     cl = c.channels_last if c.channels_last is not None else (
         conv and (device.type == "cpu" or (device.type == "cuda" and not c.compile)))
     return torch.channels_last if (cl and data.x.dim() == 4) else torch.contiguous_format

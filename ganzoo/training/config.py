@@ -30,6 +30,7 @@ from typing import Any, Optional
 from ..errors import ConfigError
 
 LR_SCHEDULES = ("constant", "linear")  # linear: decay to 0 at the last step
+STAGES = ("prior",)   # a later training stage: prior fits a model's prior component (steps.STAGE_STEPS)
 EXPORTS = ("ema", "raw")  # with --ema: the generator the model folder holds
 
 
@@ -125,6 +126,10 @@ class TrainConfig:
                                help="Start from the weights of MODEL (a model folder, a zoo name or "
                                     "hf://org/repo): its variant, objective and config unless given; components it "
                                     "lacks (a zoo model's discriminator) start fresh.")
+    stage: Optional[str] = _arg(None, "--stage", choices=STAGES, card="if set",
+                                help="prior: the second stage of a model with a learned prior (a VQ-VAE) -- fit "
+                                     "its prior to the latents of the trained autoencoder --init MODEL, which "
+                                     "stays fixed. Without it a run trains the model itself, and no prior.")
     # -- facts ganzoo resolves (stored) --------------------------------------------------------------
     optimizer: Optional[str] = _arg(None, keyword=False, fixed=False)
     world_size: int = _arg(1, keyword=False, label="the number of processes")
@@ -272,7 +277,15 @@ def resolve(cfg: TrainConfig):
     reg.check_pairing(vspec.name, objective)
     ospec = reg.objective(objective)
     kind, a = vspec.kind, {}
-    adversarial = kind == "gan"
+    a["stage"] = cfg.stage
+    if cfg.stage is not None and cfg.stage not in STAGES:
+        raise ConfigError(f"--stage must be one of {', '.join(STAGES)}, not {cfg.stage!r}")
+    adversarial = kind == "gan" and cfg.stage is None
+    if cfg.stage is not None:
+        for key, label in (("ema", "--ema"), ("augment", "--augment"), ("r1", "--r1"), ("r2", "--r2"), ("gp", "--gp"), ("pl", "--pl")):
+            if getattr(cfg, key):
+                raise ConfigError(f"{label} acts on the model's first stage; --stage {cfg.stage} trains the "
+                                  f"{cfg.stage} alone, the rest stays fixed: drop {label}")
     a["objective"] = objective
     a["objective_config"] = cfgmod.validate(cfg.objective_config or {}, ospec.defaults,
                                             where=f"objective {objective!r}")

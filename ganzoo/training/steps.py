@@ -30,6 +30,8 @@ losses, then what the objective and the regularisers report.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import torch
 from torch import nn
 
@@ -294,5 +296,45 @@ def lazy_every(term) -> int:
     return every
 
 
+class PriorLoss(nn.Module):
+    """The prior as one module whose forward is its loss on a batch (so DDP sees the prior alone); the model's
+    encoder and generator, fixed, reach ``prior.loss`` as ``model.encoder``, ``model.generator``."""
+
+    def __init__(self, prior, encoder, generator):
+        super().__init__()
+        self.prior = prior
+        self.fixed = SimpleNamespace(encoder=encoder, generator=generator)   # not submodules: nothing to train
+
+    def forward(self, x, y=None):
+        return self.prior.loss(self.fixed, x, y)
+
+
+class PriorStep(AutoencodingStep):
+    """``--stage prior``: one optimiser step on the prior's ``loss(model, x, y)``; the encoder and the generator
+    of the first stage stay fixed (eval mode, no gradients). ``step.optimizers`` is ``{"g": ...}`` (the
+    learning rate is ``--lr`` / ``--g-lr``)."""
+
+    def __init__(self, trainer):
+        t, m = trainer, trainer.model
+        self.terms = ()
+        self.fixed = [m.encoder, m.generator]
+        for module in self.fixed:
+            module.requires_grad_(False)
+        self.module = PriorLoss(m.prior, m.encoder, m.generator)
+        self.optimizers = {"g": t.make_optimizer(m.prior.parameters(), t.config.g_lr)}
+        self.run = t.dist.wrap(self.module, t.device)
+        if t.config.compile:
+            self.run = torch.compile(self.run)
+        self.amp, self.after_update = t.autocast, t.after_update
+        self.batches_per_call = 1
+
+    def __call__(self, next_batch, iteration: int = 0) -> dict:
+        for module in self.fixed:   # (the trainer puts the whole model in training mode)
+            module.eval()
+        return super().__call__(next_batch, iteration)
+
+
 # the kind of an objective -> its step (adversarial, autoencoding, variational)
 STEPS = {"gan": AdversarialStep, "ae": AutoencodingStep, "vae": AutoencodingStep}
+# a later training stage (--stage) -> its step, whatever the kind
+STAGE_STEPS = {"prior": PriorStep}

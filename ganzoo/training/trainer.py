@@ -40,13 +40,13 @@ from ..fsutil import FolderLock
 from . import checkpoint as ckpt
 from . import state
 from .batches import Batches, load_data
-from .build import build_model, memory_format, pick_device
+from .build import build_model, memory_format, pick_device, stage_components
 from .config import TrainConfig, number, resolve
 from .cuda_graphs import CudaGraphStep, lr_on_device
 from .distributed import Distributed, peer_lost
 from .ema import EMA
 from .monitor import Monitor
-from .steps import STEPS
+from .steps import STAGE_STEPS, STEPS
 
 
 def _is_terminal(stream) -> bool:
@@ -93,6 +93,9 @@ class Trainer:
                     or (self.out / "config.json").exists():
                 raise self._no_checkpoint() or ConfigError(f"{self.out} already holds a training run; pass "
                                                             "--resume to continue it or choose another --out")
+            if c.stage is not None and c.init is None:
+                raise ConfigError(f"--stage {c.stage} trains a later stage of a model: pass --init MODEL, the "
+                                  "model folder of its first stage (or a zoo name)")
             if c.init is not None:
                 c = self._start_from(c)
             if c.variant is None:
@@ -154,6 +157,7 @@ class Trainer:
         self.dist.join(dev)
         self.data = load_data(c, self._data)
         self.model = build_model(c, self.vspec, self.data, self._base_model, saved=self._saved_config)
+        stage_components(self.model, c.stage, self.vspec.name)
         self.objective = self.model.make_objective()
         fresh = [n for n in self.model.components if n not in self._base_model.components] \
             if self._base_model is not None and self.resume_from is None else []
@@ -176,7 +180,7 @@ class Trainer:
         self.sample_every = self._every[0] or max(1, min(500, self.steps // 4 or 1))
         self.checkpoint_every = self._every[1] or max(1, min(1000, self.steps // 2 or 1))
         self.ema = None
-        step = STEPS[self.kind](self)
+        step = (STAGE_STEPS[c.stage] if c.stage else STEPS[self.kind])(self)
         self.optimizers = step.optimizers
         if c.ema:  # the average of every component G's optimiser trains (an autoencoder's encoder too)
             trained = {id(p) for group in self.optimizers["g"].param_groups for p in group["params"]}
