@@ -226,6 +226,16 @@ def test_truncation_is_the_sampling_option_the_model_declares(demo, tmp_path):
         demo.sample("mnist-cdcgan-hinge", 2, 10, -1, noise="none")
 
 
+def test_what_a_model_offers_comes_from_the_model(demo, tmp_path):
+    """No variant named: an autoencoder with a learned prior (the VQ-VAE) samples, a plain one does not; the
+    sampling options are those its generator declares (no truncation for the VQ-VAE's prior)."""
+    vq, ae = demo.describe("mnist-vqvae"), demo.describe("mnist-ae")
+    assert vq["samples"] and not ae["samples"] and vq["reconstructs"] and ae["reconstructs"]
+    assert "truncation" not in vq["options"] and "truncation" in demo.describe("mnist-vae-2d")["options"]
+    want, _ = cli_picture(tmp_path, "mnist-vqvae", "-n", 4, "--seed", 1)
+    _same(demo.sample("mnist-vqvae", 1, 4), want)
+
+
 def test_upload_of_any_size_is_reconstructed(demo, tmp_path):
     from PIL import Image
 

@@ -99,16 +99,21 @@ class Demo:
         layout = m.generator.code_layout if m.is_image else None
         return {"card": "\n".join(lines), "labels": labels,
                 "options": {k: v.describe() for k, v in m.generator.sampling_options.items()},
-                "samples": m.kind != "ae" and (m.is_image or tuple(m.sample_shape) == (2,)),
+                "samples": self._has_prior(m) and (m.is_image or tuple(m.sample_shape) == (2,)),
                 "walks": m.kind != "ae" and m.is_image, "reconstructs": m.encoder is not None,
                 "traverses": m.kind != "ae" and m.is_image and m.latent_dim >= 2,
                 "codes": [f"{i}: {layout.describe(i)}" for i in range(len(layout))] if layout is not None else []}
+
+    @staticmethod
+    def _has_prior(m) -> bool:
+        """Whether ``m`` can draw samples: a GAN or a VAE, or an autoencoder with a learned prior (VQ-VAE)."""
+        return m.kind != "ae" or m.prior is not None
 
     def _sampler(self, name, label, options):
         """The model ``name`` with its sampling ``options`` (None values: off), and ``label`` checked
         (-1 or None: the default)."""
         m = self.model(name)
-        if m.kind == "ae":
+        if not self._has_prior(m):
             raise _error(f"{name} is a plain autoencoder: it has no prior to sample from; upload an image "
                          "to see its reconstruction")
         label = None if label is None else _whole(label, "label", -1, max(m.num_classes - 1, -1))
