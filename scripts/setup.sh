@@ -15,11 +15,4 @@ fi
 # The CPU pin first: an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q --disable-pip-version-check "$TORCH_PIN"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
-# The demo's browser tests (tests/test_demo.py) drive a headless Chromium. On Debian as root, install it and its
-# driver once; any failure here only makes those tests skip (GANZOO_NO_BROWSER=1: do not try).
-if [ -z "${GANZOO_NO_BROWSER:-}" ] && ! command -v chromedriver >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
-    && command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
-    >/dev/null 2>&1 || echo "setup: could not install chromium (apt); the demo's browser tests will skip" >&2
-fi
 echo "$want" > "$stamp"

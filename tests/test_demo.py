@@ -5,7 +5,7 @@ Ctrl-C (SIGINT) and must exit cleanly. No request leaves the machine: Gradio's a
 browser resolves no host but 127.0.0.1.
 
 The browser tests need Chromium and its driver (Debian: ``apt-get install chromium chromium-driver``, which
-``scripts/setup.sh`` tries); where they are missing those tests skip with a message. ``GANZOO_DEMO_SCREENSHOT=
+``scripts/browser.sh`` tries); where they are missing those tests skip with a message. ``GANZOO_DEMO_SCREENSHOT=
 docs/demo.png`` makes the browser test save its screenshot there (the README's picture)."""
 
 import json
@@ -300,7 +300,7 @@ def _browser():
     driver = shutil.which("chromedriver")
     if not browser or not driver:
         pytest.skip("no headless Chromium and chromedriver here (Debian: apt-get install chromium chromium-driver, "
-                    "which scripts/setup.sh tries); the browser test is skipped, the gradio_client tests still run")
+                    "which scripts/browser.sh tries); the browser test is skipped, the gradio_client tests still run")
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
     os.environ.setdefault("SE_AVOID_STATS", "true")   # Selenium Manager: no usage statistics
     opts = webdriver.ChromeOptions()
