@@ -234,8 +234,8 @@ def verify_same_maths(cfg: dict, tmp: Path, steps: int = 3) -> dict:
     G, D = cfg["ref"]()
     copy_weights(eng.t.model.generator, G)
     copy_weights(eng.t.model.discriminator, D)
-    ref = RefLoop(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"], conv=cfg["conv"], probs=cfg["probs"],
-                  device=dev, **cfg.get("loop", {}))
+    ref = cfg.get("loop_cls", RefLoop)(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"], conv=cfg["conv"],
+                                       probs=cfg["probs"], device=dev, **cfg.get("loop", {}))
     n_params = (sum(p.numel() for p in eng.t.model.generator.parameters()),
                 sum(p.numel() for p in eng.t.model.discriminator.parameters()))
     ref_params = (sum(p.numel() for p in G.parameters()), sum(p.numel() for p in D.parameters()))
@@ -288,6 +288,9 @@ def bench_training(args, tmp: Path) -> str:
             engine={}, per=per * (5 if smoke else 40), extra={"compile": {"compile": True}}),
     }
     configs.update(resnet_configs(smoke, per))
+    configs.update(stylegan_config(smoke, per))
+    if args.rows:
+        configs = {k: v for k, v in configs.items() if any(r.lower() in k.lower() for r in args.rows)}
     if args.no_compile or smoke:
         for c in configs.values():
             c["extra"].pop("compile", None)
@@ -300,8 +303,8 @@ def bench_training(args, tmp: Path) -> str:
                        f"{v['weights']:.1e}"])
         torch.manual_seed(0)
         G, D = cfg["ref"]()
-        loops = {"reference": RefLoop(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"], conv=cfg["conv"],
-                                      probs=cfg["probs"], **cfg.get("loop", {})),
+        loops = {"reference": cfg.get("loop_cls", RefLoop)(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"],
+                                                           conv=cfg["conv"], probs=cfg["probs"], **cfg.get("loop", {})),
                  "ganzoo": EngineLoop(cfg["variant"], cfg["config"], cfg["data"], batch=cfg["batch"], tmp=tmp,
                                       **cfg["engine"])}
         compile_s = None
@@ -326,10 +329,9 @@ def bench_training(args, tmp: Path) -> str:
             notes.append(f"{name}: torch.compile's first step (compilation) took {compile_s:.1f} s (Inductor's "
                          "on-disk cache may be warm from earlier runs; a cold compile takes about a minute here)")
     text = ["### Training throughput: engine vs plain PyTorch reference", "",
-            f"Images/s (real images per second, K = 1), median of {repeats} (DCGAN, ResNet, SAGAN) / "
-            f"{repeats if smoke else args.repeats} (MLP) interleaved repeats (ABBA order) of "
-            f"{per} (DCGAN, ResNet, SAGAN) / {configs[list(configs)[1]]['per']} (MLP) iterations after {warmup} "
-            "(DCGAN, ResNet, SAGAN) / 3 (MLP) "
+            f"Images/s (real images per second, K = 1), median of {repeats} interleaved repeats (ABBA order) of "
+            + ", ".join(f"{c['per']} ({k.split(' (')[0]})" for k, c in configs.items())
+            + f" iterations after {warmup} (conv models) / 3 (MLP) "
             f"warm-up iterations per side; ratio = ganzoo / reference. `ganzoo` is the engine with its CPU defaults "
             "(what `ganzoo train` runs: channels-last for conv models, fused Adam, eager); the other rows change "
             "the named option (`compile`: `torch.compile` of G and D, `--compile`).", "",
@@ -346,15 +348,18 @@ def bench_training(args, tmp: Path) -> str:
              "for the DCGAN "
              "because Adam's first updates are about ±lr for every weight whatever the gradient's size, so "
              "a rounding-level difference in a near-zero gradient can flip a 2e-4 step; the drift stays "
-             "within a few learning-rate steps (absolute differences throughout).", "",
+             "within a few learning-rate steps (absolute differences throughout); the StyleGAN2-lite row's Adam "
+             "takes 0.002-sized first steps (ten times the DCGAN's), so its drift is larger by as much.", "",
              "The losses are the same formulas written differently: the DCGAN reference is the example's "
              "`Sigmoid` + `BCELoss` (two `backward()` calls for D), ganzoo's non-saturating objective is "
              "`softplus` on logits (one backward of the summed D loss); the MLP reference uses "
-             "`BCEWithLogitsLoss`, the ResNet and SAGAN references the hinge loss written out. The differences above are float rounding (fused vs foreach Adam, "
+             "`BCEWithLogitsLoss`, the ResNet and SAGAN references the hinge loss written out, the StyleGAN2-lite reference `softplus` with "
+             "style mixing and R1 every 16th step written out. The differences above are float rounding (fused vs foreach Adam, "
              "different kernel order). What the engine saves: no D weight gradients in the G step, fused "
              "Adam, set_to_none gradients, statistics kept on the device between log lines, and for a D "
              "without batch statistics (the MLP's, the spectrally normalised ResNet's and SAGAN's) one D call on the "
-             "real and fake batches joined instead of two (the DCGAN's BatchNorm D keeps two, as the reference)."]
+             "real and fake batches joined instead of two (the DCGAN's BatchNorm D and the StyleGAN D's minibatch "
+             "standard deviation keep two, as the references)."]
     return "\n".join(text)
 
 
@@ -379,6 +384,24 @@ def resnet_configs(smoke: bool, per: int) -> dict:
             ref=lambda sn=sn, attention=attention: (rr.Generator(nz, 1, base, k, g, sn=sn, attention=attention),
                                                     rr.Discriminator(1, size, d, 1, attention=attention)))
     return out
+
+
+def stylegan_config(smoke: bool, per: int) -> dict:
+    """The StyleGAN2-lite row: the zoo's MNIST networks (z and w 64, 4 mapping layers, G 48 / D 32 channels at
+    7 x 7, batch 32), unconditional, non-saturating, style mixing 0.9, lazy R1 (gamma 0.05 every 16 D steps),
+    Adam (0.002, betas (0, 0.99)); the reference is benchmarks/reference_stylegan.py's plain-PyTorch networks
+    and its :class:`StyleLoop`. Timed over 16 iterations per repeat, so each repeat holds one lazy R1 step."""
+    import reference_stylegan as rs
+
+    size, g, d, nz, b, layers = (8, 16, 16, 8, 16, 2) if smoke else (28, 48, 32, 64, 32, 4)
+    base, k = (4, 1) if size == 8 else (7, 2)
+    name = f"StyleGAN2-lite 1x{size}x{size} (z = w {nz}, G {g} / D {d} channels, mixing, lazy R1, batch {b})"
+    return {name: dict(
+        variant="stylegan", nz=nz, batch=b, conv=True, probs=False, per=per if smoke else 16, extra={},
+        config={"sample_shape": [1, size, size], "latent_dim": nz, "w_dim": nz, "mapping_layers": layers,
+                "g_width": g, "d_width": d, "r1": 0.05},
+        data=torch.rand(4 * b, 1, size, size), engine={}, loop_cls=rs.StyleLoop, loop={"gamma": 0.05},
+        ref=lambda: (rs.Generator(nz, nz, layers, 1, base, k, g), rs.Discriminator(1, base, k, d)))}
 
 
 def bench_training_gpu(args, tmp: Path) -> str:
@@ -686,6 +709,9 @@ def main(argv=None):
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows (slow to compile)")
     p.add_argument("--only", default=None, help="comma list of parts (default train,cli,load,scaling; with "
                    "--device: train)")
+    p.add_argument("--rows", default=None, type=lambda s: [r for r in s.split(",") if r],
+                   help="comma list: only the training rows whose model name contains one (case-insensitive), "
+                        "written to their own section speed-ROWS (e.g. --only train --rows stylegan)")
     p.add_argument("--device", default=None, help="cuda, cuda:1, ...: the training comparison on that GPU instead "
                    "(writes the speed-gpu section)")
     p.add_argument("--profile", action="store_true", help="with --device: print torch.profiler tables to stderr")
@@ -732,6 +758,8 @@ def main(argv=None):
                  "repeats": str(args.repeats)}
     else:
         title, section = "Speed", "speed"
+        if args.rows:
+            title, section = f"Speed: {', '.join(args.rows)} rows", "speed-" + "-".join(r.lower() for r in args.rows)
         extra = {"threads": f"{threads} ({why}), the same for the engine and the references",
                  "repeats": f"{args.repeats} (training, loading), {args.cli_repeats} (CLI)"}
     head = common.preamble(title=title, threads=threads, started=started, load_start=load0, smoke=args.smoke,

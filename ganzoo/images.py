@@ -79,6 +79,81 @@ def reconstruction_picture(x01, recon01, ncol: int = 8):
     return grid_rows(rows, min(ncol, len(x01)))
 
 
+def command_picture(model, name: str, n: int | None = None, *, seed: int = 0, y=None):
+    """``(picture, x, per)``: the picture that ``ganzoo sample NAME -n N --seed S [--label L] -o FILE.png``
+    writes (a PIL image; ``name`` is NAME, the title of a 2-D scatter), the samples ``x`` it shows and its
+    row length ``per`` (:func:`picture_samples`). ``y``: a class index, or None. The one place that picture
+    is drawn: ``ganzoo sample`` and ``ganzoo demo`` both call it, so their pixels agree."""
+    x, per = picture_samples(model, n, seed=seed, y=y)
+    modes = None if model.is_image else dataset_modes(model)
+    return picture_of(model, x, per, modes=modes, title=f"{name}: {len(x)} samples"), x, per
+
+
+def dataset_modes(model):
+    """The true mode centres of the 2-D mixture a model was trained on (ring8, grid25), else None."""
+    dataset = model.meta.get("dataset")
+    if dataset in ("ring8", "grid25"):
+        from .data import load_dataset
+
+        return load_dataset(dataset, n=1).centres
+    return None
+
+
+def latent_walks(model, n: int, steps: int, *, seed: int = 0, end_seed: int | None = None, y=None):
+    """``n`` latent walks of ``steps`` points each, (n * steps, *sample_shape), images in [0, 1]: spherical
+    interpolation from the latents the generator draws with ``seed`` to those it draws with ``end_seed``
+    (default ``seed + 1``; norms stay typical of N(0, I)), with the model's sampling options. ``y``: one class
+    for every point, or None: one label per walk (a self-conditioned model's drawn from its clusters'
+    shares, seed ``seed + 2``; a class-conditional model's every class in turn). ``ganzoo sample
+    --interpolate`` draws ``grid(x, nrow=steps)`` of them."""
+    import torch
+
+    from .errors import ConfigError
+    from .model import to_unit
+
+    g, options = model.generator, model.sampling
+    end_seed = seed + 1 if end_seed is None else end_seed
+    z0, z1 = g.sample_latent(n, seed=seed, **options), g.sample_latent(n, seed=end_seed, **options)
+    if z0.dim() != 2 or not z0.is_floating_point():
+        raise ConfigError(f"this model's latents are {tuple(z0.shape[1:])} {z0.dtype} tensors, not vectors; "
+                          "--interpolate walks between latent vectors")
+    cos = torch.nn.functional.cosine_similarity(z0, z1, dim=1).clamp(-1 + 1e-6, 1 - 1e-6)
+    omega = torch.acos(cos)[:, None, None]
+    t = torch.linspace(0, 1, steps)[None, :, None]
+    z = (torch.sin((1 - t) * omega) * z0[:, None] + torch.sin(t * omega) * z1[:, None]) / torch.sin(omega)
+    z = z.reshape(n * steps, -1)
+    if y is not None:
+        y = torch.full((n * steps,), int(y), dtype=torch.long)
+    else:  # one label per row: a self-conditioned model's drawn from its clusters' shares; every class in turn
+        y = model.draw_labels(n, seed + 2)
+        y = None if y is None else y.repeat_interleave(steps)
+    with torch.no_grad():
+        g.eval()
+        return to_unit(g.generate(z, y, **options), g.output_range)
+
+
+def latent_grid(model, d0: int, d1: int, steps: int = 15, *, y=None):
+    """The learned manifold over latent dimensions ``d0`` (columns) and ``d1`` (rows, upwards), the others at
+    0: (steps * steps, *sample_shape) samples in [0, 1] at Gaussian quantiles from 5% to 95%, so each cell
+    has equal prior mass (Kingma & Welling 2014, fig. 4). ``y``: labels for a class-conditional model
+    (steps * steps of them). ``ganzoo traverse --dims D0,D1`` draws ``grid(x, nrow=steps, pad=0)`` of them."""
+    import torch
+
+    from .errors import ConfigError
+    from .model import to_unit
+
+    if not (0 <= d0 < model.latent_dim and 0 <= d1 < model.latent_dim) or d0 == d1:
+        raise ConfigError(f"traverse needs two different latent dimensions in 0..{model.latent_dim - 1}, "
+                          f"not {d0},{d1}")
+    q = torch.linspace(0.05, 0.95, steps)
+    vals = 2**0.5 * torch.erfinv(2 * q - 1)
+    z = torch.zeros(steps * steps, model.latent_dim)
+    z[:, d0] = vals.repeat(steps)
+    z[:, d1] = vals.flip(0).repeat_interleave(steps)
+    with torch.no_grad():
+        return to_unit(model.generator(z, y), model.generator.output_range)
+
+
 def drawable(model) -> bool:
     """Whether :func:`sample_picture` can draw the model's samples (images or 2-D points)."""
     return model.is_image or tuple(model.sample_shape) == (2,)

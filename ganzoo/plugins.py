@@ -36,12 +36,14 @@ DEFAULT_PLUGINS = (
     "ganzoo_plugins.dcgan",
     "ganzoo_plugins.resnet",
     "ganzoo_plugins.sagan",
+    "ganzoo_plugins.stylegan",
     "ganzoo_plugins.ae",
     "ganzoo_plugins.vae",
     "ganzoo_plugins.vqvae",
     "ganzoo_plugins.infogan",
     "ganzoo_plugins.zoo",
     "ganzoo_plugins.formats",
+    "ganzoo_plugins.demo",
 )
 
 REGISTER_HOOKS = (  # in this order: every plugin's kinds exist before any variant or objective names one

@@ -2,10 +2,11 @@
 # Set up, then run the test suite; other arguments go to pytest.
 #   bash scripts/test.sh -q          # the full suite (what CI runs: .ci/run)
 #   bash scripts/test.sh --fast      # the fast tier: no tests marked slow, stop at the first failure
-#                                    # (under 2 minutes on 2 cores)
+#                                    # (about 10 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/browser.sh   # Chromium for the demo's browser tests (they skip without it)
 args=()
 for a in "$@"; do
   if [ "$a" = "--fast" ]; then

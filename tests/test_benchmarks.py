@@ -50,6 +50,23 @@ def test_benchmarks_smoke_write_both_sections(tmp_path):
 
 
 @pytest.mark.slow
+def test_speed_rows_write_their_own_section_with_the_stylegan_row(tmp_path):
+    """``--rows stylegan``: only the StyleGAN2-lite row (engine beside benchmarks/reference_stylegan.py's loop, the
+    same parameter counts and the same first step), in section speed-stylegan; the main speed section is kept."""
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("<!-- speed:begin -->\nkept\n<!-- speed:end -->\n", encoding="utf-8")
+    _run("speed.py", out, "--only", "train", "--rows", "stylegan")
+    text = out.read_text(encoding="utf-8")
+    assert "<!-- speed:begin -->\nkept\n<!-- speed:end -->" in text
+    rows = text.split("<!-- speed-stylegan:begin -->")[1].split("<!-- speed-stylegan:end -->")[0]
+    assert "--rows stylegan" in rows and "DCGAN 3x" not in rows and "| MLP GAN" not in rows
+    assert re.search(r"\| StyleGAN2-lite 1x8x8 [^|]*\| reference \| [\d.,]+ \| 1\.00x \|", rows)
+    assert re.search(r"\| StyleGAN2-lite 1x8x8 [^|]*\| ganzoo \| [\d.,]+ \| \d+\.\d+x \|", rows)
+    check = re.search(r"\| StyleGAN2-lite 1x8x8 [^|]*\| [\d,]+ / [\d,]+ \| (\w+) \| ([\d.e+-]+) / ([\d.e+-]+) \|", rows)
+    assert check and check.group(1) == "same" and max(float(check.group(2)), float(check.group(3))) < 1e-4
+
+
+@pytest.mark.slow
 def test_mnist_peer_smoke_scores_the_peer_and_the_zoo(tmp_path, mnist_dir):
     out = tmp_path / "BENCHMARKS.md"
     _run("mnist_peer.py", out, "--mnist", str(mnist_dir))

@@ -74,7 +74,7 @@ class _Spy:
 
 
 def test_every_draw_goes_through_the_generator(tmp_path, monkeypatch):
-    from ganzoo.commands.sample import _walks
+    from ganzoo.images import latent_walks
     from ganzoo.metrics.suite import generate
     from ganzoo.training import TrainConfig, Trainer
 
@@ -94,7 +94,7 @@ def test_every_draw_goes_through_the_generator(tmp_path, monkeypatch):
     spy.calls.clear()
     m.sample(5, seed=7)
     generate(m, 6, seed=8)
-    _walks(m, 3, 4, 9, None)
+    latent_walks(m, 3, 4, seed=9)
     assert [(c["n"], c["seed"]) for c in spy.calls] == [(5, 7), (6, 8), (3, 9), (3, 10)]
 
 

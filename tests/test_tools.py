@@ -38,18 +38,30 @@ def test_every_zoo_entry_has_a_recipe_and_its_card_says_how_to_rebuild_it():
 
 
 
-def test_readme_zoo_table_marks_every_failure_example(tmp_path):
+def test_the_zoo_tables_in_the_docs_are_current(tmp_path):
+    """docs/zoo.md's tables are what ``build_zoo.py --tables`` writes from registry.yaml: a model bundled (or
+    re-scored) without rewriting them turns this red."""
+    build_zoo = _tool("build_zoo")
+    page = tmp_path / "zoo.md"
+    page.write_text((ROOT / "docs" / "zoo.md").read_text(encoding="utf-8"), encoding="utf-8")
+    build_zoo.zoo_tables(page)
+    assert page.read_text(encoding="utf-8") == (ROOT / "docs" / "zoo.md").read_text(encoding="utf-8"), \
+        "docs/zoo.md is stale: run python tools/build_zoo.py --tables"
+
+
+def test_zoo_tables_mark_every_failure_example(tmp_path):
     """A model whose recipe calls it a failure example (a 2-D model that captured no mode, or an image model
-    such as mnist-sagan, which collapsed) is marked in README.md's zoo table; the others are not."""
+    such as mnist-sagan, which collapsed) is marked in docs/zoo.md's tables; the others are not."""
     build_zoo = _tool("build_zoo")
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- zoo:begin -->\nold\n<!-- zoo:end -->\nrest\n", encoding="utf-8")
-    build_zoo.readme_table(readme)
+    build_zoo.zoo_tables(readme)
     rows = {line.split("`")[1]: line for line in readme.read_text(encoding="utf-8").splitlines() if line.startswith("| `")}
     failures = {n for n, r in build_zoo.RECIPES.items() if "a failure example" in r["summary"]}
     assert "mnist-sagan" in failures and "ring8-mlp-hinge" in failures
     assert {n for n, line in rows.items() if "(failure example)" in line} == failures
     assert readme.read_text(encoding="utf-8").startswith("intro\n") and "old" not in readme.read_text(encoding="utf-8")
+
 
 def test_build_zoo_lists_recipes_and_refuses_unknown_names():
     run = lambda *a: subprocess.run([sys.executable, str(TOOLS / "build_zoo.py"), *a], cwd=ROOT,  # noqa: E731

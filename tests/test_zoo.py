@@ -35,6 +35,7 @@ def test_the_zoo_has_the_promised_models():
     want |= {"mnist-resnet-hinge", "mnist-sagan", "mnist-acgan"}   # issue 46
     want |= {"mnist-infogan"}   # issue 47
     want |= {"mnist-vqvae"}
+    want |= {"mnist-stylegan"}
     want |= {"mnist-cvae", "mnist-betavae"}   # issue 47
     missing = sorted(want - set(ENTRIES))
     assert not missing, f"not in the zoo yet: {missing}"

@@ -111,11 +111,8 @@ def _each_grid(m, model, steps, span, label):
 
 def _dims_grid(m, model, dims, steps, label):
     """The VAE manifold picture: ``steps`` x ``steps`` samples over two latent dimensions (the others at 0)."""
-    import torch
-
     from .. import images
     from ..errors import ConfigError
-    from ..model import to_unit
 
     try:
         d0, d1 = (int(d) for d in dims.split(","))
@@ -127,14 +124,7 @@ def _dims_grid(m, model, dims, steps, label):
     if d0 == d1:
         raise ConfigError("--dims needs two different dimensions")
     images.check_memory(m, steps * steps, what=f"traverse: a {steps}x{steps} grid", advice="ask for a smaller --steps")
-    y = _label(m, model, label, steps * steps)
-    q = torch.linspace(0.05, 0.95, steps)
-    vals = 2**0.5 * torch.erfinv(2 * q - 1)
-    z = torch.zeros(steps * steps, m.latent_dim)
-    z[:, d0] = vals.repeat(steps)
-    z[:, d1] = vals.flip(0).repeat_interleave(steps)
-    with torch.no_grad():
-        x = to_unit(m.generator(z, y), m.generator.output_range)
+    x = images.latent_grid(m, d0, d1, steps, y=_label(m, model, label, steps * steps))
     return x, steps, f"{steps}x{steps} traversal of dims {d0},{d1}"
 
 

@@ -72,7 +72,7 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
     if interpolate:
         images.check_memory(m, n * steps, what=f"sample: {n:,} walks of {steps} steps", picture=out.suffix.lower() == ".png",
                             advice="ask for fewer walks (-n) or fewer --steps")
-        x = _walks(m, n, steps, seed, label)
+        x = images.latent_walks(m, n, steps, seed=seed, y=label)
         if out.suffix.lower() == ".npy":
             images.save_npy(x.reshape(n, steps, *m.sample_shape).numpy(), out)
         elif m.is_image:
@@ -86,13 +86,13 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
     count = images.picture_count(m, n, y=label)
     images.check_memory(m, count, what=f"sample: {count:,} samples", advice="ask for fewer samples (-n)",
                         picture=out.suffix.lower() == ".png")
-    x, per = images.picture_samples(m, n, seed=seed, y=label)
-    total = len(x)
     if out.suffix.lower() == ".npy":
+        x, per = images.picture_samples(m, n, seed=seed, y=label)
         images.save_npy(x.numpy(), out)
-    else:
-        modes = None if m.is_image else _modes(m.meta.get("dataset"))
-        images.save_png(images.picture_of(m, x, per, modes=modes, title=f"{model}: {total} samples"), out)
+    else:  # the picture ganzoo demo shows too
+        picture, x, per = images.command_picture(m, model, n, seed=seed, y=label)
+        images.save_png(picture, out)
+    total = len(x)
     if per is None:
         click.echo(f"wrote {n} sample{'' if n == 1 else 's'} to {out}")
         return
@@ -100,39 +100,3 @@ def sample_cmd(model, n, output, seed, label, interpolate, steps, truncation, sa
     given = click.get_current_context().get_parameter_source("n") != click.core.ParameterSource.DEFAULT
     rounded = "" if total == n or not given else f"; -n {n} rounded up to a multiple of {m.num_classes} classes"
     click.echo(f"wrote {total} samples ({per} per class, {layout}{rounded}) to {out}")
-
-
-def _walks(m, n, steps, seed, label):
-    """Spherical interpolation between pairs of latent points that the generator draws (norms stay typical
-    of N(0, I)), with the model's sampling options."""
-    import torch
-
-    from ..errors import ConfigError
-    from ..model import to_unit
-
-    g, options = m.generator, m.sampling
-    z0, z1 = g.sample_latent(n, seed=seed, **options), g.sample_latent(n, seed=seed + 1, **options)
-    if z0.dim() != 2 or not z0.is_floating_point():
-        raise ConfigError(f"this model's latents are {tuple(z0.shape[1:])} {z0.dtype} tensors, not vectors; "
-                          "--interpolate walks between latent vectors")
-    cos = torch.nn.functional.cosine_similarity(z0, z1, dim=1).clamp(-1 + 1e-6, 1 - 1e-6)
-    omega = torch.acos(cos)[:, None, None]
-    t = torch.linspace(0, 1, steps)[None, :, None]
-    z = (torch.sin((1 - t) * omega) * z0[:, None] + torch.sin(t * omega) * z1[:, None]) / torch.sin(omega)
-    z = z.reshape(n * steps, -1)
-    if label is not None:
-        y = torch.full((n * steps,), label, dtype=torch.long)
-    else:  # one label per row: a self-conditioned model's drawn from its clusters' shares; every class in turn
-        y = m.draw_labels(n, seed + 2)
-        y = None if y is None else y.repeat_interleave(steps)
-    with torch.no_grad():
-        g.eval()
-        return to_unit(g.generate(z, y, **options), g.output_range)
-
-
-def _modes(dataset):
-    if dataset in ("ring8", "grid25"):
-        from ..data import load_dataset
-
-        return load_dataset(dataset, n=1).centres
-    return None

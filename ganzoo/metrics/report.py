@@ -2,7 +2,7 @@
 
 :data:`PRIMARY` names, per metric, the numbers that matter most. They are what ``ganzoo eval``
 stars, what the zoo records in ``registry.yaml`` and the model cards (:func:`primary_metrics`), and
-:data:`TABLE_COLUMNS` (a subset of them) are the columns of the README's zoo table; a plugin's metric names its
+:data:`TABLE_COLUMNS` (a subset of them) are the columns of the zoo tables (docs/zoo.md); a plugin's metric names its
 own (``MetricSpec.primary``). No torch import.
 """
 

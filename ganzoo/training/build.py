@@ -10,7 +10,6 @@ convolutional models where the convolutions prefer it.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..errors import ConfigError, GanzooError, first_line
 
@@ -112,12 +111,12 @@ def start_from(model, base, *, where: str) -> None:
 
 
 def memory_format(model, data, device, c):
-    """channels-last for conv models on images (oneDNN and cuDNN convolutions prefer it; resume stays bit-exact
+    """channels-last for conv models (any 4-D weight) on images (oneDNN and cuDNN convolutions prefer it; resume stays bit-exact
     because restored optimiser moments get their parameter's layout, see :func:`.state.match_state_layout`),
     unless ``channels_last=False`` -- and not by default when compiled on CUDA: torch 2.11's inductor mispredicts
     the weight-gradient layout of channels-last convolutions on 1x1 maps, such as DCGAN's first and last layers,
     and stops on its own stride check (seen on an H200)."""
-    conv = any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
+    conv = any(p.dim() == 4 for p in model.parameters())   # conv weights, in nn.Conv2d or a plugin's own layers
     cl = c.channels_last if c.channels_last is not None else (
         conv and (device.type == "cpu" or (device.type == "cuda" and not c.compile)))
     return torch.channels_last if (cl and data.x.dim() == 4) else torch.contiguous_format
