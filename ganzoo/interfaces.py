@@ -35,7 +35,8 @@ import torch
 from torch import nn
 
 from .errors import ConfigError
-from .sampling import TRUNCATION, RandomSource, SamplingOption, check_options, truncated_normal
+from .codes import LatentCodes  # noqa: F401 (a generator's code_layout; public as ganzoo.interfaces.LatentCodes)
+from .sampling import TRUNCATION, RandomSource, SamplingOption, check_options, sample_count, truncated_normal
 
 
 class _Component(nn.Module):
@@ -197,15 +198,6 @@ class Generator(_Component):
         return torch.device("cpu")
 
 
-def sample_count(n) -> int:
-    """``n`` as a number of samples (0 allowed: an empty batch); anything else is a ConfigError."""
-    import numbers
-
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise ConfigError(f"the number of samples must be a whole number >= 0, not {n!r}")
-    return int(n)
-
-
 @dataclass
 class DiscriminatorOutput:
     """What a discriminator may return instead of a plain (N,) tensor of scores.
@@ -230,90 +222,6 @@ class DiscriminatorOutput:
 def discriminator_output(out) -> DiscriminatorOutput:
     """A discriminator's return value as a :class:`DiscriminatorOutput` (a plain tensor is its score)."""
     return out if isinstance(out, DiscriminatorOutput) else DiscriminatorOutput(out)
-
-
-@dataclass(frozen=True)
-class LatentCodes:
-    """Where an InfoGAN-style generator's codes sit in its latent z ~ N(0, I): its first columns, code by
-    code. A categorical code of k ``categories`` takes the next k columns and is the one-hot of their argmax
-    (uniform over the k categories, :func:`ganzoo.objectives.terms.categorical_codes`); each of the
-    ``continuous`` codes then takes one column as it is (c ~ N(0, 1)); the columns after ``width`` are
-    noise. Codes are numbered 0, 1, ...: the categorical ones first. Set it as a generator's
-    :attr:`Generator.code_layout`; its discriminator predicts the same layout in ``q``
-    (:class:`ganzoo.objectives.terms.InfoLoss` with ``categories=layout.categories``)."""
-
-    categories: tuple = ()
-    continuous: int = 0
-
-    def __post_init__(self):
-        cats = tuple(self.categories) if isinstance(self.categories, (list, tuple)) else None
-        if cats is None or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 2 for k in cats):
-            raise ConfigError(f"categorical codes are numbers of categories, whole numbers >= 2; not {self.categories!r}")
-        if isinstance(self.continuous, bool) or not isinstance(self.continuous, int) or self.continuous < 0:
-            raise ConfigError(f"the number of continuous codes must be a whole number >= 0, not {self.continuous!r}")
-        if not cats and not self.continuous:
-            raise ConfigError("a code layout needs at least one code (a categorical or a continuous one)")
-        object.__setattr__(self, "categories", cats)
-
-    @property
-    def width(self) -> int:
-        """The columns the codes take, in z and in c = :meth:`codes` (and in D's ``q``)."""
-        return sum(self.categories) + self.continuous
-
-    def __len__(self) -> int:
-        return len(self.categories) + self.continuous
-
-    def categories_of(self, index: int) -> int:
-        """The number of categories of code ``index``, 0 for a continuous code."""
-        self._check(index)
-        return self.categories[index] if index < len(self.categories) else 0
-
-    def describe(self, index: int) -> str:
-        k = self.categories_of(index)
-        return f"categorical, {k} values" if k else "continuous"
-
-    def codes(self, z: torch.Tensor) -> torch.Tensor:
-        """c of ``z``: (N, width), each categorical code one-hot, then the continuous ones."""
-        from .objectives.terms import categorical_codes
-
-        n = sum(self.categories)
-        return torch.cat([categorical_codes(z, self.categories), z[:, n:self.width]], 1)
-
-    def inputs(self, z: torch.Tensor) -> torch.Tensor:
-        """What a generator's network takes: ``z`` with its code columns replaced by c (same shape)."""
-        return torch.cat([self.codes(z), z[:, self.width:]], 1)
-
-    def values(self, z: torch.Tensor, index: int) -> torch.Tensor:
-        """The value of code ``index`` for each row of ``z``: the category (long) or the real number."""
-        start, k = self._columns(index)
-        return z[:, start:start + k].argmax(1) if k else z[:, start]
-
-    def set(self, z: torch.Tensor, index: int, value) -> torch.Tensor:
-        """A copy of ``z`` whose code ``index`` is ``value`` in every row (one value each: a tensor of N):
-        a category in 0..k-1 for a categorical code (its columns become that one-hot), a real number for a
-        continuous one. The other columns are unchanged."""
-        start, k = self._columns(index)
-        z = z.clone()
-        value = torch.as_tensor(value, device=z.device)
-        if k:
-            if value.dtype.is_floating_point or int(value.min()) < 0 or int(value.max()) >= k:
-                raise ConfigError(f"code {index} has categories 0..{k - 1}, not {value.tolist()!r}")
-            z[:, start:start + k] = torch.nn.functional.one_hot(value.long().expand(z.shape[0]), k).to(z.dtype)
-        else:
-            z[:, start] = value.to(z.dtype)
-        return z
-
-    def _check(self, index) -> None:
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self):
-            raise ConfigError(f"code {index!r} does not exist; the codes are 0..{len(self) - 1}")
-
-    def _columns(self, index: int) -> tuple[int, int]:
-        """(first column of code ``index`` in z, its number of categories or 0)."""
-        self._check(index)
-        cats = self.categories
-        if index < len(cats):
-            return sum(cats[:index]), cats[index]
-        return sum(cats) + index - len(cats), 0
 
 
 class Discriminator(_Component):

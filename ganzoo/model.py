@@ -18,10 +18,11 @@ from . import limits
 from .capabilities import Capabilities
 from .errors import ConfigError, GanzooError, PluginError, TooLargeError, WeightsError, first_line
 from .fsutil import atomic_write_json
-from .interfaces import Discriminator, Encoder, Generator, Prior, sample_count
+from .interfaces import Discriminator, Encoder, Generator, Prior
 from .ranges import from_unit, to_unit  # noqa: F401 (to_unit: also imported from here)
 from .plugins import get_registry
 from .registry import resolve
+from .sampling import sample_count
 
 COMPONENTS = cfgmod.COMPONENT_NAMES
 COMPONENT_TYPES = {"generator": Generator, "discriminator": Discriminator, "encoder": Encoder, "prior": Prior}
@@ -183,37 +184,10 @@ class Model(Capabilities, nn.Module):
     @torch.no_grad()
     def traverse_code(self, code: int, *, rows: int = 10, steps: int = 15, span: float = 2.0,
                       seed: Optional[int] = 0, y=None) -> torch.Tensor:
-        """Samples in which only latent code ``code`` varies, (rows, values, *sample_shape), images in [0, 1],
-        for a generator that declares codes (:attr:`Generator.code_layout`). Row r is one draw of z (seed
-        ``seed``): its other codes and noise stay fixed along the row, while column j sets code ``code`` to
-        its j-th value: each category of a categorical code, or ``steps`` evenly spaced values from -span to span
-        of a continuous one (c ~ N(0, 1): +-2 spans 95% of the prior). ``y``: a class, or one per row (default:
-        :meth:`draw_labels`, one per row). The sampling options (:meth:`with_sampling`) apply as in :meth:`sample`."""
-        g = self.generator
-        if g.code_layout is None:
-            raise ConfigError(f"the {self.variant} generator declares no latent codes (code_layout)")
-        k = g.code_layout.categories_of(code)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-            raise ConfigError(f"steps must be a whole number >= 2, not {steps!r}")
-        if isinstance(span, bool) or not isinstance(span, (int, float)) or not 0 < span < float("inf"):
-            raise ConfigError(f"span must be a number > 0, not {span!r}")
-        if sample_count(rows) < 1:
-            raise ConfigError("rows must be at least 1")
-        values = torch.arange(k) if k else torch.linspace(-float(span), float(span), steps)
-        z = g.sample_latent(rows, seed=seed, **self.sampling).repeat_interleave(len(values), 0)
-        z = g.code_layout.set(z, code, values.repeat(rows).to(z.device))
-        if y is None and self.num_classes:
-            y = self.draw_labels(rows, None if seed is None else seed + 1)
-        if y is not None:
-            y = torch.as_tensor(y, dtype=torch.long)
-            y = (y.expand(rows) if y.dim() == 0 else y).repeat_interleave(len(values))
-        was = g.training
-        g.eval()
-        try:
-            x = g.generate(z, None if y is None else y.to(z.device), **self.sampling)
-        finally:
-            g.train(was)
-        return to_unit(x, g.output_range).view(rows, len(values), *self.sample_shape)
+        """Samples in which only latent code ``code`` varies: :func:`ganzoo.codes.traverse_code` of this model."""
+        from .codes import traverse_code
+
+        return traverse_code(self, code, rows=rows, steps=steps, span=span, seed=seed, y=y)
 
     def make_objective(self):
         return objective(self.objective, **self.objective_config)

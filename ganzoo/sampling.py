@@ -151,3 +151,12 @@ def check_options(options: Mapping, declared: Mapping[str, SamplingOption], who:
 
 
 __all__ = ["RandomSource", "SamplingOption", "TRUNCATION", "check_options", "truncated_normal"]
+
+
+def sample_count(n) -> int:
+    """``n`` as a number of samples (0 allowed: an empty batch); anything else is a ConfigError."""
+    import numbers
+
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ConfigError(f"the number of samples must be a whole number >= 0, not {n!r}")
+    return int(n)

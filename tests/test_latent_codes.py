@@ -139,7 +139,7 @@ def test_traverse_code_errors_are_one_line(tmp_path):
     assert r.code == 1 and r.err == ("ganzoo: error: mnist-vae-2d declares no latent codes; --code needs a generator "
                                      "with InfoGAN-style codes (code_layout); --dims traverses the latent's dimensions\n")
     r = cli("traverse", folder, "--code", "0", "--dims", "0,1", "-o", out)
-    assert r.code == 1 and r.err == "ganzoo: error: --code and --dims traverse different things; pass one of them\n"
+    assert r.code == 1 and r.err == "ganzoo: error: --code, --dims and --each traverse different things; pass one of them\n"
     assert not (tmp_path / "x.png").exists()
 
 
