@@ -251,6 +251,12 @@ def test_upload_of_any_size_is_reconstructed(demo, tmp_path):
         half = picture.shape[1] // 2
         shown, recon = picture[:, :half], picture[:, half:half * 2]
         assert np.abs(shown - recon).mean() < np.abs(shown - shown.mean()).mean()   # it looks like its input
+    from ganzoo.errors import ConfigError
+
+    if "mnist-cvae" in demo.choices:   # a conditional encoder gets the class picked on the page
+        assert demo.reconstruct("mnist-cvae", str(seven), 7).size == size
+        with pytest.raises(ConfigError, match="pick the class of the image"):
+            demo.reconstruct("mnist-cvae", str(seven))
 
 
 def test_bad_uploads_are_one_message(demo, tmp_path):

@@ -200,8 +200,8 @@ class Demo:
         x = read_image(path, m.sample_shape)
         lo, hi = m.generator.output_range
         y = torch.tensor([label]) if m.num_classes else None
-        with torch.no_grad():
-            x_hat = m.generator(m.encode(lo + (hi - lo) * x), y)
+        with torch.no_grad():   # the labels go to a conditional encoder and decoder (a CVAE's q(z | x, y))
+            x_hat = m.reconstruct(lo + (hi - lo) * x, y)
         return grid(torch.cat([x, ((x_hat - lo) / (hi - lo)).clamp(0, 1)]), nrow=2)
 
 
