@@ -45,7 +45,7 @@ def encode(model, x: torch.Tensor, y=None):
     """``model.encoder``'s output for ``x``: it gets the labels ``y`` when it is conditional (q(z | x, y), a
     conditional VAE) and not otherwise (an unconditional encoder refuses labels)."""
     enc = model.encoder
-    return enc(x, y) if enc.conditional else enc(x)
+    return enc(x, y) if getattr(enc, "conditional", False) else enc(x)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

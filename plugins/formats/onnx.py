@@ -7,7 +7,7 @@ Inputs and outputs, batch size N dynamic:
 |---|---|---|
 | generator | ``z`` (N, latent_dim) float32 (what ``sample_latent`` draws); ``y`` (N,) int64 when class-conditional | ``x`` (N, *sample_shape) |
 | discriminator | ``x`` (N, *sample_shape) float32; ``y`` as above | ``score`` (N,); ``class_logits``, ``q`` when D has them |
-| encoder | ``x`` (N, *sample_shape) float32 | ``z`` (N, latent_dim); a VAE's: ``mu``, ``logvar`` |
+| encoder | ``x`` (N, *sample_shape) float32; ``y`` when the encoder is conditional (a conditional VAE's) | ``z`` (N, latent_dim); a VAE's: ``mu``, ``logvar`` |
 
 The graph computes the component's ``forward`` in eval mode (BatchNorm with its running statistics) --
 a generator's ``generate(z, y, **sampling)``, which is ``forward`` unless sampling options act between
@@ -57,7 +57,7 @@ class _Call(nn.Module):
 
     def forward(self, a, y=None):
         if self.component == "encoder":
-            out = self.module(a)
+            out = self.module(a, y) if y is not None else self.module(a)
             return tuple(out) if isinstance(out, (tuple, list)) else out
         if self.component == "generator":  # how it samples: generate (forward, unless options act there)
             return self.module.generate(a, y, **self.sampling)
@@ -74,7 +74,7 @@ def _signature(model, component: str, n: int, seed: int):
     first = ("z", comp.sample_latent(n, seed=seed).cpu()) if component == "generator" else \
         ("x", torch.rand(n, *model.sample_shape, generator=gen) * 2 - 1)
     inputs = dict([first])
-    if comp.num_classes and component != "encoder":
+    if comp.num_classes and (component != "encoder" or getattr(comp, "conditional", False)):
         inputs["y"] = torch.randint(0, comp.num_classes, (n,), generator=gen)
     if component == "generator":
         return inputs, ("x",), ()
