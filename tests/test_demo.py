@@ -126,6 +126,25 @@ def test_bad_requests_are_one_message(client):
 
 
 @pytest.mark.slow
+def test_latent_and_code_values_endpoints(client):
+    """/latent and /code_values take comma-separated lists; their pictures are the service's (tested above
+    against the decoder called by hand); a bad request is one message."""
+    from gradio_client.exceptions import AppError
+
+    from ganzoo_plugins.demo.service import Demo
+
+    here = Demo()
+    got = client.predict("mnist-vae-16d", 5, "3, 11", "1.5, -2.25", -1, api_name="/latent")
+    _same(here.latent("mnist-vae-16d", 5, [3, 11], [1.5, -2.25]), pixels(got)[0])
+    got = client.predict("mnist-infogan", 4, "7, -, -0.5", -1, api_name="/code_values")
+    _same(here.code_values("mnist-infogan", 4, [7, None, -0.5]), pixels(got)[0])
+    with pytest.raises(AppError, match="latent dimension must be a whole number from 0 to 15, not '16'"):
+        client.predict("mnist-vae-16d", 0, "16", "0", -1, api_name="/latent")
+    with pytest.raises(AppError, match="code 0 \\(categorical\\) must be a whole number from 0 to 9, not '12'"):
+        client.predict("mnist-infogan", 0, "12", -1, api_name="/code_values")
+
+
+@pytest.mark.slow
 def test_the_server_serves_no_file_outside_its_outputs(server):
     for path in ["gradio_api/file=/etc/passwd", "file=/etc/passwd", f"gradio_api/file={ROOT}/pyproject.toml"]:
         try:
@@ -234,6 +253,86 @@ def test_what_a_model_offers_comes_from_the_model(demo, tmp_path):
     assert "truncation" not in vq["options"] and "truncation" in demo.describe("mnist-vae-2d")["options"]
     want, _ = cli_picture(tmp_path, "mnist-vqvae", "-n", 4, "--seed", 1)
     _same(demo.sample("mnist-vqvae", 1, 4), want)
+
+
+def _decoded(model, z, y=None):
+    """The picture of ``model``'s sample for latent ``z``, computed here: generate, map to [0, 1], ganzoo's grid."""
+    import torch
+
+    from ganzoo.images import grid
+    from ganzoo.ranges import to_unit
+
+    with torch.no_grad():
+        x = model.generator.eval().generate(z, y)
+    return np.asarray(grid(to_unit(x, model.generator.output_range), nrow=1).convert("RGB"))
+
+
+def test_latent_sliders_set_dimensions_of_the_seeds_latent(demo, tmp_path):
+    import ganzoo
+
+    assert demo.describe("mnist-vae-16d")["latent"] and demo.describe("mnist-betavae")["latent"]
+    assert not any(demo.describe(n)["latent"] for n in ("mnist-ae", "mnist-vqvae", "ring8-mlp-hinge"))
+    m = ganzoo.load("mnist-vae-16d")   # a model of its own: computed here, not by the demo
+    z = m.generator.sample_latent(1, seed=5)
+    z[0, 3], z[0, 11] = 1.5, -2.25
+    want = _decoded(m, z)
+    _same(demo.latent("mnist-vae-16d", 5, [3, 11], [1.5, -2.25]), want)
+    other = np.asarray(demo.latent("mnist-vae-16d", 5, [3, 11], [-1.5, -2.25]).convert("RGB"))
+    assert other.shape == want.shape and not np.array_equal(other, want)   # the slider's value is used
+    untouched, _ = cli_picture(tmp_path, "mnist-vae-16d", "-n", 1, "--seed", 5)
+    _same(demo.latent("mnist-vae-16d", 5, [], []), untouched)   # no dimension set: ganzoo sample -n 1
+    from ganzoo.errors import ConfigError
+
+    for name, dims, values, says in [
+            ("mnist-vae-16d", [16], [0.0], "latent dimension must be a whole number from 0 to 15, not 16"),
+            ("mnist-vae-16d", [-1], [0.0], "latent dimension must be a whole number from 0 to 15"),
+            ("mnist-vae-16d", [2, 2], [0.0, 1.0], "latent dimension 2 is chosen twice"),
+            ("mnist-vae-16d", [2], [], "one value per latent dimension"),
+            ("mnist-vae-16d", [2], [float("nan")], "value of latent dimension 2 must be a number from -10 to 10"),
+            ("mnist-vae-16d", [2], [11.0], "value of latent dimension 2 must be a number from -10 to 10"),
+            ("mnist-vqvae", [0], [0.0], "no latent vector z ~ N\\(0, I\\)"),
+            ("mnist-ae", [0], [0.0], "plain autoencoder")]:
+        with pytest.raises(ConfigError, match=says):
+            demo.latent(name, 0, dims, values)
+
+
+def test_code_values_set_each_latent_code(demo):
+    import torch
+
+    import ganzoo
+
+    about = demo.describe("mnist-infogan")
+    assert about["code_categories"] == [10, 0, 0] and demo.describe("mnist-vae-2d")["code_categories"] == []
+    m = ganzoo.load("mnist-infogan")
+    layout = m.generator.code_layout
+    z = m.generator.sample_latent(1, seed=4)
+    z = layout.set(layout.set(layout.set(z, 0, torch.tensor([7])), 1, torch.tensor([1.5])), 2, torch.tensor([-0.5]))
+    want = _decoded(m, z)
+    _same(demo.code_values("mnist-infogan", 4, [7, 1.5, -0.5]), want)
+    other = np.asarray(demo.code_values("mnist-infogan", 4, [2, 1.5, -0.5]).convert("RGB"))
+    assert other.shape == want.shape and not np.array_equal(other, want)   # the category is used
+    kept = layout.set(m.generator.sample_latent(1, seed=4), 1, torch.tensor([1.5]))   # None: as the seed drew it
+    _same(demo.code_values("mnist-infogan", 4, [None, 1.5]), _decoded(m, kept))
+    from ganzoo.errors import ConfigError
+
+    for name, values, says in [
+            ("mnist-infogan", [10], "code 0 \\(categorical\\) must be a whole number from 0 to 9, not 10"),
+            ("mnist-infogan", [2.5], "code 0 \\(categorical\\) must be a whole number from 0 to 9"),
+            ("mnist-infogan", [0, "x"], "code 1 \\(continuous\\) must be a number from -10 to 10"),
+            ("mnist-infogan", [0, 0, 0, 0], "mnist-infogan has 3 latent codes, not 4"),
+            ("mnist-vae-2d", [0], "declares no latent codes")]:
+        with pytest.raises(ConfigError, match=says):
+            demo.code_values(name, 0, values)
+
+
+def test_api_lists_are_comma_separated():
+    from ganzoo_plugins.demo.service import numbers
+
+    assert numbers("0, 5,", "dims") == ["0", "5"] and numbers("", "dims") == [] and numbers([1, 2], "v") == [1, 2]
+    from ganzoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="dims: at most 1024 items"):
+        numbers(",".join(["1"] * 1025), "dims")
 
 
 def test_upload_of_any_size_is_reconstructed(demo, tmp_path):
@@ -432,3 +531,21 @@ def test_browser_bad_upload_is_a_message(page, tmp_path):
     page.find_element("id", "reconstruct").click()
     page.wait.until(lambda d: "cannot read the upload" in d.find_element("id", "recon-status").text)
     assert "Traceback" not in page.find_element("tag name", "body").text
+
+
+@pytest.mark.slow
+def test_browser_latent_sliders(page, demo):
+    _pick(page, "model", "mnist-vae-16d")
+    page.wait.until(lambda d: d.find_element("id", "latent-box").is_displayed())
+    page.find_element("css selector", "#latent-box .label-wrap").click()
+    page.wait.until(lambda d: d.find_element("id", "latent").is_displayed())
+    _type(page, "seed", 5)
+    _type(page, "latent-dim-0", 7)
+    _type(page, "latent-value-0", 2.5)
+    page.find_element("id", "latent").click()
+    want = np.asarray(demo.latent("mnist-vae-16d", 5, [7, 1], [2.5, 0.0]).convert("RGB"))   # slot 2: dim 1 at 0
+    page.wait.until(lambda d: d.find_elements("css selector", "#latent-image img")
+                    and np.array_equal(_shown_image(d, "latent-image"), want))
+    _pick(page, "model", "mnist-ae")
+    page.wait.until(lambda d: "mnist-ae" in d.find_element("id", "card").text)
+    page.wait.until(lambda d: not any(e.is_displayed() for e in d.find_elements("id", "latent-box")))   # hidden

@@ -15,6 +15,7 @@ MAX_SEED = 2**32 - 1               # the seeds `ganzoo sample --seed` takes
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 64 * 1024 * 1024   # an 8192 x 8192 image; larger ones are refused before decoding
 UPLOAD_FORMATS = ("PNG", "JPEG")
+MAX_LATENT_VALUE = 10.0            # a latent dimension's or a continuous code's value (z ~ N(0, 1): +-3 holds 99.7%)
 
 
 def _error(message: str):
@@ -33,6 +34,28 @@ def _whole(value, what: str, low: int, high: int) -> int:
     if not ok or isinstance(value, bool) or not low <= int(number) <= high:
         raise _error(f"{what} must be a whole number from {low} to {high:,}, not {value!r}"[:200])
     return int(number)
+
+
+def _real(value, what: str, bound: float = MAX_LATENT_VALUE) -> float:
+    """``value`` (a page or API input) as a finite float in -bound..bound."""
+    try:
+        number = float(value)
+        ok = not isinstance(value, bool) and -bound <= number <= bound
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise _error(f"{what} must be a number from {-bound:g} to {bound:g}, not {value!r}"[:200])
+    return number
+
+
+def numbers(text, what: str, most: int = 1024) -> list:
+    """A comma-separated list from the API (``"0, 3"``, or a list already) as a list of its items (strings
+    or numbers, checked later); empty: none. More than ``most`` items is refused."""
+    items = text if isinstance(text, (list, tuple)) else [t.strip() for t in str(text or "").split(",")]
+    items = [t for t in items if t != ""]
+    if len(items) > most:
+        raise _error(f"{what}: at most {most} items, not {len(items)}")
+    return items
 
 
 class Demo:
@@ -102,7 +125,15 @@ class Demo:
                 "samples": self._has_prior(m) and (m.is_image or tuple(m.sample_shape) == (2,)),
                 "walks": m.kind != "ae" and m.is_image, "reconstructs": m.encoder is not None,
                 "traverses": m.kind != "ae" and m.is_image and m.latent_dim >= 2,
-                "codes": [f"{i}: {layout.describe(i)}" for i in range(len(layout))] if layout is not None else []}
+                "codes": [f"{i}: {layout.describe(i)}" for i in range(len(layout))] if layout is not None else [],
+                "code_categories": [layout.categories_of(i) for i in range(len(layout))] if layout is not None else [],
+                "latent": self._latent_vector(m)}
+
+    @staticmethod
+    def _latent_vector(m) -> bool:
+        """Whether ``m``'s image samples come from a latent vector z ~ N(0, I) that the page may set by hand
+        (a VAE, a GAN; not a learned prior's draw)."""
+        return m.is_image and "sample" in m.capabilities and m.generator.prior is None
 
     @staticmethod
     def _has_prior(m) -> bool:
@@ -180,6 +211,75 @@ class Demo:
         label = _whole(label, "label", -1, max(m.num_classes - 1, -1))
         x = m.traverse_code(code, rows=rows, steps=steps, seed=seed, y=None if label == -1 else label)
         return grid(x.flatten(0, 1), nrow=x.shape[1])
+
+    def _seed_latent(self, name, seed, label, options):
+        """(model with its options, the seed's latent z (1, latent_dim), its label: ``label``, or with -1 the
+        one :meth:`ganzoo.Model.draw_labels` draws from seed + 1 (as ``ganzoo traverse --code``); None for an
+        unconditional model)."""
+        import torch
+
+        seed = _whole(seed, "seed", 0, MAX_SEED)
+        m, label = self._sampler(name, label, options)
+        if not self._latent_vector(m):
+            raise _error(f"{name} draws no latent vector z ~ N(0, I) to set by hand; try a VAE such as mnist-vae-16d")
+        z = m.generator.sample_latent(1, seed=seed, **m.sampling)
+        if tuple(z.shape) != (1, m.latent_dim) or not z.is_floating_point():
+            raise _error(f"{name}'s latent is not a vector of {m.latent_dim} numbers; it cannot be set by hand")
+        y = m.draw_labels(1, seed + 1) if label is None else torch.tensor([label])
+        return m, z, y
+
+    @staticmethod
+    def _decoded(m, z, y):
+        """The picture of the generator's sample for latent ``z`` (one image, in [0, 1] as ``ganzoo sample``
+        maps it)."""
+        import torch
+
+        from ganzoo.images import grid
+
+        g = m.generator
+        with torch.no_grad():
+            x = g.generate(z, None if y is None else y.to(z.device), **m.sampling)
+        lo, hi = g.output_range
+        return grid(((x - lo) / (hi - lo)).clamp(0, 1), nrow=1)
+
+    def latent(self, name, seed=0, dims=(), values=(), label=-1, **options):
+        """The sample of seed ``seed`` with latent dimension ``dims[i]`` set to ``values[i]`` (the others as
+        the seed drew them): ``z = generator.sample_latent(1, seed=seed)``, ``z[0, d] = v``, decoded by the
+        generator and mapped to [0, 1] as ``ganzoo sample`` maps it. For a model with a latent vector z ~ N(0, I)
+        (a VAE, a GAN); ``label`` -1: the default class (see :meth:`_seed_latent`)."""
+        m, z, y = self._seed_latent(name, seed, label, options)
+        dims, values = list(dims), list(values)
+        if len(dims) != len(values):
+            raise _error(f"give one value per latent dimension: {len(dims)} dimensions, {len(values)} values")
+        dims = [_whole(d, "latent dimension", 0, m.latent_dim - 1) for d in dims]
+        repeated = next((d for d in dims if dims.count(d) > 1), None)
+        if repeated is not None:
+            raise _error(f"latent dimension {repeated} is chosen twice; pick each dimension once")
+        for d, v in zip(dims, values):
+            z[0, d] = _real(v, f"the value of latent dimension {d}")
+        return self._decoded(m, z, y)
+
+    def code_values(self, name, seed=0, values=(), label=-1, **options):
+        """The sample of seed ``seed`` with its latent codes set to ``values`` (one per code, in the order of
+        the generator's ``code_layout``: a category 0..k-1 of a categorical code, a number of a continuous
+        one; None or fewer values: the rest as the seed drew them), through ``LatentCodes.set``."""
+        import torch
+
+        m, z, y = self._seed_latent(name, seed, label, options)
+        layout = m.generator.code_layout
+        if layout is None:
+            raise _error(f"{name} declares no latent codes; an InfoGAN does")
+        values = list(values)
+        if len(values) > len(layout):
+            raise _error(f"{name} has {len(layout)} latent codes, not {len(values)}: "
+                         + "; ".join(layout.describe(i) for i in range(len(layout))))
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            k = layout.categories_of(i)
+            v = _whole(v, f"code {i} (categorical)", 0, k - 1) if k else _real(v, f"code {i} (continuous)")
+            z = layout.set(z, i, torch.tensor([v]))
+        return self._decoded(m, z, y)
 
     def reconstruct(self, name, path, label=-1):
         """The uploaded image at ``path`` (PNG or JPEG, any size: converted to the model's channels and
