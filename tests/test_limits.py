@@ -27,7 +27,9 @@ from helpers import cli, env as child_env
 TINY = dict(g_hidden=[4], d_hidden=[4])
 
 # ganzoo in a child process with at most 6 GB of address space (a build that escaped the budget dies of
-# MemoryError instead of taking the machine), reporting its peak resident memory on stderr
+# MemoryError instead of taking the machine), reporting its peak resident memory on stderr: VmHWM, the high-water
+# mark of this program's own memory (ru_maxrss would not do: Linux keeps it across exec, so a child forked from
+# a large test process would report the parent's size)
 CHILD = r'''
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
@@ -35,7 +37,9 @@ from ganzoo.cli import main
 try:
     main(sys.argv[1:])
 finally:
-    print(f"maxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+    with open("/proc/self/status") as fh:
+        hwm = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
+    print(f"maxrss_kb={hwm}", file=sys.stderr)
 '''
 
 
