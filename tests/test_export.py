@@ -27,10 +27,12 @@ CANNOT_EXPORT: dict = {("vqvae", "prior"): "vqvae's prior has none to trace .a p
 
 
 #: configs beside the defaults whose graphs differ in kind: PacGAN's grouped batch axis, conditional
-#: BatchNorm, a Gaussian-mixture latent, an auxiliary classifier's second output (for variants registered)
+#: BatchNorm, a Gaussian-mixture latent, an auxiliary classifier's second output, a k-sparse code (for variants
+#: registered)
 EXTRA = {"dcgan": [{"pack": 2, "d_norm": "spectral"}, {"num_classes": 3, "g_norm": "conditional"}],
          "mlp": [{"mixture": 4, "latent_dim": 2, "pack": 2}],
-         "resnet": [{"num_classes": 3, "d_label": "acgan"}]}
+         "resnet": [{"num_classes": 3, "d_label": "acgan"}],
+         "ae": [{"hidden": [], "latent_dim": 32, "topk": 4}]}
 
 
 def builds(variant):

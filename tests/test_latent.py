@@ -107,6 +107,76 @@ def test_linear_probe_refuses_what_it_cannot_score():
                         metrics=["linear-probe"])
 
 
+# -- the k-sparse autoencoder (topk) -------------------------------------------------------------------------
+def test_a_k_sparse_code_keeps_the_k_largest_entries_of_the_dense_one():
+    sparse = ganzoo.create("ae", sample_shape=[1, 8, 8], hidden=[], latent_dim=20, topk=3)
+    dense = ganzoo.create("ae", sample_shape=[1, 8, 8], hidden=[], latent_dim=20)
+    dense.encoder.load_state_dict(sparse.encoder.state_dict())        # the same weights, no sparsity
+    x = torch.rand(6, 1, 8, 8)
+    z, h = sparse.encoder(x), dense.encoder(x)
+    assert ((z != 0).sum(1) == 3).all()                               # exactly k entries per item
+    kept = h.topk(3, dim=1)
+    assert torch.equal(z.gather(1, kept.indices), kept.values)        # ... the k largest, unchanged
+    assert torch.equal(sparse.encode(x), z)                           # the features are the sparse code
+    sparse.encoder(x).pow(2).sum().backward()                         # only the kept units get a gradient
+    w = sparse.encoder.net[-1][-1].weight.grad
+    assert set(w.abs().sum(1).nonzero().flatten().tolist()) == set(kept.indices.flatten().tolist())
+
+
+def test_topk_is_checked_in_one_line():
+    with pytest.raises(ConfigError, match=r"topk is how many of the latent's 4 entries stay non-zero, 0 \(off\) to 4; not 5$"):
+        ganzoo.create("ae", sample_shape=[1, 8, 8], hidden=[8], latent_dim=4, topk=5)
+    code, out, err = cli("train", "vae", "--data", "digits", "--steps", "1", "--set", "topk=2", "--out", "unused")
+    assert code != 0 and "topk" in err and "Traceback" not in err, err
+
+
+def test_a_k_sparse_autoencoder_trains_and_its_code_beats_a_random_one(tmp_path):
+    """A few hundred steps on digits: the learned sparse code is more linearly separable than the same-sized
+    k-sparse code of the untrained encoder (what a learned feature extractor must show)."""
+    run = tmp_path / "ksae"
+    code, out, err = cli("train", "ae", "--data", "digits", "--steps", "800", "-b", "64", "--seed", "0", "--set",
+                         "hidden=[]", "--set", "latent_dim=64", "--set", "topk=8", "--out", str(run))
+    assert code == 0, err
+    trained = ganzoo.evaluate(str(run), data="digits", metrics=["linear-probe"])["metrics"]["linear-probe"]
+    torch.manual_seed(0)
+    untrained = ganzoo.create("ae", sample_shape=[1, 8, 8], hidden=[], latent_dim=64, topk=8)
+    random = ganzoo.evaluate(untrained, data="digits", metrics=["linear-probe"])["metrics"]["linear-probe"]
+    assert trained["dim"] == 64 and trained["probe_accuracy"] > random["probe_accuracy"] + 0.04, (trained, random)
+
+
+# -- the factors metric ---------------------------------------------------------------------------------------
+def _bar_model():
+    """A 3-d VAE whose decoder draws a bar on 8x8 images: z0 leans it (slant), z1 thickens it, z2 does nothing."""
+    model = ganzoo.create("vae", sample_shape=[1, 8, 8], hidden=[8], latent_dim=3)
+    rows, cols = torch.meshgrid(torch.arange(8.0), torch.arange(8.0), indexing="ij")
+
+    def draw(z, y=None):
+        slant, half = 0.3 * z[:, 0, None, None], (1.0 + 0.3 * z[:, 1, None, None]).clamp_min(0.3)
+        centre = 3.5 + slant * (rows - 3.5)
+        ink = torch.sigmoid(6 * (half - (cols - centre).abs())) * ((rows >= 1) & (rows <= 6))
+        return ink[:, None]
+
+    model.generator.forward = draw
+    return model
+
+
+def test_the_factors_metric_names_what_each_latent_dimension_changes():
+    m = ganzoo.evaluate(_bar_model(), data="digits", metrics=["factors"])["metrics"]["factors"]
+    effects = {k: [m[f"dim{k}_{p}"] for p in ("width", "slant", "thickness")] for k in range(3)}
+    assert effects[2] == [0.0, 0.0, 0.0] and m["dim2_class"] == 0.0            # an unused dimension moves nothing
+    assert effects[0][1] >= 0.5 and effects[0][1] >= 2 * max(effects[0][0], effects[0][2]), effects   # slant
+    assert effects[1][2] >= 0.5 and effects[1][2] >= 2 * max(effects[1][0], effects[1][1]), effects   # thickness
+    assert m["factor_dims"] == 2 and m["n"] == 200, m
+    assert m["dim0_class"] > 0.5 and m["single_factor_dims"] == 1, m   # a leaning bar reads as another digit
+
+
+def test_the_factors_metric_refuses_what_it_cannot_score():
+    with pytest.raises(ConfigError, match="metric 'factors' scores image models on their images"):
+        ganzoo.evaluate(ganzoo.create("vae", sample_shape=[2], hidden=[8], latent_dim=2), data="ring8",
+                        metrics=["factors"])
+    assert "factors" not in ganzoo.evaluate("digits-vae", data="digits", n=50)["metrics"]    # only when named
+
+
 # -- the beta-VAE ---------------------------------------------------------------------------------------------
 def test_the_capacity_grows_linearly_and_resumes_exactly(tmp_path):
     kw = dict(data="digits", batch_size=32, progress=False, log_every=1, sample_every=1000, seed=0,

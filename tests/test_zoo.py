@@ -36,7 +36,7 @@ def test_the_zoo_has_the_promised_models():
     want |= {"mnist-infogan"}   # issue 47
     want |= {"mnist-vqvae"}
     want |= {"mnist-stylegan"}
-    want |= {"mnist-cvae", "mnist-betavae"}   # issue 47
+    want |= {"mnist-cvae", "mnist-betavae", "mnist-cbetavae", "mnist-sparseae"}   # issue 47
     missing = sorted(want - set(ENTRIES))
     assert not missing, f"not in the zoo yet: {missing}"
 
@@ -219,7 +219,7 @@ def _probe_fit(name):
     return int(m.group(1)) if m.group(1) else 0.8
 
 
-PROBE_PENDING = {"mnist-vqvae": "its card was built before the probe (the vqvae branch's model; rebuild it)"}
+PROBE_PENDING: dict = {}   # name -> why its card has no probe yet (none today)
 
 
 @pytest.mark.parametrize("name", ENCODERS)
@@ -256,6 +256,35 @@ def test_the_mnist_encoders_probe_as_their_cards_say(name, mnist_dir):
     assert got["probe_accuracy"] == pytest.approx(entry.metrics["probe_accuracy"], abs=1.5 / got["n_test"])
 
 
+def test_the_best_mnist_encoder_reaches_issue_47s_probe_goal():
+    """The zoo's best MNIST encoder by its card's probe (re-measured by the test above) reaches 0.95 held out and
+    beats raw pixels: mnist-sparseae."""
+    probed = {n: get_registry().model(n).metrics for n in ENCODERS if n.startswith("mnist")}
+    best = max((m["probe_accuracy"], n) for n, m in probed.items() if "probe_accuracy" in m)
+    assert best[1] == "mnist-sparseae" and best[0] >= 0.95 > probed[best[1]]["probe_pixels"], best
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,single", [("mnist-cbetavae", True), ("mnist-betavae", False)])
+def test_the_beta_vaes_factors_measure_as_their_cards_say(name, single, mnist_dir):
+    """Issue 47's beta-VAE: in mnist-cbetavae (the digit given as a label) every active latent changes one factor
+    of the ink and keeps the digit; in mnist-betavae (unconditional) the active latents switch digits. Re-measured
+    with the card's command: the numbers are the card's."""
+    from ganzoo.metrics import evaluate
+
+    import re
+
+    entry = get_registry().model(name)
+    card = (Path(entry.source["path"]) / "README.md").read_text()
+    recorded = json.loads(re.search(r"Raw evaluation:\n\n```json\n(.*?)\n```", card, re.S).group(1))["factors"]
+    m = evaluate(name, f"mnist:{mnist_dir}", metrics=["factors"], data_options={"subset": "8000:"})["metrics"]["factors"]
+    assert (m["factor_dims"], m["single_factor_dims"]) == (entry.metrics["factor_dims"], entry.metrics["single_factor_dims"])
+    for key in [k for k in m if k.startswith("dim")]:
+        assert m[key] == pytest.approx(recorded[key], abs=1e-3), key
+    assert m["factor_dims"] >= 3
+    assert (m["single_factor_dims"] == m["factor_dims"]) == single, m
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name,meets", [("mnist-resnet-hinge", False), ("mnist-sagan", False), ("mnist-acgan", True)])
 def test_issue_46_models_measure_as_their_cards_say(name, meets, mnist_dir):
@@ -278,15 +307,14 @@ def test_issue_46_models_measure_as_their_cards_say(name, meets, mnist_dir):
 @pytest.mark.slow
 def test_infogans_categorical_code_picks_the_digit(mnist_dir, tmp_path):
     """mnist-infogan (issue 47): each value of its 10-way code, mapped to the judge class most of its samples
-    get, names a different digit per value and the digit of about 85% of samples (the issue asks >= 90%, the
-    paper reports about 95%: the card says it is missed); its continuous codes change the digits' slant and width
-    along the traversal rows (rank correlations 1.0 and 0.67 on the card). Measured afresh: the numbers are the
-    card's."""
+    get, names a different digit per value and the digit of at least 90% of samples (the issue's bar; 97.6% on
+    the card, the paper reports about 95%); its continuous codes change the digits' slant and width along the
+    traversal rows (rank correlations -1.0 and 0.78 on the card). Measured afresh: the numbers are the card's."""
     from ganzoo.metrics import evaluate
 
     entry = get_registry().model("mnist-infogan")
     m = evaluate("mnist-infogan", f"mnist:{mnist_dir}", metrics=["codes"])["metrics"]["codes"]
-    assert m["code_accuracy"] >= 0.80 and m["code_classes"] == 10, m
+    assert m["code_accuracy"] >= 0.90 and m["code_classes"] == 10, m   # issue 47's bar
     assert m["code_accuracy"] == pytest.approx(entry.metrics["code_accuracy"], abs=1e-3)
     style = {k: abs(v) for k, v in m.items() if k.endswith(("_width", "_slant"))}
     assert max(style["code1_slant"], style["code2_slant"]) >= 0.8, m

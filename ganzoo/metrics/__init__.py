@@ -51,6 +51,11 @@ Metrics (``ganzoo eval MODEL --data DATA``; ``--metric NAME`` picks them by hand
            mean), and ``probe_pixels``, the same probe on raw pixels. The first 80% of the items in
            the data's order fit it (MNIST: the first 8,000, where the zoo's encoders trained), the
            rest test it (:mod:`ganzoo.metrics.probe`; deterministic).
+``factors``  image models, only when named: per latent dimension k, how far setting it alone to -2 and
+           +2 moves the ink's width, slant and thickness (``dimK_width`` ... in standard deviations of
+           real images) and how often the judge class changes (``dimK_class``); ``factor_dims`` (active
+           dimensions) and ``single_factor_dims`` (those changing one property and keeping the class):
+           a beta-VAE's "one factor per latent". See :mod:`ganzoo.metrics.factors`.
 ``fid``    optional: Inception-v3 FID when ``GANZOO_INCEPTION_WEIGHTS`` (or ``--inception``) names
            the TorchScript ``inception-2015-12-05.pt``; otherwise a one-line 'not available' error.
 
@@ -95,6 +100,8 @@ def register_metrics(register):
     register(MetricSpec("codes", "latent codes (InfoGAN): a categorical code's accuracy (majority judge class of each "
                         "value), continuous codes' effect on width and slant", "ganzoo.metrics.codes:code_metric",
                         needs=sample))
+    register(MetricSpec("factors", "image models, on request: what each latent dimension alone changes (ink width, slant, "
+                        "thickness in real spreads; the judge class)", "ganzoo.metrics.factors:factors_metric", needs=sample))
     register(MetricSpec("fid", "optional Inception-v3 FID (needs GANZOO_INCEPTION_WEIGHTS)", "ganzoo.metrics.fid:fid_metric",
                         needs=sample))
     register(MetricSpec("linear-probe", "encoders: held-out accuracy of a logistic regression on the features, and on "

@@ -20,6 +20,7 @@ PRIMARY = {  # metric -> its primary keys
     "recon": ("recon_nll", "recon_mse"),
     "codes": ("code_accuracy", "code_classes"),
     "linear-probe": ("probe_accuracy", "probe_pixels"),
+    "factors": ("factor_dims", "single_factor_dims"),
     "fid": ("fid",),
 }
 """Per metric, its primary numbers: what ``ganzoo eval`` stars and the zoo records."""
