@@ -165,7 +165,7 @@ def test_reconstruct_of_a_gan_says_it_has_no_encoder_and_names_models_that_do(tm
     assert code != 0
     assert err.startswith("ganzoo: error: mnist-cdcgan-hinge has no encoder (it ships generator); reconstruct needs "
                           "an encoder and a decoder, e.g. "), err
-    assert "sha256" not in err and "mnist-ae" in err and "mnist-vae-16d" in err
+    assert "sha256" not in err and "mnist-ae" in err and "digits-vae" in err
     with pytest.raises(ConfigError, match="^model 'mnist-cdcgan-hinge' has no encoder: it ships generator$"):
         ganzoo.load("mnist-cdcgan-hinge", components=["generator", "encoder"])
     code, out, err = cli("reconstruct", "digits-ae", "--data", "digits", "-n", "1", "-o", str(tmp_path / "a.png"))
