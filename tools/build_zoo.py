@@ -327,8 +327,6 @@ RECIPES.update({
         "probe": "",
         "summary": "Autoencoder on MNIST (first 8,000 test images); its encoder gives 16-d features",
     },
-    # issue 47: the zoo's feature extractor -- a conv autoencoder (pilots, linear probe on MNIST's last 2,000 after
-    # fitting on the first 8,000: 32-d 0.934 at 4k steps, 64-d 0.937 and 128-d (width 16) 0.939 at 1.5k; raw pixels 0.927)
     # issue 47's probe goal (>= 0.95): a k-sparse autoencoder (Makhzani & Frey 2013): one linear layer each way,
     # 1,000 code units of which each image keeps its 40 largest. Pilots (docs/zoo-notes.md): k = 25 probed 0.950,
     # k = 40 0.9615; the conv autoencoders' 64-d codes 0.934-0.947.
@@ -345,6 +343,8 @@ RECIPES.update({
                 "writes them dense.",
         "summary": "k-sparse autoencoder on MNIST (1,000 units, 40 active): the zoo's best features for a linear probe",
     },
+    # issue 47: the zoo's feature extractor -- a conv autoencoder (pilots, linear probe on MNIST's last 2,000 after
+    # fitting on the first 8,000: 32-d 0.934 at 4k steps, 64-d 0.937 and 128-d (width 16) 0.939 at 1.5k; raw pixels 0.927)
     "mnist-convae": {
         "variant": "ae", "objective": "reconstruction", "data": MNIST,
         "train": "--steps 4000 -b 128 --data-opt subset=0:8000 --set arch=conv --set width=32 --set latent_dim=64",

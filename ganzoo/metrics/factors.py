@@ -75,7 +75,7 @@ def factors_metric(model, data, *, n=None, seed=0):
     active = single = 0
     g.eval()
     for k in range(z.shape[1]):
-        ends = torch.cat([z, z]).clone()
+        ends = torch.cat([z, z])                 # a new tensor: z stays as drawn
         ends[:rows, k], ends[rows:, k] = -SPAN, SPAN
         x = to_unit(g.generate(ends, y2, **options), g.output_range)
         p = ink_properties(x) @ basis
