@@ -30,5 +30,6 @@ def register_variants(register):
             "fused_modconv": False,  # True: the grouped convolution (a weight per sample); same function
             "d_label": "projection", # conditional D: projection | acgan
             "class_weight": 1.0,     # d_label=acgan: the weight of the class loss
+            "output": "linear",      # G's last step: linear (StyleGAN2) or tanh (bounded; what MNIST needed)
         },
     ))

@@ -35,6 +35,9 @@ SAMPLING = {
 }
 
 
+OUTPUTS = ("linear", "tanh")
+
+
 def _square(sample_shape):
     if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2]:
         raise ConfigError(f"stylegan needs square images [C, S, S], not {list(sample_shape)}")
@@ -81,13 +84,18 @@ class StyleGenerator(Generator):
     one :class:`StyledConv` at the base, then per doubling an upsampling StyledConv and a StyledConv, each
     resolution's :class:`ToRGB` added to the image so far. ``num_ws`` = 2 + 2 * doublings styles: w_0 the base
     conv, w_1 its ToRGB, then per doubling (up conv, conv, ToRGB) the next three, overlapping by one as in
-    StyleGAN2. Linear output, clamped to [-1, 1] outside training."""
+    StyleGAN2. ``output``: ``linear`` (StyleGAN2's; clamped to [-1, 1] outside training) or ``tanh`` (bounded in
+    training too: on MNIST, whose pixels sit mostly at exactly -1 and 1, a linear output collapsed to one image
+    in every run tried, a tanh output did not -- docs/zoo-notes.md)."""
 
     sampling_options = SAMPLING
 
     def __init__(self, sample_shape, latent_dim=64, w_dim=64, mapping_layers=4, width=128, num_classes=0,
-                 mixing=0.9, pl=0.0, pl_every=4, fused=False, w_avg_beta=0.995):
+                 mixing=0.9, pl=0.0, pl_every=4, fused=False, w_avg_beta=0.995, output="linear"):
         super().__init__(latent_dim, sample_shape, num_classes, output_range=(-1.0, 1.0))
+        if output not in OUTPUTS:
+            raise ConfigError(f"stylegan: output must be {' or '.join(OUTPUTS)}, not {output!r}")
+        self.tanh = output == "tanh"
         channels, size = _square(self.sample_shape)
         base, k = conv_plan(size)
         widths = _widths(width, k, "g_width")
@@ -158,7 +166,7 @@ class StyleGenerator(Generator):
             x = conv(x, ws[:, i], getattr(self, f"noise_{i}") if noise == "const" else noise)
             if i % 2 == 0:       # the base conv, then each doubling's second conv: that resolution's image
                 img = self.rgbs[i // 2](x, ws[:, i + 1], img)
-        return img
+        return torch.tanh(img) if self.tanh else img
 
     @torch.no_grad()
     def _track(self, w, y):
@@ -234,7 +242,7 @@ class StyleDiscriminator(Discriminator):
 
 
 def build(sample_shape, latent_dim, w_dim, mapping_layers, g_width, d_width, num_classes, mixing, r1, r1_every,
-          pl, pl_every, fused_modconv, d_label, class_weight):
+          pl, pl_every, fused_modconv, d_label, class_weight, output="linear"):
     _number("mixing", mixing, 0.0, 1.0)
     _number("r1", r1, 0.0, 1e6)
     _number("pl", pl, 0.0, 1e6)
@@ -243,6 +251,6 @@ def build(sample_shape, latent_dim, w_dim, mapping_layers, g_width, d_width, num
         _number(key, value, 1, 65536, integer=True)
     return {
         "generator": StyleGenerator(sample_shape, latent_dim, w_dim, mapping_layers, g_width, num_classes, mixing,
-                                    pl, pl_every, fused_modconv),
+                                    pl, pl_every, fused_modconv, output=output),
         "discriminator": StyleDiscriminator(sample_shape, d_width, num_classes, r1, r1_every, d_label, class_weight),
     }
