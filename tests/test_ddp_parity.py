@@ -67,7 +67,9 @@ def _rank_main(rank: int, world: int, port: int, out: str, result: str, die: boo
         save_file(state, f"{result}.{rank}")
     except BaseException as exc:  # noqa: BLE001 - the surviving rank reports what it saw
         Path(f"{result}.{rank}.err").write_text(f"{type(exc).__module__}.{type(exc).__name__}: {exc}")
-        raise SystemExit(1)
+        # exit now: this harness drives Trainer.step, not fit (which closes the group), and a gloo group whose
+        # peer died, left to interpreter teardown, sometimes aborts the process (SIGABRT, "terminate called")
+        os._exit(1)
 
 
 def _spawn(tmp_path, die=False):
