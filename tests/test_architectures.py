@@ -223,12 +223,18 @@ def test_sizes_and_where_attention_goes(shape, attention):
     assert seen["g"].attention.shape == seen["d"].attention.shape == (2, attention ** 2, attention ** 2)
 
 
-def test_sagan_is_spectrally_normalised_in_g_and_d_but_not_the_class_gains():
+def test_sagan_is_spectrally_normalised_in_g_and_d_but_not_the_class_gains_and_g_spectral_switches_g():
     m = ganzoo.create("sagan", num_classes=10, g_width=8, d_width=8, latent_dim=8)
     g_sn = {n for n, mod in m.generator.named_modules() if hasattr(mod, "parametrizations")}
     assert "linear" in g_sn and any(n.endswith("conv1") for n in g_sn) and any("query" in n for n in g_sn)
     assert not any("gain" in n or "bias" in n for n in g_sn)
     assert not any(hasattr(mod, "parametrizations") for mod in ganzoo.create("resnet").generator.modules())
+    # g_spectral switches G's spectral norm: off for SAGAN, on for the plain ResNet; D keeps its own
+    off = ganzoo.create("sagan", num_classes=10, g_width=8, d_width=8, latent_dim=8, g_spectral=False)
+    assert not any(hasattr(mod, "parametrizations") for mod in off.generator.modules())
+    assert any(hasattr(mod, "parametrizations") for mod in off.discriminator.modules())
+    on = ganzoo.create("resnet", g_width=8, d_width=8, g_spectral=True)
+    assert "linear" in {n for n, mod in on.generator.named_modules() if hasattr(mod, "parametrizations")}
     d = m.discriminator
     assert all(hasattr(mod, "parametrizations") for mod in d.modules()
                if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.Embedding)))
@@ -240,6 +246,7 @@ def test_sagan_is_spectrally_normalised_in_g_and_d_but_not_the_class_gains():
     ({"d_label": "concat", "num_classes": 3}, "d_label must be projection or acgan"),
     ({"d_label": "acgan"}, "d_label=acgan needs a class-conditional model"),
     ({"d_extra": -1}, "d_extra must be"),
+    ({"g_spectral": "no"}, "g_spectral must be true or false, not 'no'"),
 ])
 def test_bad_configs_are_one_clear_line(config, match):
     for variant in VARIANTS:

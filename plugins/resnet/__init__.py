@@ -8,6 +8,7 @@ DEFAULTS = {                  # the config keys and their defaults (sagan has th
     "latent_dim": 128,
     "g_width": 64,            # channels of every generator block
     "d_width": 64,            # channels of every discriminator block
+    "g_spectral": False,      # spectral norm on every conv and linear layer of G (SAGAN: true)
     "num_classes": 0,         # --conditional: conditional BatchNorm in G, d_label in D
     "d_norm": "spectral",     # spectral | layer | batch | none (wgan-gp asks for layer)
     "d_extra": 2,             # D's blocks at its last resolution, after the down-blocks (SNGAN: 2)

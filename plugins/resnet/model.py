@@ -126,9 +126,10 @@ class ResNetDiscriminator(Discriminator):
         return score if y is None else self.label(score, h, y)
 
 
-def build(sample_shape, latent_dim, g_width, d_width, num_classes, d_norm, d_extra, d_label, class_weight):
+def build(sample_shape, latent_dim, g_width, d_width, num_classes, g_spectral, d_norm, d_extra, d_label,
+          class_weight):
     return {
-        "generator": ResNetGenerator(sample_shape, latent_dim, g_width, num_classes),
+        "generator": ResNetGenerator(sample_shape, latent_dim, g_width, num_classes, spectral=g_spectral),
         "discriminator": ResNetDiscriminator(sample_shape, d_width, num_classes, d_norm, d_extra, label=d_label,
                                              class_weight=class_weight),
     }

@@ -17,8 +17,9 @@ def register_variants(register):
         default_objective="hinge",   # SAGAN's loss
         build="ganzoo_plugins.sagan.model:build",
         resolve_config="ganzoo_plugins.sagan.model:resolve_auto",
-        # the resnet variant's keys, and the resolution of the maps that G and D attend over (auto: half the image)
-        defaults={**RESNET_DEFAULTS, "attention": "auto"},
+        # the resnet variant's keys (spectral norm in G on, as SAGAN has it), and the resolution of the maps
+        # that G and D attend over (auto: half the image)
+        defaults={**RESNET_DEFAULTS, "g_spectral": True, "attention": "auto"},
         # the two time-scale update rule (Heusel et al. 2017) as SAGAN trains: D 4x G's learning rate
         optimizer={"g_lr": 1e-4, "d_lr": 4e-4, "betas": [0.0, 0.9]},
     ))
