@@ -242,7 +242,7 @@ class StyleDiscriminator(Discriminator):
 
 
 def build(sample_shape, latent_dim, w_dim, mapping_layers, g_width, d_width, num_classes, mixing, r1, r1_every,
-          pl, pl_every, fused_modconv, d_label, class_weight, output="linear"):
+          pl, pl_every, fused_modconv, d_label, class_weight, output):
     _number("mixing", mixing, 0.0, 1.0)
     _number("r1", r1, 0.0, 1e6)
     _number("pl", pl, 0.0, 1e6)
