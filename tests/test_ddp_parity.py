@@ -48,7 +48,12 @@ def _one_step(out: str, rank: int, world: int) -> dict:
     try:
         t = Trainer(TrainConfig(out=out, steps=1, batch_size=M * (2 if world == 1 else 1), **OPTS)).setup()
         t.step(lambda: (x[half].clone(), None))
-        return {k: v.detach().clone() for k, v in t.model.state_dict().items()}
+        state = {k: v.detach().clone() for k, v in t.model.state_dict().items()}
+        # close the group as fit() does (it is not called here): both ranks past their collectives first, so
+        # neither tears gloo down under the other (left to interpreter teardown, a rank sometimes aborted: SIGABRT)
+        t.dist.barrier()
+        t.dist.close()
+        return state
     finally:
         steps.torch.randn = real_randn
 
