@@ -5,6 +5,7 @@ loading and sampling, and how cost grows with batch size and DDP processes.
     python benchmarks/speed.py --smoke         # seconds; what CI runs (numbers meaningless)
     python benchmarks/speed.py --only train,cli --output /tmp/B.md
     python benchmarks/speed.py --device cuda   # the training table on a GPU (about 2 minutes on an H200)
+    python benchmarks/speed.py --device cuda --rows resnet,sagan,stylegan   # only those rows, own section
 
 Every comparison is measured in one process (or one series of subprocesses), interleaved
 (A B A B ...), after a warm-up; the tables give medians of the repeats and their ratios. The
@@ -428,6 +429,12 @@ def bench_training_gpu(args, tmp: Path) -> str:
                     "g_norm": False},
             data=torch.rand(50 * 64, 1, 28, 28), ref=lambda: ref_mlp(784, 64, hidden), engine={}),
     }
+    # issue 46's architectures: the CPU rows' networks (the zoo's MNIST sizes), each against its own reference
+    for name, cfg in {**resnet_configs(smoke, per["conv"]), **stylegan_config(smoke, per["conv"])}.items():
+        configs[name] = dict(cfg, device=dev, per=per["conv"] if cfg["variant"] != "stylegan" else
+                             16 * max(1, per["conv"] // 16))   # whole lazy-R1 periods per timed block
+    if args.rows:
+        configs = {k: v for k, v in configs.items() if any(r.lower() in k.lower() for r in args.rows)}
     variants = {"ganzoo --precision fp32": {"precision": "fp32"},
                 "ganzoo --precision fp32, contiguous": {"precision": "fp32", "channels_last": False},
                 "ganzoo (CUDA defaults: bf16 autocast; channels-last for convolutions)": {},
@@ -445,15 +452,16 @@ def bench_training_gpu(args, tmp: Path) -> str:
                        f"{v['weights']:.1e}"])
         torch.manual_seed(0)
         G, D = cfg["ref"]()
-        loops = {"reference (fp32, eager)": RefLoop(G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"],
-                                                    conv=cfg["conv"], probs=cfg["probs"], device=dev)}
+        loops = {"reference (fp32, eager)": cfg.get("loop_cls", RefLoop)(
+            G, D, nz=cfg["nz"], batch=cfg["batch"], data=cfg["data"], conv=cfg["conv"], probs=cfg["probs"], device=dev,
+            **cfg.get("loop", {}))}
         for label, kw in variants.items():
             if "contiguous" in label and not cfg["conv"]:
                 continue  # the memory format only matters for convolutions
             t0 = time.perf_counter()
             try:
                 loop = EngineLoop(cfg["variant"], cfg["config"], cfg["data"], batch=cfg["batch"], tmp=tmp,
-                                  device=dev, **kw)
+                                  device=dev, **cfg["engine"], **kw)
                 for _ in range(3):
                     loop.step()
                 _sync()
@@ -486,7 +494,8 @@ def bench_training_gpu(args, tmp: Path) -> str:
                 print(f"[profile] {name} | {k}\n{table}", file=sys.stderr, flush=True)
     text = ["### Training throughput on the GPU: engine vs the fp32 plain PyTorch reference", "",
             f"Images/s (real images per second, K = 1), median of {repeats} interleaved repeats (ABBA order) of "
-            f"{per['conv']} (DCGAN) / {per['mlp']} (MLP) iterations after {warmup} warm-up iterations per loop, "
+            + ", ".join(f"{c['per']} ({k.split(' (')[0].split(' 1x')[0]})" for k, c in configs.items())
+            + f" iterations after {warmup} warm-up iterations per loop, "
             "with `torch.cuda.synchronize()` around each timed block; ratio = loop / reference. The reference is "
             "the pytorch/examples loop as written (fp32, eager; PyTorch's defaults: cuDNN may use TF32 for "
             "convolutions, matrix products stay fp32; `cudnn.benchmark` on, as the example sets it). Goal: "
@@ -711,7 +720,8 @@ def main(argv=None):
                    "--device: train)")
     p.add_argument("--rows", default=None, type=lambda s: [r for r in s.split(",") if r],
                    help="comma list: only the training rows whose model name contains one (case-insensitive), "
-                        "written to their own section speed-ROWS (e.g. --only train --rows stylegan)")
+                        "written to their own section speed-ROWS (e.g. --only train --rows stylegan; with --device: "
+                        "speed-gpu-ROWS)")
     p.add_argument("--device", default=None, help="cuda, cuda:1, ...: the training comparison on that GPU instead "
                    "(writes the speed-gpu section)")
     p.add_argument("--profile", action="store_true", help="with --device: print torch.profiler tables to stderr")
@@ -753,6 +763,8 @@ def main(argv=None):
             print(f"[speed] {part}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     if args.device:
         title, section = "Speed on a GPU", "speed-gpu"
+        if args.rows:
+            title, section = f"{title}: {', '.join(args.rows)} rows", "speed-gpu-" + "-".join(r.lower() for r in args.rows)
         extra = {"device": f"{args.device}: {torch.cuda.get_device_name()}, CUDA {torch.version.cuda}, cuDNN "
                            f"{torch.backends.cudnn.version()}",
                  "repeats": str(args.repeats)}

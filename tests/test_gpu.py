@@ -32,6 +32,14 @@ CASES = {  # variant, objective, data, extra training arguments
                                      {"conditional": True, "ema": 0.999, "objective_config": {"r1": 0.1},
                                       "config": {"g_width": 16, "d_width": 16, "d_norm": "spectral", "g_depth": 2,
                                                  "d_depth": 2}}),
+    # issue 46's architectures: the spectral norm's power iteration in G and D and the attention block (SAGAN),
+    # conditional BatchNorm and the projection D (ResNet), style mixing, random per-pixel noise, the tracked w_avg
+    # and lazy R1 every 2nd D step (StyleGAN2-lite)
+    "resnet-hinge-conditional-ema": ("resnet", "hinge", "digits",
+                                     {"conditional": True, "ema": 0.999, "config": {"g_width": 16, "d_width": 16}}),
+    "sagan-hinge": ("sagan", "hinge", "digits", {"config": {"g_width": 16, "d_width": 16}}),
+    "stylegan-nonsat-lazy-r1": ("stylegan", "non-saturating", "digits",
+                                {"config": {"g_width": 32, "d_width": 32, "r1_every": 2}}),
 }
 
 
@@ -137,3 +145,25 @@ def test_a_model_on_cuda_exports_to_onnx_and_imports_back_to_cuda(tmp_path):
     z = torch.randn(4, 8)
     with torch.no_grad():
         assert (back.generator(z.cuda()).cpu() - model.generator(z)).abs().max() <= 1e-4
+
+
+def test_speed_benchmark_times_the_new_architectures_with_cuda_graphs(tmp_path):
+    """``benchmarks/speed.py --device cuda --rows ...``: the ResNet, SAGAN and StyleGAN2-lite rows beside their
+    plain-PyTorch references, every engine option (CUDA graphs included) timed, none failed."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "BENCHMARKS.md"
+    res = subprocess.run([sys.executable, str(root / "benchmarks" / "speed.py"), "--device", "cuda", "--smoke",
+                          "--no-compile", "--rows", "resnet,sagan,stylegan", "--output", str(out)],
+                         capture_output=True, text=True, timeout=600, cwd=root)
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = out.read_text(encoding="utf-8").split("<!-- speed-gpu-resnet-sagan-stylegan:begin -->")[1]
+    assert "FAILED" not in text, text
+    for model in ("ResNet (SNGAN)", "SAGAN", "StyleGAN2-lite"):
+        for loop in ("reference (fp32, eager)", "ganzoo --precision fp32", "ganzoo --cuda-graphs"):
+            assert re.search(rf"\| {re.escape(model)} 1x8x8 [^|]*\| {re.escape(loop)} \| [\d.,]+ \| \d+\.\d+x \|",
+                             text), (model, loop, text)
