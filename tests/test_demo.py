@@ -245,6 +245,21 @@ def test_truncation_is_the_sampling_option_the_model_declares(demo, tmp_path):
         demo.sample("mnist-cdcgan-hinge", 2, 10, -1, noise="none")
 
 
+def test_the_style_model_samples_in_the_demo_as_the_cli_draws_it(demo, tmp_path):
+    """mnist-stylegan (issue 46): its own options reach the page (truncation in w, the per-pixel noise with its
+    choices), and a truncated, noise-free draw is the CLI's picture pixel for pixel; psi 0 gives every seed the
+    same image (w = w_avg), which a z-truncation would not."""
+    options = demo.describe("mnist-stylegan")["options"]
+    assert "truncation" in options and "noise" in options
+    want, _ = cli_picture(tmp_path, "mnist-stylegan", "-n", 6, "--seed", 3, "--truncation", 0.6,
+                          "--sample-opt", 'noise="none"')
+    _same(demo.sample("mnist-stylegan", 3, 6, -1, truncation=0.6, noise="none"), want)
+    assert not np.array_equal(np.asarray(demo.sample("mnist-stylegan", 3, 6, -1, truncation=0.6).convert("RGB")), want)
+    a = np.asarray(demo.sample("mnist-stylegan", 1, 2, -1, truncation=0.0).convert("RGB"))
+    b = np.asarray(demo.sample("mnist-stylegan", 2, 2, -1, truncation=0.0).convert("RGB"))
+    assert np.array_equal(a, b)
+
+
 def test_what_a_model_offers_comes_from_the_model(demo, tmp_path):
     """No variant named: an autoencoder with a learned prior (the VQ-VAE) samples, a plain one does not; the
     sampling options are those its generator declares (no truncation for the VQ-VAE's prior)."""
