@@ -313,7 +313,7 @@ def test_the_zoo_model_samples_offline_with_truncation_from_python_and_the_cli(t
 @pytest.mark.slow
 def test_the_zoo_model_measures_as_its_card_says(mnist_dir):
     """The judge's Frechet ratio of mnist-stylegan, measured afresh, is the one registry.yaml and the card record
-    (5.38: all 10 digits, but it misses issue 46's goal of 2.0, and the card says so)."""
+    (2.60: all 10 digits, but it misses issue 46's goal of 2.0, and the card says so)."""
     from pathlib import Path
 
     from ganzoo.metrics import evaluate
