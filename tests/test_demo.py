@@ -59,9 +59,11 @@ def server(folder_model, tmp_path_factory):
     pytest.importorskip("gradio_client", reason="the demo extra is not installed (pip install -e '.[demo]')")
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "stderr.txt"   # a file, not a pipe: a full pipe would stall the server
+    # Ctrl-C as at a terminal: a pytest started in the background (`cmd &`) passes SIGINT on ignored
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", "demo", str(folder_model), "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
-                            env=env(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1"))
+                            env=env(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = []   # the URL line once the server listens ("" if it died); a hung start fails after 10 minutes
     reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)
     reader.start()
